@@ -1,0 +1,541 @@
+/* Typed attributes on groups and tensors: queueing, HDF5 I/O, lookup. */
+#include "h5ckpt_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static size_t elem_size(h5ckpt_attr_type t)
+{
+    switch (t) {
+    case H5CKPT_ATTR_INT64: return sizeof(int64_t);
+    case H5CKPT_ATTR_FLOAT64: return sizeof(double);
+    case H5CKPT_ATTR_BOOL: return sizeof(int);
+    case H5CKPT_ATTR_STRING: return sizeof(char *);
+    }
+    return 0;
+}
+
+static size_t nvals(const h5ckpt__attr *a) { return a->count ? a->count : 1; }
+
+void h5ckpt__attr_clear(h5ckpt__attr *a)
+{
+    size_t i;
+
+    if (a->type == H5CKPT_ATTR_STRING && a->values)
+        for (i = 0; i < nvals(a); i++)
+            free(((char **)a->values)[i]);
+    free(a->values);
+    free(a->obj);
+    free(a->name);
+    memset(a, 0, sizeof *a);
+}
+
+void h5ckpt__attr_serialize(const h5ckpt__attr *a, h5ckpt__buf *b)
+{
+    size_t i;
+
+    h5ckpt__buf_str(b, a->obj);
+    h5ckpt__buf_str(b, a->name);
+    h5ckpt__buf_u64(b, (uint64_t)a->type);
+    h5ckpt__buf_u64(b, a->count);
+    if (a->type == H5CKPT_ATTR_STRING)
+        for (i = 0; i < nvals(a); i++)
+            h5ckpt__buf_str(b, ((char **)a->values)[i]);
+    else
+        h5ckpt__buf_bytes(b, a->values, nvals(a) * elem_size(a->type));
+}
+
+int h5ckpt__attr_describe(const h5ckpt__attr *a, h5ckpt__buf *out)
+{
+    h5ckpt__attr_serialize(a, out);
+    return out->err;
+}
+
+int h5ckpt__attr_deserialize(h5ckpt__attr *a, h5ckpt__buf *b)
+{
+    const char *obj = h5ckpt__buf_get_str(b), *name = h5ckpt__buf_get_str(b);
+    uint64_t type = h5ckpt__buf_get_u64(b), count = h5ckpt__buf_get_u64(b);
+    size_t i, n;
+
+    memset(a, 0, sizeof *a);
+    if (b->err || type > H5CKPT_ATTR_BOOL || count > H5CKPT_MAX_ATTR_ELEMS)
+        return H5CKPT_ECORRUPT;
+    a->type = (h5ckpt_attr_type)type;
+    a->count = count;
+    n = nvals(a);
+    a->obj = h5ckpt__strdup(obj);
+    a->name = h5ckpt__strdup(name);
+    a->values = calloc(n, elem_size(a->type));
+    if (!a->obj || !a->name || !a->values)
+        goto nomem;
+    if (a->type == H5CKPT_ATTR_STRING) {
+        for (i = 0; i < n; i++) {
+            const char *s = h5ckpt__buf_get_str(b);
+            if (!s)
+                return H5CKPT_ECORRUPT;
+            if (!(((char **)a->values)[i] = h5ckpt__strdup(s)))
+                goto nomem;
+        }
+    } else {
+        const void *p = h5ckpt__buf_get_bytes(b, n * elem_size(a->type));
+        if (!p)
+            return H5CKPT_ECORRUPT;
+        memcpy(a->values, p, n * elem_size(a->type));
+    }
+    return 0;
+nomem:
+    return H5CKPT_ENOMEM;
+}
+
+/* ---- HDF5 I/O ------------------------------------------------------------ */
+
+static hid_t string_type(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+
+    if (t >= 0 && (H5Tset_size(t, H5T_VARIABLE) < 0 ||
+                   H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+static int write_raw(hid_t obj, const char *name, h5ckpt_attr_type type,
+                     size_t count, const void *values, char *msg)
+{
+    hid_t t = H5I_INVALID_HID, s = H5I_INVALID_HID, a = H5I_INVALID_HID;
+    hsize_t dim = count;
+    signed char *bools = NULL;
+    const void *buf = values;
+    size_t i, n = count ? count : 1;
+    int rc = 0;
+
+    switch (type) {
+    case H5CKPT_ATTR_INT64: t = H5Tcopy(H5T_STD_I64LE); break;
+    case H5CKPT_ATTR_FLOAT64: t = H5Tcopy(H5T_IEEE_F64LE); break;
+    case H5CKPT_ATTR_STRING: t = string_type(); break;
+    case H5CKPT_ATTR_BOOL:
+        t = h5ckpt__h5type(H5CKPT_BOOL);
+        if (!(bools = malloc(n))) {
+            rc = h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (i = 0; i < n; i++)
+            bools[i] = ((const int *)values)[i] != 0;
+        buf = bools;
+        break;
+    }
+    s = count ? H5Screate_simple(1, &dim, NULL) : H5Screate(H5S_SCALAR);
+    if (t < 0 || s < 0 ||
+        (a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Awrite(a, t, buf) < 0) {
+        rc = h5ckpt__fail(msg, H5CKPT_EIO, "cannot write attribute '%s'", name);
+        h5ckpt__append_h5err(msg);
+    }
+done:
+    if (a >= 0)
+        H5Aclose(a);
+    if (s >= 0)
+        H5Sclose(s);
+    if (t >= 0)
+        H5Tclose(t);
+    free(bools);
+    return rc;
+}
+
+int h5ckpt__attr_write(hid_t obj, const h5ckpt__attr *a, char *msg)
+{
+    return write_raw(obj, a->name, a->type, a->count, a->values, msg);
+}
+
+int h5ckpt__attr_write_string(hid_t obj, const char *name, const char *value,
+                              char *msg)
+{
+    return write_raw(obj, name, H5CKPT_ATTR_STRING, 0, &value, msg);
+}
+
+int h5ckpt__attr_write_int64s(hid_t obj, const char *name, size_t count,
+                              const int64_t *v, char *msg)
+{
+    return write_raw(obj, name, H5CKPT_ATTR_INT64, count, v, msg);
+}
+
+/* Read strings (variable or fixed length) into newly allocated C strings. */
+static int read_strings(hid_t attr, hid_t ftype, size_t n, char **out)
+{
+    hid_t mt = H5I_INVALID_HID;
+    int rc = H5CKPT_ECORRUPT;
+    size_t i;
+
+    if (H5Tis_variable_str(ftype) > 0) {
+        char **tmp = calloc(n, sizeof *tmp);
+        hid_t space = H5Aget_space(attr);
+        if (tmp && (mt = string_type()) >= 0 && space >= 0 &&
+            H5Aread(attr, mt, tmp) >= 0) {
+            rc = 0;
+            for (i = 0; i < n; i++)
+                if (!(out[i] = h5ckpt__strdup(tmp[i] ? tmp[i] : "")))
+                    rc = H5CKPT_ENOMEM;
+            H5Dvlen_reclaim(mt, space, H5P_DEFAULT, tmp);
+        }
+        if (space >= 0)
+            H5Sclose(space);
+        free(tmp);
+    } else {
+        size_t sz = H5Tget_size(ftype);
+        char *raw;
+        if (sz == 0 || sz > (1u << 20) || n * sz > (64u << 20))
+            return H5CKPT_ECORRUPT;
+        raw = calloc(n, sz + 1);
+        mt = H5Tcopy(H5T_C_S1);
+        if (raw && mt >= 0 && H5Tset_size(mt, sz + 1) >= 0 &&
+            H5Aread(attr, mt, raw) >= 0) {
+            rc = 0;
+            for (i = 0; i < n; i++) {
+                raw[i * (sz + 1) + sz] = '\0';
+                if (!(out[i] = h5ckpt__strdup(raw + i * (sz + 1))))
+                    rc = H5CKPT_ENOMEM;
+            }
+        }
+        free(raw);
+    }
+    if (mt >= 0)
+        H5Tclose(mt);
+    return rc;
+}
+
+static int is_bool_enum(hid_t t)
+{
+    hid_t want = h5ckpt__h5type(H5CKPT_BOOL);
+    int eq = want >= 0 && H5Tequal(t, want) > 0;
+
+    if (want >= 0)
+        H5Tclose(want);
+    return eq;
+}
+
+int h5ckpt__attr_read(hid_t obj, const char *name, h5ckpt__attr *a, char *msg)
+{
+    hid_t at = H5I_INVALID_HID, ft = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    H5T_class_t cls;
+    int ndims, rc = 0;
+    hsize_t dim = 0;
+    size_t n, i;
+
+    if ((at = H5Aopen(obj, name, H5P_DEFAULT)) < 0 ||
+        (ft = H5Aget_type(at)) < 0 || (sp = H5Aget_space(at)) < 0) {
+        rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT, "cannot open attribute '%s'",
+                          name);
+        goto done;
+    }
+    ndims = H5Sget_simple_extent_ndims(sp);
+    if (ndims == 0) {
+        a->count = 0;
+    } else if (ndims == 1 && H5Sget_simple_extent_dims(sp, &dim, NULL) == 1 &&
+               dim >= 1) {
+        if (dim > H5CKPT_MAX_ATTR_ELEMS) {
+            rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
+                              "attribute '%s' has %llu elements (at most %u)",
+                              name, (unsigned long long)dim,
+                              H5CKPT_MAX_ATTR_ELEMS);
+            goto done;
+        }
+        a->count = (size_t)dim;
+    } else {
+        rc = 1; /* not a shape the format stores: skipped */
+        goto done;
+    }
+    n = a->count ? a->count : 1;
+    cls = H5Tget_class(ft);
+    if (cls == H5T_INTEGER)
+        a->type = H5CKPT_ATTR_INT64;
+    else if (cls == H5T_FLOAT)
+        a->type = H5CKPT_ATTR_FLOAT64;
+    else if (cls == H5T_STRING)
+        a->type = H5CKPT_ATTR_STRING;
+    else if (cls == H5T_ENUM && is_bool_enum(ft))
+        a->type = H5CKPT_ATTR_BOOL;
+    else {
+        rc = 1;
+        goto done;
+    }
+    if (!(a->values = calloc(n, elem_size(a->type)))) {
+        rc = h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
+        goto done;
+    }
+    switch (a->type) {
+    case H5CKPT_ATTR_INT64:
+        if (H5Aread(at, H5T_NATIVE_INT64, a->values) < 0)
+            rc = H5CKPT_ECORRUPT;
+        break;
+    case H5CKPT_ATTR_FLOAT64:
+        if (H5Aread(at, H5T_NATIVE_DOUBLE, a->values) < 0)
+            rc = H5CKPT_ECORRUPT;
+        break;
+    case H5CKPT_ATTR_STRING:
+        rc = read_strings(at, ft, n, a->values);
+        break;
+    case H5CKPT_ATTR_BOOL: {
+        signed char *b = malloc(n);
+        if (!b || H5Aread(at, ft, b) < 0)
+            rc = b ? H5CKPT_ECORRUPT : H5CKPT_ENOMEM;
+        for (i = 0; !rc && i < n; i++)
+            ((int *)a->values)[i] = b[i] != 0;
+        free(b);
+        break;
+    }
+    }
+    if (rc < 0)
+        h5ckpt__fail(msg, rc, "cannot read attribute '%s'", name);
+done:
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (at >= 0)
+        H5Aclose(at);
+    return rc;
+}
+
+/* ---- public: queueing ---------------------------------------------------- */
+
+static char *attr_key(const char *obj, const char *name)
+{
+    size_t a = strlen(obj), b = strlen(name);
+    char *k = malloc(a + b + 3);
+
+    if (k) {
+        k[0] = '\x01';
+        memcpy(k + 1, obj, a);
+        k[a + 1] = '\x01';
+        memcpy(k + a + 2, name, b + 1);
+    }
+    return k;
+}
+
+int h5ckpt_attr_put(h5ckpt *ck, const char *obj, const char *name,
+                    h5ckpt_attr_type type, size_t count, const void *values)
+{
+    h5ckpt__attr a = {0};
+    char *key = NULL;
+    size_t i, n = count ? count : 1;
+    int rc;
+
+    if (!ck)
+        return H5CKPT_EINVAL;
+    if (ck->mode != H5CKPT__WRITER || ck->state != H5CKPT__OPEN)
+        return h5ckpt__set(ck, H5CKPT_EMODE,
+                           "attributes can only be added to an open writer");
+    if ((rc = h5ckpt__check_path(obj, 1, ck->errmsg)) != 0 ||
+        (rc = h5ckpt__check_attr_name(name, 0, ck->errmsg)) != 0)
+        goto fail;
+    if ((int)type < 0 || type > H5CKPT_ATTR_BOOL || !values ||
+        count > H5CKPT_MAX_ATTR_ELEMS) {
+        rc = h5ckpt__set(ck, H5CKPT_EINVAL,
+                         "attribute '%s': bad type, count or NULL values", name);
+        goto fail;
+    }
+    if (type == H5CKPT_ATTR_STRING)
+        for (i = 0; i < n; i++)
+            if (!((const char *const *)values)[i]) {
+                rc = h5ckpt__set(ck, H5CKPT_EINVAL,
+                                 "attribute '%s': string %zu is NULL", name, i);
+                goto fail;
+            }
+    if (!(key = attr_key(obj, name))) {
+        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (h5ckpt__strmap_get(&ck->names, key) >= 0) {
+        rc = h5ckpt__set(ck, H5CKPT_EEXIST,
+                         "attribute '%s' on '%s' is already set", name, obj);
+        goto fail;
+    }
+    if ((rc = h5ckpt__declare(ck, obj, 1)) != 0)
+        goto fail;
+    a.type = type;
+    a.count = count;
+    a.obj = h5ckpt__strdup(obj);
+    a.name = h5ckpt__strdup(name);
+    a.values = calloc(n, elem_size(type));
+    if (!a.obj || !a.name || !a.values)
+        goto nomem;
+    if (type == H5CKPT_ATTR_STRING) {
+        for (i = 0; i < n; i++)
+            if (!(((char **)a.values)[i] =
+                      h5ckpt__strdup(((const char *const *)values)[i])))
+                goto nomem;
+    } else if (type == H5CKPT_ATTR_BOOL) {
+        for (i = 0; i < n; i++)
+            ((int *)a.values)[i] = ((const int *)values)[i] != 0;
+    } else {
+        memcpy(a.values, values, n * elem_size(type));
+    }
+    if (ck->nattrs == ck->capattrs) {
+        size_t cap = ck->capattrs ? ck->capattrs * 2 : 16;
+        h5ckpt__attr *p = realloc(ck->attrs, cap * sizeof *p);
+        if (!p)
+            goto nomem;
+        ck->attrs = p;
+        ck->capattrs = cap;
+    }
+    if (h5ckpt__strmap_put(&ck->names, key, 3) != 0)
+        goto nomem;
+    ck->attrs[ck->nattrs++] = a;
+    free(key);
+    return 0;
+nomem:
+    rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+fail:
+    h5ckpt__attr_clear(&a);
+    free(key);
+    if (!ck->pending) {
+        ck->pending = rc;
+        memcpy(ck->pending_msg, ck->errmsg, H5CKPT_MSG_MAX);
+    }
+    return rc;
+}
+
+int h5ckpt_attr_put_int64(h5ckpt *ck, const char *obj, const char *name,
+                          int64_t v)
+{
+    return h5ckpt_attr_put(ck, obj, name, H5CKPT_ATTR_INT64, 0, &v);
+}
+
+int h5ckpt_attr_put_float64(h5ckpt *ck, const char *obj, const char *name,
+                            double v)
+{
+    return h5ckpt_attr_put(ck, obj, name, H5CKPT_ATTR_FLOAT64, 0, &v);
+}
+
+int h5ckpt_attr_put_string(h5ckpt *ck, const char *obj, const char *name,
+                           const char *v)
+{
+    return h5ckpt_attr_put(ck, obj, name, H5CKPT_ATTR_STRING, 0, &v);
+}
+
+int h5ckpt_attr_put_bool(h5ckpt *ck, const char *obj, const char *name, int v)
+{
+    return h5ckpt_attr_put(ck, obj, name, H5CKPT_ATTR_BOOL, 0, &v);
+}
+
+/* ---- public: reading from the index -------------------------------------- */
+
+static int cmp_attr(const void *a, const void *b)
+{
+    const h5ckpt__attr *x = a, *y = b;
+    int c = strcmp(x->obj, y->obj);
+
+    return c ? c : strcmp(x->name, y->name);
+}
+
+static const h5ckpt__attr *find(const h5ckpt *ck, const char *obj,
+                                const char *name)
+{
+    h5ckpt__attr key;
+
+    if (!ck || !obj || !name || !ck->fattrs)
+        return NULL;
+    key.obj = (char *)obj;
+    key.name = (char *)name;
+    return bsearch(&key, ck->fattrs, ck->nfattrs, sizeof key, cmp_attr);
+}
+
+/* Index of the first attribute of `obj` in the sorted list. */
+static size_t first_of(const h5ckpt *ck, const char *obj)
+{
+    size_t lo = 0, hi = ck->nfattrs;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(ck->fattrs[mid].obj, obj) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+size_t h5ckpt_attr_count(const h5ckpt *ck, const char *obj)
+{
+    size_t i, n = 0;
+
+    if (!ck || !obj || ck->mode != H5CKPT__READER)
+        return 0;
+    for (i = first_of(ck, obj); i < ck->nfattrs && !strcmp(ck->fattrs[i].obj, obj); i++)
+        n++;
+    return n;
+}
+
+const char *h5ckpt_attr_name(const h5ckpt *ck, const char *obj, size_t i)
+{
+    if (!ck || !obj || ck->mode != H5CKPT__READER || i >= h5ckpt_attr_count(ck, obj))
+        return NULL;
+    return ck->fattrs[first_of(ck, obj) + i].name;
+}
+
+int h5ckpt_attr_info(const h5ckpt *ck, const char *obj, const char *name,
+                     h5ckpt_attr_type *type, size_t *count)
+{
+    const h5ckpt__attr *a;
+
+    if (!ck)
+        return H5CKPT_EINVAL;
+    if (ck->mode != H5CKPT__READER)
+        return h5ckpt__set((h5ckpt *)ck, H5CKPT_EMODE,
+                           "attributes can only be read from a reader");
+    if (!(a = find(ck, obj, name)))
+        return h5ckpt__set((h5ckpt *)ck, H5CKPT_ENOTFOUND,
+                           "no attribute '%s' on '%s'", name ? name : "(null)",
+                           obj ? obj : "(null)");
+    if (type)
+        *type = a->type;
+    if (count)
+        *count = a->count;
+    return 0;
+}
+
+int h5ckpt_attr_get(const h5ckpt *ck, const char *obj, const char *name,
+                    h5ckpt_attr_type type, size_t capacity, void *values)
+{
+    const h5ckpt__attr *a;
+    int rc;
+
+    if ((rc = h5ckpt_attr_info(ck, obj, name, NULL, NULL)) != 0)
+        return rc;
+    a = find(ck, obj, name);
+    if (a->type != type)
+        return h5ckpt__set((h5ckpt *)ck, H5CKPT_EDTYPE,
+                           "attribute '%s' on '%s' has another type", name, obj);
+    if (!values || capacity < nvals(a))
+        return h5ckpt__set((h5ckpt *)ck, H5CKPT_EINVAL,
+                           "attribute '%s' on '%s' has %zu values; capacity %zu",
+                           name, obj, nvals(a), capacity);
+    memcpy(values, a->values, nvals(a) * elem_size(type));
+    return 0;
+}
+
+int h5ckpt_attr_get_int64(const h5ckpt *ck, const char *obj, const char *name,
+                          int64_t *out)
+{
+    return h5ckpt_attr_get(ck, obj, name, H5CKPT_ATTR_INT64, 1, out);
+}
+
+int h5ckpt_attr_get_float64(const h5ckpt *ck, const char *obj,
+                            const char *name, double *out)
+{
+    return h5ckpt_attr_get(ck, obj, name, H5CKPT_ATTR_FLOAT64, 1, out);
+}
+
+int h5ckpt_attr_get_string(const h5ckpt *ck, const char *obj,
+                           const char *name, const char **out)
+{
+    return h5ckpt_attr_get(ck, obj, name, H5CKPT_ATTR_STRING, 1, (void *)out);
+}
+
+int h5ckpt_attr_get_bool(const h5ckpt *ck, const char *obj, const char *name,
+                         int *out)
+{
+    return h5ckpt_attr_get(ck, obj, name, H5CKPT_ATTR_BOOL, 1, out);
+}

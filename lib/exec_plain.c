@@ -1,0 +1,234 @@
+/*
+ * The plain executor: creates groups and datasets, then one collective
+ * H5Dwrite/H5Dread per tensor with this rank's boxes as a hyperslab union.
+ * It is the reference that faster executors are tested against.
+ */
+#include "h5ckpt_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Create the groups above `path` (and `path` itself when `self`). */
+static int make_groups(h5ckpt *ck, const char *path, int self)
+{
+    char *p = h5ckpt__strdup(path), *s;
+    int rc = 0;
+
+    if (!p)
+        return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+    for (s = p;; s++) {
+        if (*s == '/' || (*s == '\0' && self && *p)) {
+            char c = *s;
+            *s = '\0';
+            if (h5ckpt__strmap_get(&ck->created, p) < 0) {
+                hid_t g = H5Gcreate2(ck->fid, p, H5P_DEFAULT, H5P_DEFAULT,
+                                     H5P_DEFAULT);
+                if (g < 0) {
+                    rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot create group '%s'", p);
+                    h5ckpt__append_h5err(ck->errmsg);
+                    break;
+                }
+                H5Gclose(g);
+                if (h5ckpt__strmap_put(&ck->created, p, 1) != 0) {
+                    rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+                    break;
+                }
+            }
+            *s = c;
+        }
+        if (*s == '\0')
+            break;
+    }
+    free(p);
+    return rc;
+}
+
+static int create_dataset(h5ckpt *ck, const h5ckpt__op *op)
+{
+    const h5ckpt_layout *l = &op->layout;
+    hid_t type = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    hid_t dcpl = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    hsize_t dims[H5CKPT_MAX_NDIM];
+    char placements[1024];
+    int i, rc;
+
+    if ((rc = make_groups(ck, op->path, 0)) != 0)
+        return rc;
+    for (i = 0; i < l->ndim; i++)
+        dims[i] = l->shape[i];
+    type = h5ckpt__h5type(op->dtype);
+    space = l->ndim ? H5Screate_simple(l->ndim, dims, NULL) : H5Screate(H5S_SCALAR);
+    dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (type < 0 || space < 0 || dcpl < 0 || H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 ||
+        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0 ||
+        H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0 ||
+        (d = H5Dcreate2(ck->fid, op->path, type, space, H5P_DEFAULT, dcpl,
+                        H5P_DEFAULT)) < 0) {
+        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot create tensor '%s'", op->path);
+        h5ckpt__append_h5err(ck->errmsg);
+        goto done;
+    }
+    h5ckpt__placements_text(l, placements, sizeof placements);
+    if ((rc = h5ckpt__attr_write_string(d, H5CKPT_A_DTYPE,
+                                        h5ckpt_dtype_name(op->dtype), ck->errmsg)) ||
+        (rc = h5ckpt__attr_write_string(d, H5CKPT_A_PLACEMENTS, placements,
+                                        ck->errmsg)))
+        goto done;
+done:
+    if (d >= 0)
+        H5Dclose(d);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    return rc;
+}
+
+static int write_attr(h5ckpt *ck, const h5ckpt__attr *a)
+{
+    hid_t obj;
+    int rc;
+
+    if (*a->obj && h5ckpt__strmap_get(&ck->names, a->obj) != 2 &&
+        (rc = make_groups(ck, a->obj, 1)) != 0)
+        return rc;
+    if ((obj = H5Oopen(ck->fid, *a->obj ? a->obj : "/", H5P_DEFAULT)) < 0) {
+        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot open '%s'", a->obj);
+        h5ckpt__append_h5err(ck->errmsg);
+        return rc;
+    }
+    rc = h5ckpt__attr_write(obj, a, ck->errmsg);
+    H5Oclose(obj);
+    return rc;
+}
+
+int h5ckpt__create_objects(h5ckpt *ck)
+{
+    size_t i;
+    int rc = 0;
+
+    /* Structural calls are collective: every rank makes them in the same
+     * order with the same arguments (agreement was checked by the planner). */
+    for (i = 0; rc == 0 && i < ck->nops; i++)
+        rc = create_dataset(ck, &ck->ops[i]);
+    for (i = 0; rc == 0 && i < ck->nattrs; i++)
+        rc = write_attr(ck, &ck->attrs[i]);
+    return h5ckpt__agree(ck->comm, rc, ck->errmsg);
+}
+
+/* File and memory selections of a task.  The memory buffer is the packed
+ * local buffer; box k's elements start at memoff[k]. */
+static int selections(const h5ckpt__task *t, hid_t dset, hid_t *fsp, hid_t *msp)
+{
+    const h5ckpt_layout *l = &t->op->layout;
+    int ndim = l->ndim;
+    hsize_t start[H5CKPT_MAX_NDIM], count[H5CKPT_MAX_NDIM];
+    hsize_t mdim = l->local_count ? l->local_count : 1;
+    size_t k;
+    int d;
+
+    if ((*fsp = H5Dget_space(dset)) < 0 ||
+        (*msp = H5Screate_simple(1, &mdim, NULL)) < 0)
+        return -1;
+    if (t->nsel == 0)
+        return H5Sselect_none(*fsp) < 0 || H5Sselect_none(*msp) < 0 ? -1 : 0;
+    if (H5Sselect_none(*msp) < 0)
+        return -1;
+    if (ndim == 0) {
+        hsize_t z = 0, one = 1;
+        return H5Sselect_all(*fsp) < 0 ||
+               H5Sselect_hyperslab(*msp, H5S_SELECT_SET, &z, NULL, &one, NULL) < 0
+                   ? -1 : 0;
+    }
+    for (k = 0; k < t->nsel; k++) {
+        const uint64_t *b = t->sel + k * 2 * (size_t)ndim;
+        hsize_t moff = t->memoff[k], mcnt = h5ckpt__volume(ndim, b + ndim, NULL);
+        for (d = 0; d < ndim; d++) {
+            start[d] = b[d];
+            count[d] = b[ndim + d];
+        }
+        if (H5Sselect_hyperslab(*fsp, k ? H5S_SELECT_OR : H5S_SELECT_SET, start,
+                                NULL, count, NULL) < 0 ||
+            H5Sselect_hyperslab(*msp, H5S_SELECT_OR, &moff, NULL, &mcnt, NULL) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
+{
+    static char dummy[16];
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+    size_t i;
+    int rc = 0;
+
+    if (dxpl < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0)
+        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot set up collective transfers");
+    for (i = 0; rc == 0 && i < plan->ntasks; i++) {
+        const h5ckpt__task *t = &plan->tasks[i];
+        const h5ckpt__op *op = t->op;
+        const h5ckpt_layout *l = &op->layout;
+        size_t es = h5ckpt_dtype_size(op->dtype);
+        hid_t d = H5I_INVALID_HID, fsp = H5I_INVALID_HID, msp = H5I_INVALID_HID;
+        hid_t type = H5I_INVALID_HID;
+        void *tmp = NULL, *buf = op->data ? op->data : dummy;
+        herr_t st;
+
+        if (h5ckpt__volume(l->ndim, l->shape, NULL) == 0)
+            continue; /* empty tensor: nothing to move, on every rank */
+        if (op->strided && t->nelems > 0) {
+            if (!(tmp = malloc(l->local_count * es))) {
+                rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+                break;
+            }
+            if (writing)
+                h5ckpt__pack(tmp, op->data, l->local_ndim, l->local_shape,
+                             op->strides, es);
+            buf = tmp;
+        }
+        type = h5ckpt__h5type(op->dtype);
+        if ((d = H5Dopen2(ck->fid, op->path, H5P_DEFAULT)) < 0 || type < 0 ||
+            selections(t, d, &fsp, &msp) < 0)
+            st = -1;
+        else if (writing)
+            st = H5Dwrite(d, type, msp, fsp, dxpl, buf);
+        else
+            st = H5Dread(d, type, msp, fsp, dxpl, buf);
+        if (st < 0) {
+            rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot %s tensor '%s'",
+                             writing ? "write" : "read", op->path);
+            h5ckpt__append_h5err(ck->errmsg);
+        } else if (writing) {
+            ck->bytes_written += t->nelems * es;
+        } else {
+            ck->bytes_read += t->nelems * es;
+            if (tmp)
+                h5ckpt__unpack(op->data, tmp, l->local_ndim, l->local_shape,
+                               op->strides, es);
+        }
+        if (msp >= 0)
+            H5Sclose(msp);
+        if (fsp >= 0)
+            H5Sclose(fsp);
+        if (d >= 0)
+            H5Dclose(d);
+        if (type >= 0)
+            H5Tclose(type);
+        free(tmp);
+    }
+    if (dxpl >= 0)
+        H5Pclose(dxpl);
+    return h5ckpt__agree(ck->comm, rc, ck->errmsg);
+}
+
+int h5ckpt__exec_plain_write(h5ckpt *ck, const h5ckpt__plan *plan)
+{
+    return transfer(ck, plan, 1);
+}
+
+int h5ckpt__exec_plain_read(h5ckpt *ck, const h5ckpt__plan *plan)
+{
+    return transfer(ck, plan, 0);
+}

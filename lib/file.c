@@ -1,0 +1,436 @@
+/*
+ * Checkpoint handles: create (to a temporary file), open, commit (close,
+ * fsync, rename, fsync directory), abort and close.
+ */
+#include "h5ckpt_private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int h5ckpt__set(h5ckpt *ck, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(ck->errmsg, sizeof ck->errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const char *h5ckpt_errmsg(const h5ckpt *ck) { return ck ? ck->errmsg : ""; }
+
+MPI_Comm h5ckpt_comm(const h5ckpt *ck) { return ck ? ck->comm : MPI_COMM_NULL; }
+
+uint64_t h5ckpt_bytes_written(const h5ckpt *ck) { return ck ? ck->bytes_written : 0; }
+
+uint64_t h5ckpt_bytes_read(const h5ckpt *ck) { return ck ? ck->bytes_read : 0; }
+
+/* Split `path` into its directory ("." if none) and base name. */
+static int split_path(const char *path, char *dir, char *base, char *msg)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dlen;
+
+    if (strlen(path) >= PATH_MAX - 64)
+        return h5ckpt__fail(msg, H5CKPT_EINVAL, "path is too long");
+    if (!slash) {
+        strcpy(dir, ".");
+        strcpy(base, path);
+        return 0;
+    }
+    dlen = slash == path ? 1 : (size_t)(slash - path);
+    memcpy(dir, path, dlen);
+    dir[dlen] = '\0';
+    strcpy(base, slash + 1);
+    return 0;
+}
+
+/* Rank 0's checks of the target of a create. */
+static int check_target(const char *path, char *tmp, char *msg)
+{
+    char dir[PATH_MAX], base[PATH_MAX];
+    unsigned long long r = 0;
+    struct stat st;
+    int rc;
+
+    if ((rc = split_path(path, dir, base, msg)) != 0)
+        return rc;
+    if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        return h5ckpt__fail(msg, H5CKPT_EISDIR, "'%s' names a directory", path);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return h5ckpt__fail(msg, H5CKPT_EISDIR, "'%s' is a directory", path);
+    if (stat(dir, &st) != 0)
+        return h5ckpt__fail(msg, H5CKPT_ENOENT, "directory '%s' does not exist",
+                            dir);
+    if (!S_ISDIR(st.st_mode))
+        return h5ckpt__fail(msg, H5CKPT_ENOENT, "'%s' is not a directory", dir);
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+        r = (unsigned long long)time(NULL) * 2654435761u ^ (unsigned long long)getpid();
+    if (snprintf(tmp, PATH_MAX, "%s/.%s" H5CKPT_TMP_INFIX "%016llx", dir, base,
+                 r) >= PATH_MAX)
+        return h5ckpt__fail(msg, H5CKPT_EINVAL, "path is too long");
+    return 0;
+}
+
+static hid_t make_fapl(MPI_Comm comm, const h5ckpt_options *o)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+
+    if (fapl < 0)
+        return fapl;
+    if (H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ||
+        H5Pset_coll_metadata_write(fapl, 1) < 0 ||
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_LATEST) < 0 ||
+        H5Pset_file_locking(fapl, o->file_locking ? 1 : 0, 1) < 0 ||
+        (o->alignment && H5Pset_alignment(fapl, o->alignment, o->alignment) < 0)) {
+        H5Pclose(fapl);
+        return H5I_INVALID_HID;
+    }
+    return fapl;
+}
+
+static int new_handle(h5ckpt **out, int mode, const char *path, MPI_Comm comm,
+                      const h5ckpt_options *opts, char *msg)
+{
+    h5ckpt_options defaults = H5CKPT_OPTIONS_INIT;
+    h5ckpt *ck;
+
+    if (!(ck = calloc(1, sizeof *ck)) || !(ck->path = h5ckpt__strdup(path))) {
+        free(ck);
+        return h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
+    }
+    ck->mode = mode;
+    ck->fid = H5I_INVALID_HID;
+    ck->comm = MPI_COMM_NULL;
+    ck->opts = opts ? *opts : defaults;
+    ck->write_version = ck->read_version = -1;
+    *out = ck;
+    return 0;
+}
+
+/* Local argument checks shared by create and open. */
+static int check_args(h5ckpt **out, const char *path, MPI_Comm comm,
+                      const h5ckpt_options *opts, char *msg)
+{
+    int flag = 0;
+
+    if (!out)
+        return h5ckpt__fail(msg, H5CKPT_EINVAL, "out is NULL");
+    *out = NULL;
+    if (comm == MPI_COMM_NULL || MPI_Initialized(&flag) != MPI_SUCCESS || !flag)
+        return h5ckpt__fail(msg, H5CKPT_EMPI,
+                            "MPI is not initialised or the communicator is null");
+    if (!path || !*path)
+        return h5ckpt__fail(msg, H5CKPT_EINVAL, "path is NULL or empty");
+    if (opts && opts->version != H5CKPT_OPTIONS_VERSION)
+        return h5ckpt__fail(msg, H5CKPT_EINVAL,
+                            "options version %u is not %d (use H5CKPT_OPTIONS_INIT)",
+                            opts->version, H5CKPT_OPTIONS_VERSION);
+    return 0;
+}
+
+/* Collective: all ranks pass the same path and options. */
+static int check_same(MPI_Comm comm, const char *path, const h5ckpt_options *o,
+                      char *msg)
+{
+    h5ckpt__buf b = {0};
+    uint64_t mine, root;
+    int rank, rc = 0;
+
+    h5ckpt__buf_str(&b, path);
+    if (o) {
+        h5ckpt__buf_u64(&b, (uint64_t)o->fsync);
+        h5ckpt__buf_u64(&b, (uint64_t)o->executor);
+        h5ckpt__buf_u64(&b, (uint64_t)o->file_locking);
+        h5ckpt__buf_u64(&b, o->alignment);
+        h5ckpt__buf_str(&b, o->mesh ? o->mesh->desc : "");
+    }
+    mine = root = h5ckpt__hash(b.data, b.len);
+    h5ckpt__buf_free(&b);
+    MPI_Comm_rank(comm, &rank);
+    if (MPI_Bcast(&root, 1, MPI_UINT64_T, 0, comm) != MPI_SUCCESS)
+        rc = h5ckpt__fail(msg, H5CKPT_EMPI, "MPI_Bcast failed");
+    else if (root != mine)
+        rc = h5ckpt__fail(msg, H5CKPT_EDISAGREE,
+                          "rank %d passes path '%s' or options that differ "
+                          "from rank 0's",
+                          rank, path);
+    return h5ckpt__agree(comm, rc, msg);
+}
+
+static int write_root_attrs(h5ckpt *ck, char *msg)
+{
+    const h5ckpt_mesh *m = ck->opts.mesh;
+    int64_t one = H5CKPT_FORMAT_WRITE_VERSION, rv = H5CKPT_FORMAT_READ_VERSION;
+    int64_t nranks = ck->size, shape[H5CKPT_MAX_NDIM];
+    char created[32] = "";
+    time_t now;
+    int i, rc, ndim = m ? m->ndim : 1;
+
+    if (ck->rank == 0) {
+        now = time(NULL);
+        strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    }
+    MPI_Bcast(created, sizeof created, MPI_CHAR, 0, ck->comm);
+    for (i = 0; i < ndim; i++)
+        shape[i] = m ? m->shape[i] : ck->size;
+    if ((rc = h5ckpt__attr_write_string(ck->fid, H5CKPT_A_FORMAT,
+                                        H5CKPT_FORMAT_NAME, msg)) ||
+        (rc = h5ckpt__attr_write_int64s(ck->fid, H5CKPT_A_WRITE_VERSION, 0,
+                                        &one, msg)) ||
+        (rc = h5ckpt__attr_write_int64s(ck->fid, H5CKPT_A_READ_VERSION, 0, &rv,
+                                        msg)) ||
+        (rc = h5ckpt__attr_write_string(ck->fid, H5CKPT_A_LIBVERSION,
+                                        H5CKPT_VERSION_STRING, msg)) ||
+        (rc = h5ckpt__attr_write_string(ck->fid, H5CKPT_A_CREATED, created,
+                                        msg)) ||
+        (rc = h5ckpt__attr_write_int64s(ck->fid, H5CKPT_A_NRANKS, 0, &nranks,
+                                        msg)) ||
+        (rc = h5ckpt__attr_write_int64s(ck->fid, H5CKPT_A_MESH_SHAPE,
+                                        (size_t)ndim, shape, msg)))
+        return rc;
+    if (m && m->names[0]) {
+        h5ckpt__attr a = {0};
+        a.name = H5CKPT_A_MESH_DIMS;
+        a.type = H5CKPT_ATTR_STRING;
+        a.count = (size_t)m->ndim;
+        a.values = (void *)m->names;
+        return h5ckpt__attr_write(ck->fid, &a, msg);
+    }
+    return 0;
+}
+
+int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
+                  const h5ckpt_options *opts, h5ckpt_error *err)
+{
+    char msg[H5CKPT_MSG_MAX] = "", tmp[PATH_MAX] = "";
+    h5ckpt__h5quiet q;
+    h5ckpt *ck = NULL;
+    hid_t fapl = H5I_INVALID_HID;
+    int rc, rank = 0, size = 1;
+
+    h5ckpt__h5quiet_begin(&q);
+    if ((rc = check_args(out, path, comm, opts, msg)) != 0)
+        goto done; /* cannot agree without a valid communicator */
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    if (opts && opts->mesh && opts->mesh->size != size)
+        rc = h5ckpt__fail(msg, H5CKPT_EINVAL,
+                          "the writer mesh has %d ranks, the communicator %d",
+                          opts->mesh->size, size);
+    if ((rc = h5ckpt__agree(comm, rc, msg)) != 0 ||
+        (rc = check_same(comm, path, opts, msg)) != 0)
+        goto done;
+    if (rank == 0)
+        rc = check_target(path, tmp, msg);
+    if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
+        goto done;
+    MPI_Bcast(tmp, sizeof tmp, MPI_CHAR, 0, comm);
+    rc = new_handle(&ck, H5CKPT__WRITER, path, comm, opts, msg);
+    if (rc == 0 && !(ck->tmp_path = h5ckpt__strdup(tmp)))
+        rc = h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
+        goto done;
+    MPI_Comm_dup(comm, &ck->comm);
+    ck->rank = rank;
+    ck->size = size;
+    if ((fapl = make_fapl(ck->comm, &ck->opts)) < 0 ||
+        (ck->fid = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl)) < 0) {
+        rc = h5ckpt__fail(msg, H5CKPT_EIO, "cannot create '%s'", tmp);
+        h5ckpt__append_h5err(msg);
+    }
+    if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
+        goto done;
+    rc = h5ckpt__agree(comm, write_root_attrs(ck, msg), msg);
+done:
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (rc != 0) {
+        if (ck) {
+            snprintf(ck->errmsg, sizeof ck->errmsg, "%s", msg);
+            h5ckpt_close(ck); /* removes the temporary file */
+        }
+        h5ckpt__seterror(err, rc, msg);
+    } else {
+        *out = ck;
+    }
+    h5ckpt__h5quiet_end(&q);
+    return rc;
+}
+
+/* Rank 0's checks of the path of an open. */
+static int check_source(const char *path, char *msg)
+{
+    struct stat st;
+    htri_t is;
+
+    if (stat(path, &st) != 0)
+        return h5ckpt__fail(msg, errno == ENOENT || errno == ENOTDIR
+                                     ? H5CKPT_ENOENT : H5CKPT_EIO,
+                            "cannot open '%s': %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return h5ckpt__fail(msg, H5CKPT_EISDIR, "'%s' is a directory", path);
+    if ((is = H5Fis_hdf5(path)) <= 0)
+        return h5ckpt__fail(msg, H5CKPT_ENOTCKPT, "'%s' is not an HDF5 file",
+                            path);
+    return 0;
+}
+
+int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
+                const h5ckpt_options *opts, h5ckpt_error *err)
+{
+    char msg[H5CKPT_MSG_MAX] = "";
+    h5ckpt__h5quiet q;
+    h5ckpt *ck = NULL;
+    hid_t fapl = H5I_INVALID_HID;
+    int rc, rank = 0;
+
+    h5ckpt__h5quiet_begin(&q);
+    if ((rc = check_args(out, path, comm, opts, msg)) != 0)
+        goto done;
+    MPI_Comm_rank(comm, &rank);
+    if ((rc = check_same(comm, path, opts, msg)) != 0)
+        goto done;
+    if (rank == 0)
+        rc = check_source(path, msg);
+    if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
+        goto done;
+    rc = new_handle(&ck, H5CKPT__READER, path, comm, opts, msg);
+    if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
+        goto done;
+    MPI_Comm_dup(comm, &ck->comm);
+    ck->rank = rank;
+    MPI_Comm_size(comm, &ck->size);
+    if ((fapl = make_fapl(ck->comm, &ck->opts)) < 0 ||
+        (ck->fid = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) {
+        rc = h5ckpt__fail(msg, H5CKPT_ENOTCKPT, "cannot open '%s' as HDF5", path);
+        h5ckpt__append_h5err(msg);
+    }
+    if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
+        goto done;
+    rc = h5ckpt__index_load(ck);
+    if (rc)
+        snprintf(msg, sizeof msg, "%s", ck->errmsg);
+done:
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (rc != 0) {
+        h5ckpt_close(ck);
+        h5ckpt__seterror(err, rc, msg);
+    } else {
+        *out = ck;
+    }
+    h5ckpt__h5quiet_end(&q);
+    return rc;
+}
+
+static int fsync_path(const char *path, int dir)
+{
+    int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY), rc;
+
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* Rank 0: make the closed temporary file durable and move it into place. */
+static int publish(h5ckpt *ck, char *msg)
+{
+    char dir[PATH_MAX], base[PATH_MAX];
+
+    if (ck->opts.fsync && fsync_path(ck->tmp_path, 0) != 0)
+        return h5ckpt__fail(msg, H5CKPT_EIO, "fsync of '%s' failed: %s",
+                            ck->tmp_path, strerror(errno));
+    if (rename(ck->tmp_path, ck->path) != 0)
+        return h5ckpt__fail(msg, errno == EISDIR ? H5CKPT_EISDIR : H5CKPT_EIO,
+                            "cannot rename '%s' to '%s': %s", ck->tmp_path,
+                            ck->path, strerror(errno));
+    split_path(ck->path, dir, base, msg);
+    if (ck->opts.fsync && fsync_path(dir, 1) != 0)
+        return h5ckpt__fail(msg, H5CKPT_EIO, "fsync of directory '%s' failed: %s",
+                            dir, strerror(errno));
+    return 0;
+}
+
+int h5ckpt_commit(h5ckpt *ck)
+{
+    h5ckpt__h5quiet q;
+    int64_t one = 1;
+    int rc;
+
+    if (!ck)
+        return H5CKPT_EINVAL;
+    if (ck->mode != H5CKPT__WRITER || ck->state != H5CKPT__OPEN)
+        return h5ckpt__set(ck, H5CKPT_EMODE,
+                           ck->mode != H5CKPT__WRITER
+                               ? "a reader cannot be committed"
+                               : "this writer has failed or was committed; "
+                                 "it can only be closed");
+    if ((rc = h5ckpt_flush(ck)) != 0)
+        goto fail;
+    h5ckpt__h5quiet_begin(&q);
+    rc = h5ckpt__attr_write_int64s(ck->fid, H5CKPT_A_COMMITTED, 0, &one,
+                                   ck->errmsg);
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) == 0) {
+        if (H5Fclose(ck->fid) < 0) {
+            rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed",
+                             ck->tmp_path);
+            h5ckpt__append_h5err(ck->errmsg);
+        }
+        ck->fid = H5I_INVALID_HID;
+        rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
+    }
+    h5ckpt__h5quiet_end(&q);
+    if (rc == 0) {
+        if (ck->rank == 0)
+            rc = publish(ck, ck->errmsg);
+        rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
+    }
+    if (rc == 0) {
+        ck->state = H5CKPT__DONE;
+        return 0;
+    }
+fail:
+    ck->state = H5CKPT__FAILED;
+    return rc;
+}
+
+int h5ckpt_close(h5ckpt *ck)
+{
+    h5ckpt__h5quiet q;
+    int rc = 0;
+
+    if (!ck)
+        return 0;
+    h5ckpt__h5quiet_begin(&q);
+    if (ck->fid >= 0 && H5Fclose(ck->fid) < 0)
+        rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed", ck->path);
+    h5ckpt__h5quiet_end(&q);
+    if (ck->mode == H5CKPT__WRITER && ck->state != H5CKPT__DONE &&
+        ck->tmp_path && ck->rank == 0)
+        unlink(ck->tmp_path); /* abort: the target path is untouched */
+    h5ckpt__queue_clear(ck);
+    h5ckpt__index_free(ck);
+    free(ck->ops);
+    free(ck->attrs);
+    h5ckpt__strmap_free(&ck->names);
+    h5ckpt__strmap_free(&ck->created);
+    if (ck->comm != MPI_COMM_NULL) {
+        rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
+        MPI_Comm_free(&ck->comm);
+    }
+    free(ck->path);
+    free(ck->tmp_path);
+    free(ck);
+    return rc;
+}

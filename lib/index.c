@@ -1,0 +1,557 @@
+/*
+ * The reader's index: rank 0 validates the file against the format and lists
+ * its tensors, groups and attributes; every rank receives the same copy, so
+ * listings and checks never differ between ranks.
+ */
+#include "h5ckpt_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    h5ckpt *ck;
+    int rc;
+    size_t captensors, capgroups, capattrs;
+} walk;
+
+static int root_int64(hid_t fid, const char *name, int64_t *v, char *msg)
+{
+    h5ckpt__attr a = {0};
+    int rc;
+
+    if (H5Aexists(fid, name) <= 0)
+        return 1;
+    rc = h5ckpt__attr_read(fid, name, &a, msg);
+    if (rc == 0 && (a.type != H5CKPT_ATTR_INT64 || a.count != 0))
+        rc = H5CKPT_ECORRUPT;
+    if (rc == 0)
+        *v = *(int64_t *)a.values;
+    h5ckpt__attr_clear(&a);
+    return rc ? h5ckpt__fail(msg, H5CKPT_ECORRUPT,
+                             "root attribute '%s' is not an int64 scalar", name)
+              : 0;
+}
+
+static int read_root(h5ckpt *ck, char *msg)
+{
+    h5ckpt__attr a = {0};
+    int64_t committed = 0;
+    int rc = 0;
+    size_t i;
+
+    if (H5Aexists(ck->fid, H5CKPT_A_FORMAT) <= 0 ||
+        h5ckpt__attr_read(ck->fid, H5CKPT_A_FORMAT, &a, msg) != 0 ||
+        a.type != H5CKPT_ATTR_STRING || a.count != 0 ||
+        strcmp(((char **)a.values)[0], H5CKPT_FORMAT_NAME) != 0) {
+        rc = h5ckpt__fail(msg, H5CKPT_ENOTCKPT,
+                          "'%s' is an HDF5 file but not an h5ckpt checkpoint",
+                          ck->path);
+        goto done;
+    }
+    if ((rc = root_int64(ck->fid, H5CKPT_A_READ_VERSION, &ck->read_version, msg)) ||
+        (rc = root_int64(ck->fid, H5CKPT_A_WRITE_VERSION, &ck->write_version, msg))) {
+        if (rc == 1)
+            rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
+                              "'%s' lacks its format version attributes", ck->path);
+        goto done;
+    }
+    if (ck->read_version > H5CKPT_FORMAT_READ_VERSION || ck->read_version < 1) {
+        rc = h5ckpt__fail(msg, H5CKPT_EVERSION,
+                          "'%s' needs a reader of format version %lld; this "
+                          "library reads version %d",
+                          ck->path, (long long)ck->read_version,
+                          H5CKPT_FORMAT_READ_VERSION);
+        goto done;
+    }
+    rc = root_int64(ck->fid, H5CKPT_A_COMMITTED, &committed, msg);
+    if (rc == 1 || (rc == 0 && committed != 1)) {
+        rc = h5ckpt__fail(msg, H5CKPT_ENOTCOMMITTED,
+                          "'%s' was never committed (an interrupted save?)",
+                          ck->path);
+        goto done;
+    }
+    if (rc)
+        goto done;
+    h5ckpt__attr_clear(&a);
+    if (H5Aexists(ck->fid, H5CKPT_A_MESH_SHAPE) <= 0 ||
+        h5ckpt__attr_read(ck->fid, H5CKPT_A_MESH_SHAPE, &a, msg) != 0 ||
+        a.type != H5CKPT_ATTR_INT64 || a.count < 1 || a.count > H5CKPT_MAX_NDIM) {
+        rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
+                          "root attribute '" H5CKPT_A_MESH_SHAPE
+                          "' is missing or malformed");
+        goto done;
+    }
+    ck->mesh_ndim = (int)a.count;
+    for (i = 0; i < a.count; i++)
+        ck->mesh_shape[i] = ((int64_t *)a.values)[i];
+done:
+    h5ckpt__attr_clear(&a);
+    return rc;
+}
+
+static int push_attr(walk *w, const char *obj, h5ckpt__attr *a)
+{
+    h5ckpt *ck = w->ck;
+
+    if (ck->nfattrs == w->capattrs) {
+        size_t cap = w->capattrs ? w->capattrs * 2 : 32;
+        h5ckpt__attr *p = realloc(ck->fattrs, cap * sizeof *p);
+        if (!p)
+            return H5CKPT_ENOMEM;
+        ck->fattrs = p;
+        w->capattrs = cap;
+    }
+    if (!(a->obj = h5ckpt__strdup(obj)))
+        return H5CKPT_ENOMEM;
+    ck->fattrs[ck->nfattrs++] = *a;
+    memset(a, 0, sizeof *a);
+    return 0;
+}
+
+typedef struct {
+    walk *w;
+    const char *obj;
+} attr_ctx;
+
+static herr_t on_attr(hid_t loc, const char *name, const H5A_info_t *info,
+                      void *data)
+{
+    attr_ctx *c = data;
+    h5ckpt__attr a = {0};
+    int rc;
+
+    if (strncmp(name, H5CKPT_RESERVED_PREFIX, strlen(H5CKPT_RESERVED_PREFIX)) == 0)
+        return 0; /* reserved: read where needed, never listed */
+    rc = h5ckpt__attr_read(loc, name, &a, c->w->ck->errmsg);
+    if (rc == 0 && !(a.name = h5ckpt__strdup(name)))
+        rc = H5CKPT_ENOMEM;
+    if (rc == 0)
+        rc = push_attr(c->w, c->obj, &a);
+    h5ckpt__attr_clear(&a);
+    if (rc < 0) {
+        c->w->rc = rc == H5CKPT_ENOMEM
+                       ? h5ckpt__set(c->w->ck, rc, "out of memory")
+                       : h5ckpt__set(c->w->ck, rc,
+                                     "attribute '%s' of '%s' is unreadable",
+                                     name, *c->obj ? c->obj : "/");
+        return -1;
+    }
+    return 0;
+}
+
+static int read_attrs(walk *w, hid_t obj, const char *path)
+{
+    attr_ctx c = {w, path};
+    hsize_t idx = 0;
+
+    if (H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, on_attr, &c) < 0 &&
+        w->rc == 0)
+        w->rc = h5ckpt__set(w->ck, H5CKPT_ECORRUPT,
+                            "cannot list the attributes of '%s'", *path ? path : "/");
+    return w->rc;
+}
+
+static int read_dataset(walk *w, hid_t d, const char *path)
+{
+    h5ckpt *ck = w->ck;
+    h5ckpt__tensor t = {0};
+    h5ckpt__attr a = {0}, p = {0};
+    hid_t type = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    hsize_t dims[H5CKPT_MAX_NDIM];
+    int rc = 0, ndim, i, overflow = 0;
+
+    if (H5Aexists(d, H5CKPT_A_DTYPE) <= 0 ||
+        h5ckpt__attr_read(d, H5CKPT_A_DTYPE, &a, ck->errmsg) != 0 ||
+        a.type != H5CKPT_ATTR_STRING || a.count != 0 ||
+        h5ckpt_dtype_from_name(&t.dtype, ((char **)a.values)[0]) != 0) {
+        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+                         "dataset '%s' has no valid '" H5CKPT_A_DTYPE "' attribute",
+                         path);
+        goto done;
+    }
+    if ((type = H5Dget_type(d)) < 0 || !h5ckpt__h5type_matches(type, t.dtype)) {
+        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+                         "dataset '%s': its HDF5 type is not the one the format "
+                         "mandates for %s",
+                         path, h5ckpt_dtype_name(t.dtype));
+        goto done;
+    }
+    if (H5Aexists(d, H5CKPT_A_PLACEMENTS) <= 0 ||
+        h5ckpt__attr_read(d, H5CKPT_A_PLACEMENTS, &p, ck->errmsg) != 0 ||
+        p.type != H5CKPT_ATTR_STRING || p.count != 0) {
+        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+                         "dataset '%s' has no valid '" H5CKPT_A_PLACEMENTS
+                         "' attribute",
+                         path);
+        goto done;
+    }
+    if ((space = H5Dget_space(d)) < 0 ||
+        (ndim = H5Sget_simple_extent_ndims(space)) < 0 || ndim > H5CKPT_MAX_NDIM ||
+        H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
+        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT, "dataset '%s' has a bad dataspace",
+                         path);
+        goto done;
+    }
+    t.ndim = ndim;
+    for (i = 0; i < ndim; i++)
+        t.shape[i] = dims[i];
+    h5ckpt__volume(ndim, t.shape, &overflow);
+    if (overflow) {
+        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+                         "dataset '%s': shape overflows 64 bits", path);
+        goto done;
+    }
+    {
+        haddr_t off = H5Dget_offset(d);
+        t.offset = off == HADDR_UNDEF ? -1 : (int64_t)off;
+    }
+    if (!(t.path = h5ckpt__strdup(path))) {
+        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        goto done;
+    }
+    t.placements = ((char **)p.values)[0];
+    ((char **)p.values)[0] = NULL;
+    if (ck->ntensors == w->captensors) {
+        size_t cap = w->captensors ? w->captensors * 2 : 64;
+        h5ckpt__tensor *n = realloc(ck->tensors, cap * sizeof *n);
+        if (!n) {
+            free(t.path);
+            free(t.placements);
+            rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+            goto done;
+        }
+        ck->tensors = n;
+        w->captensors = cap;
+    }
+    ck->tensors[ck->ntensors++] = t;
+    rc = read_attrs(w, d, path);
+done:
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    h5ckpt__attr_clear(&a);
+    h5ckpt__attr_clear(&p);
+    return rc;
+}
+
+static int push_group(walk *w, const char *path)
+{
+    h5ckpt *ck = w->ck;
+
+    if (ck->ngroups == w->capgroups) {
+        size_t cap = w->capgroups ? w->capgroups * 2 : 32;
+        char **p = realloc(ck->groups, cap * sizeof *p);
+        if (!p)
+            return H5CKPT_ENOMEM;
+        ck->groups = p;
+        w->capgroups = cap;
+    }
+    if (!(ck->groups[ck->ngroups] = h5ckpt__strdup(path)))
+        return H5CKPT_ENOMEM;
+    ck->ngroups++;
+    return 0;
+}
+
+static herr_t on_link(hid_t root, const char *name, const H5L_info_t *info,
+                      void *data)
+{
+    walk *w = data;
+    h5ckpt *ck = w->ck;
+    H5O_info_t oi;
+    hid_t obj;
+    int rc = 0;
+
+    if (info->type != H5L_TYPE_HARD) {
+        w->rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+                            "'%s' is a soft or external link (not allowed)", name);
+        return -1;
+    }
+    if (h5ckpt__check_path(name, 0, ck->errmsg) != 0) {
+        w->rc = h5ckpt__set(ck, H5CKPT_ECORRUPT, "object name is invalid: %s",
+                            ck->errmsg);
+        return -1;
+    }
+    if (H5Oget_info_by_name(root, name, &oi, H5P_DEFAULT) < 0 ||
+        (obj = H5Oopen(root, name, H5P_DEFAULT)) < 0) {
+        w->rc = h5ckpt__set(ck, H5CKPT_ECORRUPT, "cannot open object '%s'", name);
+        return -1;
+    }
+    if (oi.type == H5O_TYPE_GROUP) {
+        if ((rc = push_group(w, name)) != 0)
+            w->rc = h5ckpt__set(ck, rc, "out of memory");
+        else
+            rc = read_attrs(w, obj, name);
+    } else if (oi.type == H5O_TYPE_DATASET) {
+        rc = read_dataset(w, obj, name);
+        if (rc)
+            w->rc = rc;
+    } else {
+        w->rc = rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+                                 "'%s' is neither a group nor a dataset", name);
+    }
+    H5Oclose(obj);
+    return rc ? -1 : 0;
+}
+
+static int cmp_tensor(const void *a, const void *b)
+{
+    return strcmp(((const h5ckpt__tensor *)a)->path, ((const h5ckpt__tensor *)b)->path);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_attr(const void *a, const void *b)
+{
+    const h5ckpt__attr *x = a, *y = b;
+    int c = strcmp(x->obj, y->obj);
+
+    return c ? c : strcmp(x->name, y->name);
+}
+
+/* Rank 0: validate and read everything. */
+static int scan(h5ckpt *ck)
+{
+    walk w = {ck, 0, 0, 0, 0};
+    int rc;
+
+    if ((rc = read_root(ck, ck->errmsg)) != 0)
+        return rc;
+    if ((rc = read_attrs(&w, ck->fid, "")) != 0)
+        return rc;
+    if (H5Lvisit(ck->fid, H5_INDEX_NAME, H5_ITER_INC, on_link, &w) < 0 || w.rc)
+        return w.rc ? w.rc
+                    : h5ckpt__set(ck, H5CKPT_ECORRUPT, "cannot walk the groups of '%s'",
+                                  ck->path);
+    qsort(ck->tensors, ck->ntensors, sizeof *ck->tensors, cmp_tensor);
+    qsort(ck->groups, ck->ngroups, sizeof *ck->groups, cmp_str);
+    qsort(ck->fattrs, ck->nfattrs, sizeof *ck->fattrs, cmp_attr);
+    return 0;
+}
+
+static void serialize(const h5ckpt *ck, h5ckpt__buf *b)
+{
+    size_t i;
+    int d;
+
+    h5ckpt__buf_u64(b, (uint64_t)ck->write_version);
+    h5ckpt__buf_u64(b, (uint64_t)ck->read_version);
+    h5ckpt__buf_u64(b, (uint64_t)ck->mesh_ndim);
+    for (d = 0; d < ck->mesh_ndim; d++)
+        h5ckpt__buf_u64(b, (uint64_t)ck->mesh_shape[d]);
+    h5ckpt__buf_u64(b, ck->ntensors);
+    for (i = 0; i < ck->ntensors; i++) {
+        const h5ckpt__tensor *t = &ck->tensors[i];
+        h5ckpt__buf_str(b, t->path);
+        h5ckpt__buf_str(b, t->placements);
+        h5ckpt__buf_u64(b, (uint64_t)t->dtype);
+        h5ckpt__buf_u64(b, (uint64_t)t->offset);
+        h5ckpt__buf_u64(b, (uint64_t)t->ndim);
+        for (d = 0; d < t->ndim; d++)
+            h5ckpt__buf_u64(b, t->shape[d]);
+    }
+    h5ckpt__buf_u64(b, ck->ngroups);
+    for (i = 0; i < ck->ngroups; i++)
+        h5ckpt__buf_str(b, ck->groups[i]);
+    h5ckpt__buf_u64(b, ck->nfattrs);
+    for (i = 0; i < ck->nfattrs; i++)
+        h5ckpt__attr_serialize(&ck->fattrs[i], b);
+}
+
+static int deserialize(h5ckpt *ck, h5ckpt__buf *b)
+{
+    uint64_t n;
+    size_t i;
+    int d;
+
+    ck->write_version = (int64_t)h5ckpt__buf_get_u64(b);
+    ck->read_version = (int64_t)h5ckpt__buf_get_u64(b);
+    ck->mesh_ndim = (int)h5ckpt__buf_get_u64(b);
+    if (b->err || ck->mesh_ndim > H5CKPT_MAX_NDIM)
+        return H5CKPT_ECORRUPT;
+    for (d = 0; d < ck->mesh_ndim; d++)
+        ck->mesh_shape[d] = (int64_t)h5ckpt__buf_get_u64(b);
+    n = h5ckpt__buf_get_u64(b);
+    if (b->err || n > b->len || !(ck->tensors = calloc(n + 1, sizeof *ck->tensors)))
+        return H5CKPT_ENOMEM;
+    for (i = 0; i < n; i++) {
+        h5ckpt__tensor *t = &ck->tensors[i];
+        const char *path = h5ckpt__buf_get_str(b), *pl = h5ckpt__buf_get_str(b);
+        if (!path || !pl)
+            return H5CKPT_ECORRUPT;
+        t->path = h5ckpt__strdup(path);
+        t->placements = h5ckpt__strdup(pl);
+        ck->ntensors++;
+        t->dtype = (h5ckpt_dtype)h5ckpt__buf_get_u64(b);
+        t->offset = (int64_t)h5ckpt__buf_get_u64(b);
+        t->ndim = (int)h5ckpt__buf_get_u64(b);
+        if (!t->path || !t->placements || t->ndim > H5CKPT_MAX_NDIM)
+            return H5CKPT_ENOMEM;
+        for (d = 0; d < t->ndim; d++)
+            t->shape[d] = h5ckpt__buf_get_u64(b);
+    }
+    n = h5ckpt__buf_get_u64(b);
+    if (b->err || n > b->len || !(ck->groups = calloc(n + 1, sizeof *ck->groups)))
+        return H5CKPT_ENOMEM;
+    for (i = 0; i < n; i++) {
+        const char *g = h5ckpt__buf_get_str(b);
+        if (!g || !(ck->groups[i] = h5ckpt__strdup(g)))
+            return H5CKPT_ENOMEM;
+        ck->ngroups++;
+    }
+    n = h5ckpt__buf_get_u64(b);
+    if (b->err || n > b->len || !(ck->fattrs = calloc(n + 1, sizeof *ck->fattrs)))
+        return H5CKPT_ENOMEM;
+    for (i = 0; i < n; i++) {
+        if (h5ckpt__attr_deserialize(&ck->fattrs[i], b) != 0) {
+            h5ckpt__attr_clear(&ck->fattrs[i]);
+            return H5CKPT_ENOMEM;
+        }
+        ck->nfattrs++;
+    }
+    return b->err;
+}
+
+int h5ckpt__index_load(h5ckpt *ck)
+{
+    h5ckpt__buf b = {0};
+    int rc = 0;
+
+    if (ck->rank == 0) {
+        rc = scan(ck);
+        if (rc == 0) {
+            serialize(ck, &b);
+            if (b.err)
+                rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        }
+    }
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        goto done;
+    if ((rc = h5ckpt__buf_bcast(&b, 0, ck->comm)) == 0 && ck->rank != 0) {
+        rc = deserialize(ck, &b);
+        if (rc)
+            h5ckpt__set(ck, rc, "cannot receive the checkpoint index");
+    }
+    rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
+done:
+    h5ckpt__buf_free(&b);
+    return rc;
+}
+
+void h5ckpt__index_free(h5ckpt *ck)
+{
+    size_t i;
+
+    for (i = 0; i < ck->ntensors; i++) {
+        free(ck->tensors[i].path);
+        free(ck->tensors[i].placements);
+    }
+    for (i = 0; i < ck->ngroups; i++)
+        free(ck->groups[i]);
+    for (i = 0; i < ck->nfattrs; i++)
+        h5ckpt__attr_clear(&ck->fattrs[i]);
+    free(ck->tensors);
+    free(ck->groups);
+    free(ck->fattrs);
+    ck->tensors = NULL;
+    ck->groups = NULL;
+    ck->fattrs = NULL;
+    ck->ntensors = ck->ngroups = ck->nfattrs = 0;
+}
+
+/* ---- listing ------------------------------------------------------------- */
+
+const h5ckpt__tensor *h5ckpt__find_tensor(const h5ckpt *ck, const char *path)
+{
+    h5ckpt__tensor key;
+
+    if (!ck || !path || !ck->tensors)
+        return NULL;
+    key.path = (char *)path;
+    return bsearch(&key, ck->tensors, ck->ntensors, sizeof key, cmp_tensor);
+}
+
+size_t h5ckpt_tensor_count(const h5ckpt *ck) { return ck ? ck->ntensors : 0; }
+
+const char *h5ckpt_tensor_path(const h5ckpt *ck, size_t i)
+{
+    return ck && i < ck->ntensors ? ck->tensors[i].path : NULL;
+}
+
+int h5ckpt_tensor_info(const h5ckpt *ck, const char *path, h5ckpt_dtype *dtype,
+                       int *ndim, uint64_t *shape)
+{
+    const h5ckpt__tensor *t;
+
+    if (!ck)
+        return H5CKPT_EINVAL;
+    if (ck->mode != H5CKPT__READER)
+        return h5ckpt__set((h5ckpt *)ck, H5CKPT_EMODE,
+                           "tensors can only be listed on a reader");
+    if (!(t = h5ckpt__find_tensor(ck, path)))
+        return h5ckpt__set((h5ckpt *)ck, H5CKPT_ENOTFOUND,
+                           "no tensor '%s' in the checkpoint", path ? path : "(null)");
+    if (dtype)
+        *dtype = t->dtype;
+    if (ndim)
+        *ndim = t->ndim;
+    if (shape && t->ndim > 0)
+        memcpy(shape, t->shape, (size_t)t->ndim * sizeof *shape);
+    return 0;
+}
+
+const char *h5ckpt_tensor_placements(const h5ckpt *ck, const char *path)
+{
+    const h5ckpt__tensor *t = h5ckpt__find_tensor(ck, path);
+
+    return t ? t->placements : NULL;
+}
+
+int h5ckpt_group_exists(const h5ckpt *ck, const char *group)
+{
+    if (!ck || !group)
+        return 0;
+    if (!*group)
+        return 1;
+    if (ck->mode == H5CKPT__WRITER)
+        return h5ckpt__strmap_get(&ck->names, group) == 1;
+    return ck->groups && bsearch(&group, ck->groups, ck->ngroups,
+                                 sizeof *ck->groups, cmp_str) != NULL;
+}
+
+size_t h5ckpt_group_count(const h5ckpt *ck) { return ck ? ck->ngroups : 0; }
+
+const char *h5ckpt_group_path(const h5ckpt *ck, size_t i)
+{
+    return ck && i < ck->ngroups ? ck->groups[i] : NULL;
+}
+
+int h5ckpt_format_versions(const h5ckpt *ck, int64_t *write_version,
+                           int64_t *read_version)
+{
+    if (!ck)
+        return H5CKPT_EINVAL;
+    if (ck->mode != H5CKPT__READER)
+        return h5ckpt__set((h5ckpt *)ck, H5CKPT_EMODE, "not a reader");
+    if (write_version)
+        *write_version = ck->write_version;
+    if (read_version)
+        *read_version = ck->read_version;
+    return 0;
+}
+
+int h5ckpt_writer_mesh(const h5ckpt *ck, int *ndim, int64_t *shape)
+{
+    if (!ck)
+        return H5CKPT_EINVAL;
+    if (ck->mode != H5CKPT__READER)
+        return h5ckpt__set((h5ckpt *)ck, H5CKPT_EMODE, "not a reader");
+    if (ndim)
+        *ndim = ck->mesh_ndim;
+    if (shape && ck->mesh_ndim > 0)
+        memcpy(shape, ck->mesh_shape, (size_t)ck->mesh_ndim * sizeof *shape);
+    return 0;
+}

@@ -1,0 +1,245 @@
+/* Queued puts and gets, and the collective flush that executes them. */
+#include "h5ckpt_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int h5ckpt__declare(h5ckpt *ck, const char *path, int kind)
+{
+    char *p = h5ckpt__strdup(path), *s;
+    int have = h5ckpt__strmap_get(&ck->names, path), rc = 0;
+
+    if (!p)
+        return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+    if (kind == 2 && have >= 0) {
+        rc = h5ckpt__set(ck, H5CKPT_EEXIST, "'%s' is already declared as a %s",
+                         path, have == 2 ? "tensor" : "group");
+        goto done;
+    }
+    if (kind == 1 && have == 2)
+        goto done; /* attributes on a tensor */
+    /* No proper prefix may be a tensor. */
+    for (s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        if (h5ckpt__strmap_get(&ck->names, p) == 2) {
+            rc = h5ckpt__set(ck, H5CKPT_EEXIST,
+                             "'%s' is inside '%s', which is a tensor", path, p);
+            goto done;
+        }
+        *s = '/';
+    }
+    for (s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        if (h5ckpt__strmap_put(&ck->names, p, 1) != 0)
+            rc = H5CKPT_ENOMEM;
+        *s = '/';
+    }
+    if (*p && h5ckpt__strmap_put(&ck->names, p, kind) != 0)
+        rc = H5CKPT_ENOMEM;
+    if (rc)
+        h5ckpt__set(ck, rc, "out of memory");
+done:
+    free(p);
+    return rc;
+}
+
+void h5ckpt__queue_clear(h5ckpt *ck)
+{
+    size_t i;
+
+    for (i = 0; i < ck->nops; i++) {
+        free(ck->ops[i].path);
+        h5ckpt__layout_clear(&ck->ops[i].layout);
+    }
+    for (i = 0; i < ck->nattrs; i++)
+        h5ckpt__attr_clear(&ck->attrs[i]);
+    ck->nops = ck->nattrs = 0;
+    ck->pending = 0;
+    ck->pending_msg[0] = '\0';
+}
+
+static int remember(h5ckpt *ck, int rc)
+{
+    if (rc && !ck->pending) {
+        ck->pending = rc;
+        memcpy(ck->pending_msg, ck->errmsg, H5CKPT_MSG_MAX);
+    }
+    return rc;
+}
+
+/* Checks shared by put and get; fills `op` (not its path or layout). */
+static int check_buffer(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
+                        const h5ckpt_layout *layout, const void *data,
+                        const h5ckpt_buffer *buf, h5ckpt__op *op)
+{
+    uint64_t span;
+    int d;
+
+    if (!h5ckpt_dtype_name(dtype))
+        return h5ckpt__set(ck, H5CKPT_EINVAL, "tensor '%s': invalid dtype %d",
+                           path, (int)dtype);
+    if (!layout)
+        return h5ckpt__set(ck, H5CKPT_EINVAL, "tensor '%s': layout is NULL",
+                           path);
+    if (layout->kind == H5CKPT__LAYOUT_SHARDED) {
+        int64_t n = 1;
+        for (d = 0; d < layout->mesh_ndim; d++)
+            n *= layout->mesh_shape[d];
+        if (n != ck->size)
+            return h5ckpt__set(ck, H5CKPT_EINVAL,
+                               "tensor '%s': its mesh has %lld ranks, the "
+                               "checkpoint's communicator %d",
+                               path, (long long)n, ck->size);
+    }
+    if (!data && layout->local_count > 0)
+        return h5ckpt__set(ck, H5CKPT_EINVAL,
+                           "tensor '%s': data is NULL but this rank holds "
+                           "%llu elements",
+                           path, (unsigned long long)layout->local_count);
+    op->dtype = dtype;
+    op->data = (void *)(uintptr_t)data;
+    op->memkind = H5CKPT_MEM_HOST;
+    op->strided = 0;
+    if (!buf)
+        return 0;
+    if (buf->version != H5CKPT_BUFFER_VERSION)
+        return h5ckpt__set(ck, H5CKPT_EINVAL,
+                           "tensor '%s': buffer version %u is not %d", path,
+                           buf->version, H5CKPT_BUFFER_VERSION);
+    if (buf->kind == H5CKPT_MEM_CUDA)
+        return h5ckpt__set(ck, H5CKPT_ENOTSUP,
+                           "tensor '%s': CUDA buffers need a CUDA build", path);
+    if (buf->kind != H5CKPT_MEM_HOST)
+        return h5ckpt__set(ck, H5CKPT_EINVAL, "tensor '%s': bad memory kind",
+                           path);
+    if (buf->strides) {
+        if (layout->kind == H5CKPT__LAYOUT_RANGE)
+            return h5ckpt__set(ck, H5CKPT_EINVAL,
+                               "tensor '%s': a range layout cannot be strided",
+                               path);
+        if (h5ckpt__strided_span(layout->local_ndim, layout->local_shape,
+                                 buf->strides, &span) != 0)
+            return h5ckpt__set(ck, H5CKPT_EINVAL,
+                               "tensor '%s': strides must be positive", path);
+        op->strided = 1;
+        memcpy(op->strides, buf->strides,
+               (size_t)layout->local_ndim * sizeof *op->strides);
+    }
+    return 0;
+}
+
+static int enqueue(h5ckpt *ck, const char *path, const h5ckpt_layout *layout,
+                   h5ckpt__op *op)
+{
+    if (ck->nops == ck->capops) {
+        size_t cap = ck->capops ? ck->capops * 2 : 64;
+        h5ckpt__op *p = realloc(ck->ops, cap * sizeof *p);
+        if (!p)
+            return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        ck->ops = p;
+        ck->capops = cap;
+    }
+    if (!(op->path = h5ckpt__strdup(path)))
+        return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+    if (h5ckpt__layout_copy(&op->layout, layout) != 0) {
+        free(op->path);
+        return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+    }
+    op->seq = ck->nseq++;
+    ck->ops[ck->nops++] = *op;
+    return 0;
+}
+
+int h5ckpt_tensor_put(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
+                      const h5ckpt_layout *layout, const void *data,
+                      const h5ckpt_buffer *buf)
+{
+    h5ckpt__op op;
+    int rc;
+
+    if (!ck)
+        return H5CKPT_EINVAL;
+    memset(&op, 0, sizeof op);
+    if (ck->mode != H5CKPT__WRITER || ck->state != H5CKPT__OPEN)
+        return h5ckpt__set(ck, H5CKPT_EMODE,
+                           ck->mode != H5CKPT__WRITER
+                               ? "tensors cannot be written through a reader"
+                               : "this writer has failed or was committed");
+    if ((rc = h5ckpt__check_path(path, 0, ck->errmsg)) != 0 ||
+        (rc = check_buffer(ck, path, dtype, layout, data, buf, &op)) != 0 ||
+        (rc = h5ckpt__declare(ck, path, 2)) != 0)
+        return remember(ck, rc);
+    return remember(ck, enqueue(ck, path, layout, &op));
+}
+
+int h5ckpt_tensor_get(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
+                      const h5ckpt_layout *layout, void *data,
+                      const h5ckpt_buffer *buf)
+{
+    const h5ckpt__tensor *t;
+    h5ckpt__op op;
+    int rc, d;
+
+    if (!ck)
+        return H5CKPT_EINVAL;
+    memset(&op, 0, sizeof op);
+    if (ck->mode != H5CKPT__READER)
+        return h5ckpt__set(ck, H5CKPT_EMODE,
+                           "tensors cannot be read through a writer");
+    if ((rc = h5ckpt__check_path(path, 0, ck->errmsg)) != 0 ||
+        (rc = check_buffer(ck, path, dtype, layout, data, buf, &op)) != 0)
+        return remember(ck, rc);
+    if (!(t = h5ckpt__find_tensor(ck, path)))
+        return remember(ck, h5ckpt__set(ck, H5CKPT_ENOTFOUND,
+                                        "no tensor '%s' in the checkpoint",
+                                        path));
+    if (t->dtype != dtype)
+        return remember(ck, h5ckpt__set(ck, H5CKPT_EDTYPE,
+                                        "tensor '%s' is %s, not %s", path,
+                                        h5ckpt_dtype_name(t->dtype),
+                                        h5ckpt_dtype_name(dtype)));
+    rc = t->ndim != layout->ndim;
+    for (d = 0; !rc && d < t->ndim; d++)
+        rc = t->shape[d] != layout->shape[d];
+    if (rc)
+        return remember(ck, h5ckpt__set(ck, H5CKPT_ESHAPE,
+                                        "tensor '%s': the layout's global "
+                                        "shape differs from the stored one",
+                                        path));
+    return remember(ck, enqueue(ck, path, layout, &op));
+}
+
+int h5ckpt_flush(h5ckpt *ck)
+{
+    h5ckpt__plan plan = {0};
+    h5ckpt__h5quiet q;
+    int rc = 0;
+
+    if (!ck)
+        return H5CKPT_EINVAL;
+    if (ck->state != H5CKPT__OPEN)
+        rc = h5ckpt__set(ck, H5CKPT_EMODE,
+                         "this writer has failed or was committed");
+    else if (ck->pending) {
+        rc = ck->pending;
+        memcpy(ck->errmsg, ck->pending_msg, H5CKPT_MSG_MAX);
+    }
+    h5ckpt__h5quiet_begin(&q);
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        goto done;
+    if ((rc = h5ckpt__plan_build(ck, &plan)) != 0)
+        goto done;
+    if (ck->mode == H5CKPT__WRITER) {
+        if ((rc = h5ckpt__create_objects(ck)) == 0)
+            rc = h5ckpt__exec_plain_write(ck, &plan);
+    } else {
+        rc = h5ckpt__exec_plain_read(ck, &plan);
+    }
+done:
+    h5ckpt__plan_free(&plan);
+    h5ckpt__queue_clear(ck);
+    if (rc && ck->mode == H5CKPT__WRITER && ck->state == H5CKPT__OPEN)
+        ck->state = H5CKPT__FAILED;
+    h5ckpt__h5quiet_end(&q);
+    return rc;
+}
