@@ -161,11 +161,26 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
 {
     static char dummy[16];
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+    uint64_t need = 0;
+    void *pack = NULL;
     size_t i;
     int rc = 0;
 
+    /* Every local resource is acquired, and agreed on, before the first
+     * collective transfer: a rank must never drop out of the loop alone. */
+    for (i = 0; i < plan->ntasks; i++) {
+        const h5ckpt__op *op = plan->tasks[i].op;
+        uint64_t b = op->layout.local_count * h5ckpt_dtype_size(op->dtype);
+        if (op->strided && b > need)
+            need = b;
+    }
     if (dxpl < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0)
         rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot set up collective transfers");
+    else if (need && !(pack = malloc(need)))
+        rc = h5ckpt__set(ck, H5CKPT_ENOMEM,
+                         "cannot allocate %llu bytes to pack strided buffers",
+                         (unsigned long long)need);
+    rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
     for (i = 0; rc == 0 && i < plan->ntasks; i++) {
         const h5ckpt__task *t = &plan->tasks[i];
         const h5ckpt__op *op = t->op;
@@ -179,10 +194,7 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
         if (h5ckpt__volume(l->ndim, l->shape, NULL) == 0)
             continue; /* empty tensor: nothing to move, on every rank */
         if (op->strided && t->nelems > 0) {
-            if (!(tmp = malloc(l->local_count * es))) {
-                rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-                break;
-            }
+            tmp = pack;
             if (writing)
                 h5ckpt__pack(tmp, op->data, l->local_ndim, l->local_shape,
                              op->strides, es);
@@ -216,8 +228,8 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
             H5Dclose(d);
         if (type >= 0)
             H5Tclose(type);
-        free(tmp);
     }
+    free(pack);
     if (dxpl >= 0)
         H5Pclose(dxpl);
     return h5ckpt__agree(ck->comm, rc, ck->errmsg);
