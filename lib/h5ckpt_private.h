@@ -123,7 +123,7 @@ struct h5ckpt_layout {
     int mesh_shape[H5CKPT_MAX_NDIM];
     int mesh_coords[H5CKPT_MAX_NDIM];
     int placements[H5CKPT_MAX_NDIM];
-    char *mesh_desc; /* canonical "(2,2)[dp,tp]" text, owned */
+    char *mesh_desc; /* "(2, 2)" or "(dp=2, tp=2)", owned */
     /* range */
     uint64_t range_start, range_end;
     /* result, all kinds */

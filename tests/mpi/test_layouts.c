@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- expected values ------------------------------------------------------ */
+/* ---- expected values ---------------------------------------------------- */
 
 #define SIZE_OF(name, str, size) size,
 static const size_t elsize[H5CKPT_DTYPE_COUNT] = {H5CKPT_DTYPE_MAP(SIZE_OF)};
@@ -150,7 +150,7 @@ static uint64_t *local_gidx(const h5ckpt_layout *l, int ndim,
     return g;
 }
 
-/* ---- tensors under test --------------------------------------------------- */
+/* ---- tensors under test ------------------------------------------------- */
 
 typedef struct {
     char path[96];
@@ -267,9 +267,15 @@ static uint64_t tensor_bytes(const tensor *t)
     return n;
 }
 
+/* Collective: no mismatches on any rank (forgets the first mismatch). */
 #define T_CHECK(bad)                                                          \
-    T_ALL((bad) == 0, "%llu mismatching elements; first: %s",                 \
-          (unsigned long long)(bad), bad_msg)
+    do {                                                                      \
+        char t_first_[sizeof bad_msg];                                        \
+        memcpy(t_first_, bad_msg, sizeof bad_msg);                            \
+        bad_msg[0] = 0;                                                       \
+        T_ALL((bad) == 0, "%llu mismatching elements; first: %s",             \
+              (unsigned long long)(bad), t_first_);                           \
+    } while (0)
 
 /* ---- meshes, ranges, boxes ---------------------------------------- */
 
@@ -322,7 +328,7 @@ static int block_layout(h5ckpt_layout **out, int ndim, const uint64_t *shape,
     return h5ckpt_layout_box(out, ndim, shape, off, cnt);
 }
 
-/* ---- tests ----------------------------------------------------------------- */
+/* ---- tests -------------------------------------------------------------- */
 
 /* A 2x2 grid of boxes at 4 ranks; row blocks otherwise. */
 static int grid_layout(h5ckpt_layout **out, const uint64_t *shape)
