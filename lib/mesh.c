@@ -97,11 +97,14 @@ int h5ckpt_mesh_create(h5ckpt_mesh **out, MPI_Comm comm, int ndim,
         rc = h5ckpt__fail(msg, H5CKPT_EDISAGREE,
                           "rank %d passes mesh %s, which differs from rank 0's",
                           rank, (const char *)desc.data);
-    if (rc == 0 && !(m = calloc(1, sizeof *m)))
-        rc = h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
+    if (rc == 0) {
+        if (!(m = calloc(1, sizeof *m)))
+            rc = h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
+        else
+            m->comm = MPI_COMM_NULL; /* freeing it before the dup is safe */
+    }
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
         goto done;
-    m->comm = MPI_COMM_NULL;
     m->rank = rank;
     m->size = size;
     m->ndim = ndim;
