@@ -1,0 +1,16 @@
+# Core suites written with the library: unit (no MPI), failures (MPI), tools.
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_core tests/mpi/test_failures
+TESTS += tests/unit/test_core tests/mpi/test_failures
+tests_unit_test_core_SOURCES = tests/unit/test_core.c
+tests_unit_test_core_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_core_LDADD = lib/libh5ckpt_core.la $(CHECK_LIBS) $(HDF5_LIBS)
+tests_mpi_test_failures_SOURCES = tests/mpi/test_failures.c tests/mpi/harness.c tests/mpi/harness.h
+tests_mpi_test_failures_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_mpi_test_failures_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
+endif
+check_PROGRAMS += tests/scripts/sample
+tests_scripts_sample_SOURCES = tests/scripts/sample.c
+tests_scripts_sample_LDADD = lib/libh5ckpt.la
+TESTS += tests/scripts/tools.sh tests/scripts/kill_during_save.sh
+EXTRA_DIST += tests/scripts/tools.sh tests/scripts/kill_during_save.sh tests/scripts/read_h5py.py
