@@ -326,9 +326,13 @@ static int scan(h5ckpt *ck)
         return w.rc ? w.rc
                     : h5ckpt__set(ck, H5CKPT_ECORRUPT, "cannot walk the groups of '%s'",
                                   ck->path);
-    qsort(ck->tensors, ck->ntensors, sizeof *ck->tensors, cmp_tensor);
-    qsort(ck->groups, ck->ngroups, sizeof *ck->groups, cmp_str);
-    qsort(ck->fattrs, ck->nfattrs, sizeof *ck->fattrs, cmp_attr);
+    /* qsort needs a valid base even for zero elements */
+    if (ck->ntensors)
+        qsort(ck->tensors, ck->ntensors, sizeof *ck->tensors, cmp_tensor);
+    if (ck->ngroups)
+        qsort(ck->groups, ck->ngroups, sizeof *ck->groups, cmp_str);
+    if (ck->nfattrs)
+        qsort(ck->fattrs, ck->nfattrs, sizeof *ck->fattrs, cmp_attr);
     return 0;
 }
 
