@@ -32,6 +32,22 @@ static int root_int64(hid_t fid, const char *name, int64_t *v, char *msg)
               : 0;
 }
 
+/* 0 if the root has string attribute `name`, 1 if absent, else ECORRUPT. */
+static int root_string(hid_t fid, const char *name, char *msg)
+{
+    h5ckpt__attr a = {0};
+    int rc;
+
+    if (H5Aexists(fid, name) <= 0)
+        return 1;
+    rc = h5ckpt__attr_read(fid, name, &a, msg);
+    if (rc != 0 || a.type != H5CKPT_ATTR_STRING || a.count != 0)
+        rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
+                          "root attribute '%s' is not a string", name);
+    h5ckpt__attr_clear(&a);
+    return rc;
+}
+
 static int read_root(h5ckpt *ck, char *msg)
 {
     h5ckpt__attr a = {0};
@@ -72,6 +88,14 @@ static int read_root(h5ckpt *ck, char *msg)
     }
     if (rc)
         goto done;
+    if ((rc = root_int64(ck->fid, H5CKPT_A_NRANKS, &committed, msg)) != 0 ||
+        (rc = root_string(ck->fid, H5CKPT_A_LIBVERSION, msg)) != 0 ||
+        (rc = root_string(ck->fid, H5CKPT_A_CREATED, msg)) != 0) {
+        if (rc == 1)
+            rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
+                              "'%s' lacks a required root attribute", ck->path);
+        goto done;
+    }
     h5ckpt__attr_clear(&a);
     if (H5Aexists(ck->fid, H5CKPT_A_MESH_SHAPE) <= 0 ||
         h5ckpt__attr_read(ck->fid, H5CKPT_A_MESH_SHAPE, &a, msg) != 0 ||

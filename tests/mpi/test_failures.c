@@ -49,7 +49,7 @@ static void write_valid(const char *path, float base)
 }
 
 /* Rank 0 edits a committed file with serial HDF5. */
-enum { DROP_COMMIT, READ_VERSION_99, DROP_DTYPE, WRONG_DTYPE, SOFT_LINK };
+enum { DROP_COMMIT, READ_VERSION_99, DROP_DTYPE, WRONG_DTYPE, SOFT_LINK, DROP_CREATED, STRING_NRANKS };
 static void tamper(const char *path, int how)
 {
     if (T_rank == 0) {
@@ -75,6 +75,16 @@ static void tamper(const char *path, int how)
             H5Aclose(a); H5Sclose(s); H5Tclose(t); H5Dclose(d);
             break;
         case SOFT_LINK: H5Lcreate_soft("/model/w", f, "alias", H5P_DEFAULT, H5P_DEFAULT); break;
+        case DROP_CREATED: H5Adelete(f, "h5ckpt_created"); break;
+        case STRING_NRANKS:
+            H5Adelete(f, "h5ckpt_writer_nranks");
+            t = H5Tcopy(H5T_C_S1);
+            H5Tset_size(t, H5T_VARIABLE);
+            s = H5Screate(H5S_SCALAR);
+            a = H5Acreate2(f, "h5ckpt_writer_nranks", t, s, H5P_DEFAULT, H5P_DEFAULT);
+            H5Awrite(a, t, &f32);
+            H5Aclose(a); H5Sclose(s); H5Tclose(t);
+            break;
         }
         H5Fclose(f);
     }
@@ -152,6 +162,24 @@ START_TEST(open_dtype_not_matching_type_is_ecorrupt)
     const char *p = t_path("wrongdtype.h5");
     write_valid(p, 0);
     tamper(p, WRONG_DTYPE);
+    open_fails_with(p, H5CKPT_ECORRUPT);
+}
+END_TEST
+
+START_TEST(open_without_required_root_attribute_is_ecorrupt)
+{
+    const char *p = t_path("nocreated.h5");
+    write_valid(p, 0);
+    tamper(p, DROP_CREATED);
+    open_fails_with(p, H5CKPT_ECORRUPT);
+}
+END_TEST
+
+START_TEST(open_mistyped_root_attribute_is_ecorrupt)
+{
+    const char *p = t_path("strnranks.h5");
+    write_valid(p, 0);
+    tamper(p, STRING_NRANKS);
     open_fails_with(p, H5CKPT_ECORRUPT);
 }
 END_TEST
@@ -641,6 +669,8 @@ Suite *test_suite(void)
     tcase_add_test(e, open_uncommitted_is_enotcommitted);
     tcase_add_test(e, open_dataset_without_dtype_is_ecorrupt);
     tcase_add_test(e, open_dtype_not_matching_type_is_ecorrupt);
+    tcase_add_test(e, open_without_required_root_attribute_is_ecorrupt);
+    tcase_add_test(e, open_mistyped_root_attribute_is_ecorrupt);
     tcase_add_test(e, open_soft_link_is_ecorrupt);
     tcase_add_test(e, create_on_directory_is_eisdir);
     tcase_add_test(e, create_in_missing_directory_is_enoent);
