@@ -1,10 +1,7 @@
-# Core suites written with the library: unit (no MPI), failures (MPI), tools.
+# Failure suite (MPI) and the tool/crash scripts.
 if HAVE_CHECK
-check_PROGRAMS += tests/unit/test_core tests/mpi/test_failures
-TESTS += tests/unit/test_core tests/mpi/test_failures
-tests_unit_test_core_SOURCES = tests/unit/test_core.c
-tests_unit_test_core_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_core_LDADD = lib/libh5ckpt_core.la $(CHECK_LIBS) $(HDF5_LIBS)
+check_PROGRAMS += tests/mpi/test_failures
+TESTS += tests/mpi/test_failures
 tests_mpi_test_failures_SOURCES = tests/mpi/test_failures.c tests/mpi/harness.c tests/mpi/harness.h
 tests_mpi_test_failures_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_mpi_test_failures_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
