@@ -299,7 +299,8 @@ H5CKPT_API int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
  * directory.  The handle is then closed for writing (only free is allowed).
  * Collective.  On any error the temporary file is removed, the previous file
  * at the path is untouched, and the same code is returned on every rank.
- * Errors: those of h5ckpt_flush(), H5CKPT_EIO, H5CKPT_EMODE (reader handle).
+ * Errors: those of h5ckpt_flush(), H5CKPT_EIO, H5CKPT_EISDIR (the target
+ * became a directory), H5CKPT_EMODE (reader handle).
  */
 H5CKPT_API int h5ckpt_commit(h5ckpt *ck);
 /*
@@ -340,7 +341,8 @@ typedef struct {
  * Local, but every rank must queue the same tensors (path, dtype, global
  * shape) in the same order; the next flush fails with H5CKPT_EDISAGREE on
  * every rank otherwise.
- * Errors: H5CKPT_ENAME (invalid path), H5CKPT_EEXIST (path already used),
+ * Errors: H5CKPT_ENAME (invalid path), H5CKPT_EEXIST (path already used,
+ * or it lies inside a tensor, or a tensor would contain it: "a" then "a/b"),
  * H5CKPT_EINVAL (NULL data for a non-empty part, bad strides, bad dtype),
  * H5CKPT_EMODE (reader handle or committed writer), H5CKPT_ENOTSUP.
  * An error is also remembered and returned by the next flush on every rank.
