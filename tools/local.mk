@@ -1,1 +1,10 @@
-# tools rules
+# The h5ckpt command-line tool: tools/h5ckpt.c dispatches to one
+# tools/cmd_<name>.c per subcommand (table in tools/commands.h).
+bin_PROGRAMS += tools/h5ckpt
+tools_h5ckpt_SOURCES = \
+	tools/h5ckpt.c \
+	tools/cli.c \
+	tools/cli.h \
+	tools/commands.h \
+	tools/cmd_version.c
+tools_h5ckpt_LDADD = lib/libh5ckpt.la
