@@ -588,10 +588,12 @@ H5CKPT_API int h5ckpt_state_save(h5ckpt_state *st, h5ckpt *ck);
  * (or, for attributes, at the root) where the state has at least one entry
  * and the state does not.  Missing entries are left untouched.
  *
- * Training state: when the file has none of the groups "optimizer",
- * "scheduler" and "scaler" (a weights-only file), entries in those groups
- * and root attributes are skipped without being reported missing, the load
- * succeeds, and h5ckpt_state_has_training_state() returns 0 on every rank.
+ * Training state is everything outside `model/` (optimizer, scheduler,
+ * scaler, metadata, other tensors, root attributes).  When the file holds
+ * none (no group or tensor outside `model/`: a weights-only file), the
+ * state's entries outside `model/` are skipped without being reported
+ * missing, the load succeeds, and h5ckpt_state_has_training_state() returns
+ * 0 on every rank.
  *
  * Non-strict (flags 0): the load succeeds with the key lists available from
  * h5ckpt_state_missing_*() / h5ckpt_state_unexpected_*().  Strict
@@ -607,7 +609,8 @@ H5CKPT_API int h5ckpt_state_save(h5ckpt_state *st, h5ckpt *ck);
  */
 H5CKPT_API int h5ckpt_state_load(h5ckpt_state *st, h5ckpt *ck,
                                  unsigned flags);
-/* After a load: 1 if the file held training state (see above), else 0. */
+/* After a load: 1 if the file held training state (see above), else 0.
+ * Local. */
 H5CKPT_API int h5ckpt_state_has_training_state(const h5ckpt_state *st);
 /* After a load: the missing and unexpected keys (sorted), owned by the
  * state until its next load or free.  Local. */

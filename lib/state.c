@@ -416,15 +416,27 @@ static const char *entry_path(const entry *e)
     return e->kind == ENTRY_ATTR ? e->obj : e->key;
 }
 
-/* Training state lives outside model/ and metadata/ (root attributes
- * included). */
-static int is_training(const entry *e)
+/* 1 if `path` lies outside model/ (the root "" included): training state. */
+static int outside_model(const char *path)
 {
-    const char *p = entry_path(e);
-    size_t n = top_len(p);
-    return n == 0 || (n == 9 && !strncmp(p, "optimizer", 9)) ||
-           (n == 9 && !strncmp(p, "scheduler", 9)) ||
-           (n == 6 && !strncmp(p, "scaler", 6));
+    return !(top_len(path) == 5 && strncmp(path, "model", 5) == 0);
+}
+
+static int is_training(const entry *e) { return outside_model(entry_path(e)); }
+
+/* A file holds training state when it has a group or tensor outside model/
+ * (a weights-only file has model/ only). */
+static int file_has_training_state(const h5ckpt *ck)
+{
+    size_t i;
+
+    for (i = 0; i < h5ckpt_group_count(ck); i++)
+        if (outside_model(h5ckpt_group_path(ck, i)))
+            return 1;
+    for (i = 0; i < h5ckpt_tensor_count(ck); i++)
+        if (outside_model(h5ckpt_tensor_path(ck, i)))
+            return 1;
+    return 0;
 }
 
 /* Collective: every rank registered the same entries. */
@@ -640,9 +652,7 @@ int h5ckpt_state_load(h5ckpt_state *st, h5ckpt *ck, unsigned flags)
         goto done;
     /* From here on every decision depends only on the entries (identical on
      * every rank) and the reader's index (identical on every rank). */
-    st->training = h5ckpt_group_exists(ck, "optimizer") ||
-                   h5ckpt_group_exists(ck, "scheduler") ||
-                   h5ckpt_group_exists(ck, "scaler");
+    st->training = file_has_training_state(ck);
     for (i = 0; i < st->n && rc == 0; i++) {
         const entry *e = &st->e[i];
         const char *p = entry_path(e);
