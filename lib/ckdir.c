@@ -91,11 +91,15 @@ static int is_committed(const char *file)
 {
     h5ckpt__h5quiet q;
     int64_t v = 0;
-    hid_t f, a = H5I_INVALID_HID;
+    hid_t fapl = H5I_INVALID_HID, f = H5I_INVALID_HID, a = H5I_INVALID_HID;
     int ok = 0;
 
     h5ckpt__h5quiet_begin(&q);
-    if ((f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
+    /* Read-only, and without a file lock: file systems without locks (NFS,
+     * some Lustre mounts) would otherwise hide every checkpoint. */
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
+        H5Pset_file_locking(fapl, 0, 1) < 0 ||
+        (f = H5Fopen(file, H5F_ACC_RDONLY, fapl)) < 0)
         goto done;
     if ((a = H5Aopen(f, H5CKPT_A_COMMITTED, H5P_DEFAULT)) >= 0 &&
         H5Aread(a, H5T_NATIVE_INT64, &v) >= 0)
@@ -105,6 +109,8 @@ done:
         H5Aclose(a);
     if (f >= 0)
         H5Fclose(f);
+    if (fapl >= 0)
+        H5Pclose(fapl);
     h5ckpt__h5quiet_end(&q);
     return ok;
 }

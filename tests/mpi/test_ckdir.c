@@ -206,6 +206,35 @@ START_TEST(open_fails_when_ranks_pass_different_directories)
 }
 END_TEST
 
+START_TEST(a_failed_save_keeps_the_previous_checkpoint_and_skips_retention)
+{
+    h5ckpt_ckdir_options o = H5CKPT_CKDIR_OPTIONS_INIT;
+    h5ckpt_layout *l;
+    h5ckpt_ckdir *d = NULL;
+    h5ckpt *ck = NULL;
+    uint64_t n = 3;
+    int64_t latest = -1;
+
+    o.keep_last = 1;
+    T_PASS(NULL, h5ckpt_ckdir_open(&d, t_path("failed"), MPI_COMM_WORLD, &o, NULL));
+    save(d, 1, 10);
+    T_PASS(NULL, h5ckpt_ckdir_save(d, H5CKPT_CKDIR_NEXT, &ck, NULL));
+    /* NULL data for a non-empty tensor: remembered, the commit fails. */
+    h5ckpt_layout_whole(&l, 1, &n);
+    h5ckpt_tensor_put(ck, "v", H5CKPT_INT64, l, NULL, NULL);
+    T_CODE(H5CKPT_EINVAL, h5ckpt_ckdir_commit(d, ck));
+    same_message(h5ckpt_ckdir_errmsg(d));
+    T_PASS(ck, h5ckpt_close(ck));
+    h5ckpt_layout_free(l);
+    T_PASS(NULL, h5ckpt_ckdir_refresh(d));
+    T_PASS(NULL, h5ckpt_ckdir_latest(d, &latest));
+    T_ALL(latest == 1 && h5ckpt_ckdir_count(d) == 1 && !exists(t_path("failed/ckpt-000000002.h5")),
+          "latest %lld count %zu", (long long)latest, h5ckpt_ckdir_count(d));
+    T_ALL(load_value(d, H5CKPT_CKDIR_LATEST) == 10, "previous checkpoint's value");
+    h5ckpt_ckdir_free(d);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("ckdir");
@@ -219,6 +248,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, retention_keeps_the_last_n_and_every_kth);
     tcase_add_test(tc, loads_a_specific_index);
     tcase_add_test(tc, open_fails_when_ranks_pass_different_directories);
+    tcase_add_test(tc, a_failed_save_keeps_the_previous_checkpoint_and_skips_retention);
     suite_add_tcase(s, tc);
     return s;
 }
