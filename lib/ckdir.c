@@ -164,7 +164,8 @@ static int scan(const char *path, h5ckpt__buf *out, char *msg)
         }
         v[n++] = idx;
     }
-    qsort(v, n, sizeof *v, cmp_i64);
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_i64);
     h5ckpt__buf_u64(out, n);
     for (i = 0; i < n; i++)
         h5ckpt__buf_u64(out, (uint64_t)v[i]);

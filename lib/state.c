@@ -672,8 +672,10 @@ int h5ckpt_state_load(h5ckpt_state *st, h5ckpt *ck, unsigned flags)
     }
     if (rc == 0)
         rc = find_unexpected(st, ck, &keys, &scopes);
-    qsort(st->missing.v, st->missing.n, sizeof(char *), cmp_str);
-    qsort(st->unexpected.v, st->unexpected.n, sizeof(char *), cmp_str);
+    if (st->missing.n > 1)
+        qsort(st->missing.v, st->missing.n, sizeof(char *), cmp_str);
+    if (st->unexpected.n > 1)
+        qsort(st->unexpected.v, st->unexpected.n, sizeof(char *), cmp_str);
     if (rc == 0 && (flags & H5CKPT_LOAD_STRICT) &&
         (st->missing.n || st->unexpected.n)) {
         key_message(st);
