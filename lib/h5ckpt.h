@@ -609,6 +609,15 @@ H5CKPT_API int h5ckpt_state_save(h5ckpt_state *st, h5ckpt *ck);
  */
 H5CKPT_API int h5ckpt_state_load(h5ckpt_state *st, h5ckpt *ck,
                                  unsigned flags);
+/*
+ * Convenience: open the checkpoint file `path` on `comm` (h5ckpt_open with
+ * default options), h5ckpt_state_load() it with `flags`, close it.  For
+ * weights-only loads from a single file into any layout.  Collective.
+ * Errors: those of h5ckpt_open() and h5ckpt_state_load(); the message is
+ * on the state.
+ */
+H5CKPT_API int h5ckpt_state_load_file(h5ckpt_state *st, const char *path,
+                                      MPI_Comm comm, unsigned flags);
 /* After a load: 1 if the file held training state (see above), else 0.
  * Local. */
 H5CKPT_API int h5ckpt_state_has_training_state(const h5ckpt_state *st);

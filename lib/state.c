@@ -702,3 +702,23 @@ done:
     h5ckpt__strmap_free(&scopes);
     return rc;
 }
+
+int h5ckpt_state_load_file(h5ckpt_state *st, const char *path, MPI_Comm comm,
+                           unsigned flags)
+{
+    h5ckpt_error err;
+    h5ckpt *ck = NULL;
+    int rc, crc;
+
+    if (!st)
+        return H5CKPT_EINVAL;
+    if ((rc = h5ckpt_open(&ck, path, comm, NULL, &err)) != 0) {
+        snprintf(st->errmsg, sizeof st->errmsg, "%s", err.message);
+        return rc;
+    }
+    rc = h5ckpt_state_load(st, ck, flags);
+    crc = h5ckpt_close(ck);
+    if (rc == 0 && crc != 0)
+        rc = h5ckpt__fail(st->errmsg, crc, "closing '%s' failed", path);
+    return rc;
+}

@@ -188,6 +188,12 @@ START_TEST(loads_a_specific_index)
     save(d, 2, 20);
     save(d, 5, 50);
     T_ALL(load_value(d, 2) == 20 && load_value(d, 5) == 50, "values");
+    /* Past nine digits the name grows: ckpt-1000000000.h5. */
+    save(d, INT64_C(1000000000), 7);
+    T_ALL(exists(t_path("pick/ckpt-1000000000.h5")) && h5ckpt_ckdir_count(d) == 3 &&
+              h5ckpt_ckdir_next(d) == INT64_C(1000000001),
+          "ten-digit index");
+    T_ALL(load_value(d, H5CKPT_CKDIR_LATEST) == 7, "latest is the ten-digit one");
     T_CODE(H5CKPT_ENOENT, h5ckpt_ckdir_load(d, 4, &ck, NULL));
     same_message(h5ckpt_ckdir_errmsg(d));
     T_CODE(H5CKPT_EINVAL, h5ckpt_ckdir_load(d, -7, &ck, NULL));

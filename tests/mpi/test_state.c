@@ -416,7 +416,7 @@ START_TEST(weights_only_file_loads_the_model_and_reports_no_training_state)
     r.gstep = -2;
     r.m[0] = 42.0f;
     lt = full(&f, &r, 1);
-    T_PASS(NULL, load_state(lt, t_path("weights.h5"), H5CKPT_LOAD_STRICT));
+    T_PASS(NULL, h5ckpt_state_load_file(lt, t_path("weights.h5"), MPI_COMM_WORLD, H5CKPT_LOAD_STRICT));
     T_ALL(h5ckpt_state_has_training_state(lt) == 0 && h5ckpt_state_missing_count(lt) == 0 &&
               h5ckpt_state_unexpected_count(lt) == 0,
           "report: training %d missing %zu", h5ckpt_state_has_training_state(lt),
@@ -445,6 +445,17 @@ START_TEST(load_fails_when_ranks_register_different_entries)
     T_CODE(T_size > 1 ? H5CKPT_EDISAGREE : 0, load_state(st, t_path("disagree.h5"), 0));
     h5ckpt_state_free(st);
     fixture_free(&f);
+}
+END_TEST
+
+START_TEST(load_file_of_a_missing_file_fails_with_enoent)
+{
+    h5ckpt_state *st;
+
+    T_PASS(NULL, h5ckpt_state_create(&st));
+    T_CODE(H5CKPT_ENOENT, h5ckpt_state_load_file(st, t_path("nowhere.h5"), MPI_COMM_WORLD, 0));
+    same_message(h5ckpt_state_errmsg(st));
+    h5ckpt_state_free(st);
 }
 END_TEST
 
@@ -478,6 +489,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, weights_only_file_loads_the_model_and_reports_no_training_state);
     tcase_add_test(tc, load_fails_when_ranks_register_different_entries);
     tcase_add_test(tc, load_into_a_writer_fails_with_emode);
+    tcase_add_test(tc, load_file_of_a_missing_file_fails_with_enoent);
     suite_add_tcase(s, tc);
     return s;
 }
