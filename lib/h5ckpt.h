@@ -713,8 +713,8 @@ H5CKPT_API int h5ckpt_ckdir_save(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
  */
 H5CKPT_API int h5ckpt_ckdir_commit(h5ckpt_ckdir *d, h5ckpt *ck);
 /*
- * Open checkpoint `index` (or H5CKPT_CKDIR_LATEST) for reading, as
- * h5ckpt_open() does.  Collective.
+ * Open checkpoint `index` (or H5CKPT_CKDIR_LATEST, which rescans the
+ * directory first) for reading, as h5ckpt_open() does.  Collective.
  * Errors: H5CKPT_ENOCKPT (LATEST and the directory holds no committed
  * checkpoint, or does not exist), H5CKPT_ENOENT (no checkpoint `index`),
  * those of h5ckpt_open().
