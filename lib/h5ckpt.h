@@ -70,7 +70,8 @@ extern "C" {
     X(ENOENT, -16, "no such file or directory")                               \
     X(EMODE, -17, "operation not allowed on this handle")                     \
     X(ECORRUPT, -18, "malformed checkpoint file")                             \
-    X(ENOTSUP, -19, "not supported by this build")
+    X(ENOTSUP, -19, "not supported by this build")                           \
+    X(ENOCKPT, -20, "nothing to load: no committed checkpoint")
 
 typedef enum {
 #define H5CKPT__ERR_ENUM(name, value, desc) H5CKPT_##name = (value),
@@ -480,6 +481,246 @@ H5CKPT_API int h5ckpt_format_versions(const h5ckpt *ck, int64_t *write_version,
                                       int64_t *read_version);
 /* Writer mesh shape: `*ndim` and up to H5CKPT_MAX_NDIM sizes. */
 H5CKPT_API int h5ckpt_writer_mesh(const h5ckpt *ck, int *ndim, int64_t *shape);
+
+/* ------------------------------------------------------------------------ */
+/* Training state: models, optimizer, scheduler, scaler, metadata            */
+/* (format-spec/FORMAT.md, section "Training-state profile")                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A state is the set of named tensors and typed attributes that make up what
+ * a training program saves: models (`model/<name>/<param>`), optimizer state
+ * (`optimizer/state/<name>/<param>/<key>`, `optimizer/param_groups/<i>`),
+ * scheduler and scaler attributes, `metadata/` and the root `step`/`epoch`.
+ * Entries *borrow* the caller's buffers: h5ckpt_state_save() reads them (at
+ * the writer's next flush or commit) and h5ckpt_state_load() fills them.
+ * Every rank builds the same entries (keys, dtypes, global shapes, attribute
+ * types and counts) in the same order; layouts and buffers are per rank, so
+ * a state saved on one mesh loads on any other.
+ */
+typedef struct h5ckpt_state h5ckpt_state;
+
+/* Create an empty state.  Local.  Errors: H5CKPT_EINVAL, H5CKPT_ENOMEM. */
+H5CKPT_API int h5ckpt_state_create(h5ckpt_state **out);
+/* Free a state and everything it owns (reports, loaded strings).  Accepts
+ * NULL.  Local. */
+H5CKPT_API void h5ckpt_state_free(h5ckpt_state *st);
+/* Last error message recorded on the state ("" if none).  Local. */
+H5CKPT_API const char *h5ckpt_state_errmsg(const h5ckpt_state *st);
+
+/*
+ * Register a model called `name` (one path component) and return its id
+ * (0, 1, ... in registration order) in *out.  When several models share a
+ * name, they are stored as `<name>0`, `<name>1`, ... in registration order
+ * (skipping names another model already uses).  Local.
+ * Errors: H5CKPT_ENAME (empty name or one containing '/'), H5CKPT_ENOMEM.
+ */
+H5CKPT_API int h5ckpt_state_add_model(h5ckpt_state *st, const char *name,
+                                      int *out);
+/* The name model `model` is stored under (after collision suffixes), or
+ * NULL if there is no such model.  Owned by the state; valid until the next
+ * add_model or free.  Local. */
+H5CKPT_API const char *h5ckpt_state_model_name(h5ckpt_state *st, int model);
+
+/*
+ * A parameter or buffer of model `model`: tensor
+ * `model/<model name>/<param>`.  `param` may contain '/' (nested modules)
+ * and '.'.  `layout` is copied; `data` is borrowed (see above); a plain
+ * (non-distributed) tensor uses h5ckpt_layout_whole() on every rank.
+ * Local.  Errors: H5CKPT_EINVAL (unknown model, bad dtype, NULL layout),
+ * H5CKPT_ENAME, H5CKPT_EEXIST (the same key twice), H5CKPT_ENOMEM.
+ */
+H5CKPT_API int h5ckpt_state_add_param(h5ckpt_state *st, int model,
+                                      const char *param, h5ckpt_dtype dtype,
+                                      const h5ckpt_layout *layout, void *data);
+/*
+ * Per-parameter optimizer state: tensor
+ * `optimizer/state/<model name>/<param>/<key>` (key "exp_avg",
+ * "exp_avg_sq", "momentum_buffer", "step", ...).  Usually the parameter's
+ * own layout; a 0-d layout for scalar state such as "step".  Local.
+ * Errors: as h5ckpt_state_add_param().
+ */
+H5CKPT_API int h5ckpt_state_add_optim(h5ckpt_state *st, int model,
+                                      const char *param, const char *key,
+                                      h5ckpt_dtype dtype,
+                                      const h5ckpt_layout *layout, void *data);
+/*
+ * Any other tensor, at its full path (e.g. "metadata/rng/state").  Local.
+ * Errors: as h5ckpt_state_add_param().
+ */
+H5CKPT_API int h5ckpt_state_add_tensor(h5ckpt_state *st, const char *path,
+                                       h5ckpt_dtype dtype,
+                                       const h5ckpt_layout *layout,
+                                       void *data);
+/*
+ * A typed attribute `name` on group `obj` ("" = the root), e.g.
+ * ("", "step"), ("optimizer/param_groups/0", "lr"),
+ * ("scaler", "scale"), ("metadata/run", "name").  `values` is borrowed:
+ * `count` elements (0 = scalar, one element) of int64_t, double, int (bool)
+ * or `const char *` (string).  On save they are copied at
+ * h5ckpt_state_save(); on load they are overwritten, strings with pointers
+ * owned by the state (valid until its next load or free).  Local.
+ * Errors: H5CKPT_ENAME, H5CKPT_EINVAL, H5CKPT_EEXIST, H5CKPT_ENOMEM.
+ */
+H5CKPT_API int h5ckpt_state_add_attr(h5ckpt_state *st, const char *obj,
+                                     const char *name, h5ckpt_attr_type type,
+                                     size_t count, void *values);
+
+/*
+ * Queue every entry of the state on writer `ck` (tensor puts and attribute
+ * puts).  Nothing is written until h5ckpt_flush() or h5ckpt_commit(), so the
+ * tensor buffers must stay valid until then.  Local, with the ordering rule
+ * of h5ckpt_tensor_put(); errors are also returned by the next flush on
+ * every rank.  Errors: those of h5ckpt_tensor_put() and h5ckpt_attr_put()
+ * (the message is on the writer and on the state).
+ */
+H5CKPT_API int h5ckpt_state_save(h5ckpt_state *st, h5ckpt *ck);
+
+/* Flags of h5ckpt_state_load(). */
+#define H5CKPT_LOAD_STRICT 1u /* missing or unexpected keys are an error */
+
+/*
+ * Read every entry of the state from reader `ck` into the borrowed buffers.
+ *
+ * Keys: a tensor's key is its path; an attribute's key is "<obj>@<name>"
+ * ("@step" at the root).  A key is *missing* when the state has it and the
+ * file does not; *unexpected* when the file has it under a top-level group
+ * (or, for attributes, at the root) where the state has at least one entry
+ * and the state does not.  Missing entries are left untouched.
+ *
+ * Training state is everything outside `model/` (optimizer, scheduler,
+ * scaler, metadata, other tensors, root attributes).  When the file holds
+ * none (no group or tensor outside `model/`: a weights-only file), the
+ * state's entries outside `model/` are skipped without being reported
+ * missing, the load succeeds, and h5ckpt_state_has_training_state() returns
+ * 0 on every rank.
+ *
+ * Non-strict (flags 0): the load succeeds with the key lists available from
+ * h5ckpt_state_missing_*() / h5ckpt_state_unexpected_*().  Strict
+ * (H5CKPT_LOAD_STRICT): if either list is not empty, nothing is read and
+ * H5CKPT_ENOTFOUND is returned with both lists in the message.  A dtype or
+ * shape that differs from the file's is always an error naming the tensor
+ * or attribute.
+ *
+ * Collective over the reader's communicator; the same code and message on
+ * every rank.  Errors: H5CKPT_ENOTFOUND (strict), H5CKPT_EDTYPE,
+ * H5CKPT_ESHAPE, H5CKPT_EDISAGREE (ranks registered different entries),
+ * H5CKPT_EMODE (not a reader), those of h5ckpt_flush().
+ */
+H5CKPT_API int h5ckpt_state_load(h5ckpt_state *st, h5ckpt *ck,
+                                 unsigned flags);
+/*
+ * Convenience: open the checkpoint file `path` on `comm` (h5ckpt_open with
+ * default options), h5ckpt_state_load() it with `flags`, close it.  For
+ * weights-only loads from a single file into any layout.  Collective.
+ * Errors: those of h5ckpt_open() and h5ckpt_state_load(); the message is
+ * on the state.
+ */
+H5CKPT_API int h5ckpt_state_load_file(h5ckpt_state *st, const char *path,
+                                      MPI_Comm comm, unsigned flags);
+/* After a load: 1 if the file held training state (see above), else 0.
+ * Local. */
+H5CKPT_API int h5ckpt_state_has_training_state(const h5ckpt_state *st);
+/* After a load: the missing and unexpected keys (sorted), owned by the
+ * state until its next load or free.  Local. */
+H5CKPT_API size_t h5ckpt_state_missing_count(const h5ckpt_state *st);
+H5CKPT_API const char *h5ckpt_state_missing_key(const h5ckpt_state *st,
+                                                size_t i);
+H5CKPT_API size_t h5ckpt_state_unexpected_count(const h5ckpt_state *st);
+H5CKPT_API const char *h5ckpt_state_unexpected_key(const h5ckpt_state *st,
+                                                   size_t i);
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoint directories: numbered checkpoints, latest, retention           */
+/* (format-spec/FORMAT.md, section "Checkpoint directories")                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A directory of numbered checkpoints `ckpt-<index, 9+ digits>.h5`.  Only
+ * rank 0 of the communicator touches the file system; what it finds (the
+ * committed indices) is broadcast, so ranks never disagree because of
+ * file-system caching.  One program saves into a directory at a time.
+ */
+typedef struct h5ckpt_ckdir h5ckpt_ckdir;
+
+typedef struct {
+    unsigned version; /* H5CKPT_CKDIR_OPTIONS_VERSION */
+    int keep_last;    /* after a save keep the newest N (0: keep all) */
+    int keep_every;   /* also keep indices divisible by K (0: none) */
+} h5ckpt_ckdir_options;
+
+#define H5CKPT_CKDIR_OPTIONS_VERSION 1
+#define H5CKPT_CKDIR_OPTIONS_INIT { H5CKPT_CKDIR_OPTIONS_VERSION, 0, 0 }
+
+/* Index arguments: the next free index (save) and the latest committed
+ * checkpoint (load). */
+#define H5CKPT_CKDIR_NEXT (-1)
+#define H5CKPT_CKDIR_LATEST (-1)
+/* Largest index a checkpoint may have. */
+#define H5CKPT_CKDIR_MAX_INDEX INT64_C(999999999999999999)
+
+/*
+ * Open checkpoint directory `path` and list its committed checkpoints.  A
+ * directory that does not exist is accepted and lists nothing (a save
+ * creates it; its parent must exist).  Collective over `comm` (duplicated).
+ * `opts` may be NULL.  Errors: H5CKPT_ENOENT (`path` exists and is not a
+ * directory), H5CKPT_EIO (cannot read it), H5CKPT_EINVAL, H5CKPT_EDISAGREE,
+ * H5CKPT_ENOMEM, H5CKPT_EMPI; message in `err`, the same on every rank.
+ */
+H5CKPT_API int h5ckpt_ckdir_open(h5ckpt_ckdir **out, const char *path,
+                                 MPI_Comm comm,
+                                 const h5ckpt_ckdir_options *opts,
+                                 h5ckpt_error *err);
+/* Free a directory handle.  Accepts NULL.  Local (call on every rank). */
+H5CKPT_API void h5ckpt_ckdir_free(h5ckpt_ckdir *d);
+/* Last error message ("" if none).  Local. */
+H5CKPT_API const char *h5ckpt_ckdir_errmsg(const h5ckpt_ckdir *d);
+/* Rescan the directory.  Collective.  Errors: as h5ckpt_ckdir_open(). */
+H5CKPT_API int h5ckpt_ckdir_refresh(h5ckpt_ckdir *d);
+
+/* Number of committed checkpoints and the i-th index (ascending), or -1 if
+ * out of range.  Local. */
+H5CKPT_API size_t h5ckpt_ckdir_count(const h5ckpt_ckdir *d);
+H5CKPT_API int64_t h5ckpt_ckdir_index(const h5ckpt_ckdir *d, size_t i);
+/* Latest committed index.  Local.  Errors: H5CKPT_ENOCKPT (none; *out is
+ * -1). */
+H5CKPT_API int h5ckpt_ckdir_latest(const h5ckpt_ckdir *d, int64_t *out);
+/* Next free index: latest + 1, or 0 in an empty directory.  Local. */
+H5CKPT_API int64_t h5ckpt_ckdir_next(const h5ckpt_ckdir *d);
+/* File path of checkpoint `index` (whether or not it exists) into `buf` of
+ * `size` bytes.  Local.  Errors: H5CKPT_EINVAL (bad index, small buffer). */
+H5CKPT_API int h5ckpt_ckdir_path(const h5ckpt_ckdir *d, int64_t index,
+                                 char *buf, size_t size);
+
+/*
+ * Start saving checkpoint `index` (or H5CKPT_CKDIR_NEXT): creates the
+ * directory if needed, removes temporary files that interrupted saves left
+ * (`.ckpt-*.h5.h5ckpt-tmp-*`), and creates writer *out as h5ckpt_create()
+ * does (`opts` may be NULL).  Queue the data on *out, then call
+ * h5ckpt_ckdir_commit().  Collective.
+ * Errors: H5CKPT_EINVAL (bad index), H5CKPT_ENOENT (parent missing or
+ * `path` is a file), H5CKPT_EIO, those of h5ckpt_create().
+ */
+H5CKPT_API int h5ckpt_ckdir_save(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
+                                 const h5ckpt_options *opts);
+/*
+ * Commit writer `ck` made by h5ckpt_ckdir_save(), then apply retention:
+ * only once the new checkpoint is in place are older ones beyond keep_last
+ * (and not multiples of keep_every) removed.  The listing is refreshed.  The
+ * caller still closes `ck`.  Collective.
+ * Errors: those of h5ckpt_commit() (previous checkpoints are then all kept),
+ * H5CKPT_EIO (retention could not remove a file).
+ */
+H5CKPT_API int h5ckpt_ckdir_commit(h5ckpt_ckdir *d, h5ckpt *ck);
+/*
+ * Open checkpoint `index` (or H5CKPT_CKDIR_LATEST, which rescans the
+ * directory first) for reading, as h5ckpt_open() does.  Collective.
+ * Errors: H5CKPT_ENOCKPT (LATEST and the directory holds no committed
+ * checkpoint, or does not exist), H5CKPT_ENOENT (no checkpoint `index`),
+ * those of h5ckpt_open().
+ */
+H5CKPT_API int h5ckpt_ckdir_load(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
+                                 const h5ckpt_options *opts);
 
 #ifdef __cplusplus
 }

@@ -29,3 +29,6 @@ lib_libh5ckpt_la_LDFLAGS = -no-undefined -version-info $(H5CKPT_LT_VERSION) \
 
 include_HEADERS += lib/h5ckpt.h
 nodist_include_HEADERS += lib/h5ckpt_version.h
+
+# Training-state layer: numbered checkpoint directories and the state object.
+lib_libh5ckpt_core_la_SOURCES += lib/ckdir.c lib/state.c

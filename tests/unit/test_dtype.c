@@ -314,6 +314,8 @@ START_TEST(every_error_code_has_its_name_and_description)
     }
     ck_assert_str_eq(h5ckpt_errname(H5CKPT_EINVAL), "H5CKPT_EINVAL");
     ck_assert_str_eq(h5ckpt_errname(H5CKPT_ENOTSUP), "H5CKPT_ENOTSUP");
+    ck_assert_str_eq(h5ckpt_errname(H5CKPT_ENOCKPT), "H5CKPT_ENOCKPT");
+    ck_assert_int_eq(H5CKPT_ENOCKPT, -20);
     ck_assert_str_eq(h5ckpt_strerror(H5CKPT_ELAYOUT), "invalid layout");
 }
 END_TEST
@@ -331,7 +333,7 @@ static int says_unknown(const char *s)
 
 START_TEST(unknown_error_codes_are_described_as_unknown)
 {
-    const int codes[] = {1, -20, -999, 12345};
+    const int codes[] = {1, -99, -999, 12345}; /* -20.. are assigned */
     size_t i;
 
     for (i = 0; i < sizeof codes / sizeof codes[0]; i++) {

@@ -1,0 +1,440 @@
+/*
+ * Checkpoint directories: numbered checkpoints `ckpt-<index>.h5`, the latest
+ * committed one, the next free index, retention and the cleanup of temporary
+ * files left by interrupted saves.  Rank 0 alone touches the file system;
+ * every answer is broadcast (format-spec/FORMAT.md, "Checkpoint
+ * directories").
+ */
+#include "h5ckpt_private.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CKDIR_PREFIX "ckpt-"
+#define CKDIR_SUFFIX ".h5"
+#define CKDIR_DIGITS 9
+
+struct h5ckpt_ckdir {
+    MPI_Comm comm;
+    int rank;
+    char *path;
+    h5ckpt_ckdir_options opts;
+    int64_t *indices; /* committed, ascending */
+    size_t count;
+    char errmsg[H5CKPT_MSG_MAX];
+};
+
+const char *h5ckpt_ckdir_errmsg(const h5ckpt_ckdir *d) { return d ? d->errmsg : ""; }
+
+size_t h5ckpt_ckdir_count(const h5ckpt_ckdir *d) { return d ? d->count : 0; }
+
+int64_t h5ckpt_ckdir_index(const h5ckpt_ckdir *d, size_t i)
+{
+    return d && i < d->count ? d->indices[i] : -1;
+}
+
+int h5ckpt_ckdir_latest(const h5ckpt_ckdir *d, int64_t *out)
+{
+    if (!d || !out)
+        return H5CKPT_EINVAL;
+    *out = d->count ? d->indices[d->count - 1] : -1;
+    return d->count ? 0 : H5CKPT_ENOCKPT;
+}
+
+int64_t h5ckpt_ckdir_next(const h5ckpt_ckdir *d)
+{
+    return d && d->count ? d->indices[d->count - 1] + 1 : 0;
+}
+
+/* "ckpt-000000123.h5" -> 123; -1 for any other name (including the
+ * non-canonical "ckpt-0123.h5" and temporary files). */
+static int64_t parse_name(const char *name)
+{
+    char canon[64];
+    const char *p = name + strlen(CKDIR_PREFIX);
+    int64_t v = 0;
+
+    if (strncmp(name, CKDIR_PREFIX, strlen(CKDIR_PREFIX)) != 0)
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (H5CKPT_CKDIR_MAX_INDEX - (*p - '0')) / 10)
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    if (strcmp(p, CKDIR_SUFFIX) != 0)
+        return -1;
+    snprintf(canon, sizeof canon, CKDIR_PREFIX "%0*" PRId64 CKDIR_SUFFIX,
+             CKDIR_DIGITS, v);
+    return strcmp(canon, name) == 0 ? v : -1;
+}
+
+int h5ckpt_ckdir_path(const h5ckpt_ckdir *d, int64_t index, char *buf,
+                      size_t size)
+{
+    if (!d || !buf || index < 0 || index > H5CKPT_CKDIR_MAX_INDEX)
+        return H5CKPT_EINVAL;
+    if ((size_t)snprintf(buf, size, "%s/" CKDIR_PREFIX "%0*" PRId64 CKDIR_SUFFIX,
+                         d->path, CKDIR_DIGITS, index) >= size)
+        return H5CKPT_EINVAL;
+    return 0;
+}
+
+/* Rank 0: 1 if `file` is a committed h5ckpt checkpoint (serial HDF5). */
+static int is_committed(const char *file)
+{
+    h5ckpt__h5quiet q;
+    int64_t v = 0;
+    hid_t fapl = H5I_INVALID_HID, f = H5I_INVALID_HID, a = H5I_INVALID_HID;
+    int ok = 0;
+
+    h5ckpt__h5quiet_begin(&q);
+    /* Read-only, and without a file lock: file systems without locks (NFS,
+     * some Lustre mounts) would otherwise hide every checkpoint. */
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
+        H5Pset_file_locking(fapl, 0, 1) < 0 ||
+        (f = H5Fopen(file, H5F_ACC_RDONLY, fapl)) < 0)
+        goto done;
+    if ((a = H5Aopen(f, H5CKPT_A_COMMITTED, H5P_DEFAULT)) >= 0 &&
+        H5Aread(a, H5T_NATIVE_INT64, &v) >= 0)
+        ok = v == 1;
+done:
+    if (a >= 0)
+        H5Aclose(a);
+    if (f >= 0)
+        H5Fclose(f);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    h5ckpt__h5quiet_end(&q);
+    return ok;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Rank 0: the committed indices in `path` into a buffer (count, values).
+ * A missing directory lists nothing. */
+static int scan(const char *path, h5ckpt__buf *out, char *msg)
+{
+    char file[PATH_MAX];
+    int64_t *v = NULL, *nv;
+    size_t n = 0, cap = 0, i;
+    struct dirent *e;
+    struct stat st;
+    DIR *dir = NULL;
+    int rc = 0;
+
+    if (stat(path, &st) != 0) {
+        if (errno != ENOENT)
+            return h5ckpt__fail(msg, errno == ENOTDIR ? H5CKPT_ENOENT : H5CKPT_EIO,
+                                "cannot use '%s' as a checkpoint directory: %s",
+                                path, strerror(errno));
+        h5ckpt__buf_u64(out, 0);
+        return 0;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return h5ckpt__fail(msg, H5CKPT_ENOENT,
+                            "'%s' is a file, not a checkpoint directory", path);
+    if (!(dir = opendir(path)))
+        return h5ckpt__fail(msg, H5CKPT_EIO, "cannot read directory '%s': %s",
+                            path, strerror(errno));
+    while ((e = readdir(dir))) {
+        int64_t idx = parse_name(e->d_name);
+        if (idx < 0)
+            continue;
+        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+        if (!is_committed(file))
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            if (!(nv = realloc(v, cap * sizeof *v))) {
+                rc = h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
+                goto done;
+            }
+            v = nv;
+        }
+        v[n++] = idx;
+    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_i64);
+    h5ckpt__buf_u64(out, n);
+    for (i = 0; i < n; i++)
+        h5ckpt__buf_u64(out, (uint64_t)v[i]);
+    if (out->err)
+        rc = h5ckpt__fail(msg, out->err, "out of memory");
+done:
+    closedir(dir);
+    free(v);
+    return rc;
+}
+
+/* Collective: rank 0 scans, every rank receives the listing. */
+int h5ckpt_ckdir_refresh(h5ckpt_ckdir *d)
+{
+    h5ckpt__buf b = {0};
+    uint64_t n, i;
+    int rc = 0;
+
+    if (!d)
+        return H5CKPT_EINVAL;
+    if (d->rank == 0)
+        rc = scan(d->path, &b, d->errmsg);
+    if ((rc = h5ckpt__agree(d->comm, rc, d->errmsg)) != 0)
+        goto done;
+    if ((rc = h5ckpt__buf_bcast(&b, 0, d->comm)) != 0)
+        rc = h5ckpt__fail(d->errmsg, rc, "broadcast of the listing failed");
+    if ((rc = h5ckpt__agree(d->comm, rc, d->errmsg)) != 0)
+        goto done;
+    b.pos = 0;
+    n = h5ckpt__buf_get_u64(&b);
+    free(d->indices);
+    d->indices = NULL;
+    d->count = 0;
+    if (n && !(d->indices = malloc(n * sizeof *d->indices)))
+        rc = h5ckpt__fail(d->errmsg, H5CKPT_ENOMEM, "out of memory");
+    for (i = 0; rc == 0 && i < n; i++)
+        d->indices[i] = (int64_t)h5ckpt__buf_get_u64(&b);
+    if (rc == 0)
+        d->count = n;
+    rc = h5ckpt__agree(d->comm, rc, d->errmsg);
+done:
+    h5ckpt__buf_free(&b);
+    return rc;
+}
+
+/* Hash of path and options, compared with rank 0's. */
+static int check_same(MPI_Comm comm, const char *path,
+                      const h5ckpt_ckdir_options *o, char *msg)
+{
+    h5ckpt__buf b = {0};
+    uint64_t mine, root;
+    int rc = 0;
+
+    h5ckpt__buf_str(&b, path);
+    h5ckpt__buf_u64(&b, (uint64_t)o->keep_last);
+    h5ckpt__buf_u64(&b, (uint64_t)o->keep_every);
+    mine = root = h5ckpt__hash(b.data, b.len);
+    h5ckpt__buf_free(&b);
+    if (MPI_Bcast(&root, 1, MPI_UINT64_T, 0, comm) != MPI_SUCCESS)
+        rc = h5ckpt__fail(msg, H5CKPT_EMPI, "MPI_Bcast failed");
+    else if (root != mine)
+        rc = h5ckpt__fail(msg, H5CKPT_EDISAGREE,
+                          "ranks pass different checkpoint directories or "
+                          "options ('%s')", path);
+    return h5ckpt__agree(comm, rc, msg);
+}
+
+int h5ckpt_ckdir_open(h5ckpt_ckdir **out, const char *path, MPI_Comm comm,
+                      const h5ckpt_ckdir_options *opts, h5ckpt_error *err)
+{
+    h5ckpt_ckdir_options defaults = H5CKPT_CKDIR_OPTIONS_INIT;
+    char msg[H5CKPT_MSG_MAX] = "";
+    h5ckpt_ckdir *d = NULL;
+    int flag = 0, rc = 0;
+
+    if (!out || !path || !*path || comm == MPI_COMM_NULL ||
+        MPI_Initialized(&flag) != MPI_SUCCESS || !flag) {
+        h5ckpt__seterror(err, H5CKPT_EINVAL, "out, path or communicator is "
+                                             "NULL, or MPI is not initialised");
+        return H5CKPT_EINVAL;
+    }
+    *out = NULL;
+    if (!opts)
+        opts = &defaults;
+    if (opts->version != H5CKPT_CKDIR_OPTIONS_VERSION || opts->keep_last < 0 ||
+        opts->keep_every < 0)
+        rc = h5ckpt__fail(msg, H5CKPT_EINVAL,
+                          "bad checkpoint directory options (use "
+                          "H5CKPT_CKDIR_OPTIONS_INIT; counts >= 0)");
+    else if (strlen(path) >= PATH_MAX - 64)
+        rc = h5ckpt__fail(msg, H5CKPT_EINVAL, "path is too long");
+    if ((rc = h5ckpt__agree(comm, rc, msg)) != 0 ||
+        (rc = check_same(comm, path, opts, msg)) != 0)
+        goto done;
+    if ((d = calloc(1, sizeof *d)))
+        d->comm = MPI_COMM_NULL;
+    if (!d || !(d->path = h5ckpt__strdup(path)))
+        rc = h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
+        goto done;
+    d->opts = *opts;
+    MPI_Comm_dup(comm, &d->comm);
+    MPI_Comm_rank(comm, &d->rank);
+    if ((rc = h5ckpt_ckdir_refresh(d)) != 0)
+        snprintf(msg, sizeof msg, "%s", d->errmsg);
+done:
+    if (rc != 0) {
+        h5ckpt_ckdir_free(d);
+        h5ckpt__seterror(err, rc, msg);
+    } else {
+        *out = d;
+    }
+    return rc;
+}
+
+void h5ckpt_ckdir_free(h5ckpt_ckdir *d)
+{
+    if (!d)
+        return;
+    if (d->comm != MPI_COMM_NULL)
+        MPI_Comm_free(&d->comm);
+    free(d->indices);
+    free(d->path);
+    free(d);
+}
+
+/* Rank 0: create the directory if missing and remove the temporary files of
+ * interrupted saves of checkpoints (".ckpt-*.h5.h5ckpt-tmp-*"). */
+static int prepare(const char *path, char *msg)
+{
+    char file[PATH_MAX], base[256];
+    struct dirent *e;
+    struct stat st;
+    DIR *dir;
+    int rc = 0;
+
+    if (stat(path, &st) != 0) {
+        if (errno != ENOENT || mkdir(path, 0777) != 0)
+            return h5ckpt__fail(msg, errno == ENOENT ? H5CKPT_ENOENT : H5CKPT_EIO,
+                                "cannot create checkpoint directory '%s': %s",
+                                path, strerror(errno));
+    } else if (!S_ISDIR(st.st_mode)) {
+        return h5ckpt__fail(msg, H5CKPT_ENOENT,
+                            "'%s' is a file, not a checkpoint directory", path);
+    }
+    if (!(dir = opendir(path)))
+        return h5ckpt__fail(msg, H5CKPT_EIO, "cannot read directory '%s': %s",
+                            path, strerror(errno));
+    while ((e = readdir(dir))) {
+        const char *infix = strstr(e->d_name, H5CKPT_TMP_INFIX);
+        size_t blen;
+        if (e->d_name[0] != '.' || !infix)
+            continue;
+        blen = (size_t)(infix - e->d_name) - 1;
+        if (blen >= sizeof base)
+            continue;
+        memcpy(base, e->d_name + 1, blen);
+        base[blen] = '\0';
+        if (parse_name(base) < 0)
+            continue; /* not one of ours */
+        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+        if (unlink(file) != 0 && errno != ENOENT) {
+            rc = h5ckpt__fail(msg, H5CKPT_EIO, "cannot remove '%s': %s", file,
+                              strerror(errno));
+            break;
+        }
+    }
+    closedir(dir);
+    return rc;
+}
+
+int h5ckpt_ckdir_save(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
+                      const h5ckpt_options *opts)
+{
+    char file[PATH_MAX];
+    h5ckpt_error err;
+    int rc = 0;
+
+    if (!d)
+        return H5CKPT_EINVAL;
+    if (out)
+        *out = NULL;
+    if (!out || (index < 0 && index != H5CKPT_CKDIR_NEXT) ||
+        index > H5CKPT_CKDIR_MAX_INDEX)
+        rc = h5ckpt__fail(d->errmsg, H5CKPT_EINVAL,
+                          "bad checkpoint index %" PRId64 " or NULL out", index);
+    if ((rc = h5ckpt__agree(d->comm, rc, d->errmsg)) != 0)
+        return rc;
+    if (d->rank == 0)
+        rc = prepare(d->path, d->errmsg);
+    if ((rc = h5ckpt__agree(d->comm, rc, d->errmsg)) != 0)
+        return rc;
+    /* The listing may be stale if another program wrote here meanwhile. */
+    if ((rc = h5ckpt_ckdir_refresh(d)) != 0)
+        return rc;
+    if (index == H5CKPT_CKDIR_NEXT)
+        index = h5ckpt_ckdir_next(d);
+    if ((rc = h5ckpt_ckdir_path(d, index, file, sizeof file)) != 0)
+        return h5ckpt__fail(d->errmsg, rc, "index %" PRId64 " too large", index);
+    if ((rc = h5ckpt_create(out, file, d->comm, opts, &err)) != 0)
+        snprintf(d->errmsg, sizeof d->errmsg, "%s", err.message);
+    return rc;
+}
+
+/* Rank 0: remove committed checkpoints that retention does not keep. */
+static int retain(const h5ckpt_ckdir *d, char *msg)
+{
+    char file[PATH_MAX];
+    size_t i;
+    int rc = 0;
+
+    if (d->opts.keep_last <= 0)
+        return 0;
+    for (i = 0; i + (size_t)d->opts.keep_last < d->count; i++) {
+        int64_t idx = d->indices[i];
+        if (d->opts.keep_every > 0 && idx % d->opts.keep_every == 0)
+            continue;
+        h5ckpt_ckdir_path(d, idx, file, sizeof file);
+        if (unlink(file) != 0 && errno != ENOENT && rc == 0)
+            rc = h5ckpt__fail(msg, H5CKPT_EIO, "retention cannot remove '%s': %s",
+                              file, strerror(errno));
+    }
+    return rc;
+}
+
+int h5ckpt_ckdir_commit(h5ckpt_ckdir *d, h5ckpt *ck)
+{
+    int rc;
+
+    if (!d || !ck)
+        return H5CKPT_EINVAL;
+    if ((rc = h5ckpt_commit(ck)) != 0) {
+        snprintf(d->errmsg, sizeof d->errmsg, "%s", h5ckpt_errmsg(ck));
+        return rc;
+    }
+    /* Retention only after the new checkpoint is in place. */
+    if ((rc = h5ckpt_ckdir_refresh(d)) != 0)
+        return rc;
+    if (d->rank == 0)
+        rc = retain(d, d->errmsg);
+    if ((rc = h5ckpt__agree(d->comm, rc, d->errmsg)) != 0)
+        return rc;
+    return h5ckpt_ckdir_refresh(d);
+}
+
+int h5ckpt_ckdir_load(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
+                      const h5ckpt_options *opts)
+{
+    char file[PATH_MAX];
+    h5ckpt_error err;
+    int rc;
+
+    if (!d)
+        return H5CKPT_EINVAL;
+    if (out)
+        *out = NULL;
+    if (!out || (index < 0 && index != H5CKPT_CKDIR_LATEST) ||
+        index > H5CKPT_CKDIR_MAX_INDEX)
+        return h5ckpt__fail(d->errmsg, H5CKPT_EINVAL,
+                            "bad checkpoint index %" PRId64 " or NULL out", index);
+    if (index == H5CKPT_CKDIR_LATEST && (rc = h5ckpt_ckdir_refresh(d)) != 0)
+        return rc;
+    if (index == H5CKPT_CKDIR_LATEST &&
+        h5ckpt_ckdir_latest(d, &index) != 0)
+        return h5ckpt__fail(d->errmsg, H5CKPT_ENOCKPT,
+                            "nothing to load: no committed checkpoint in '%s'",
+                            d->path);
+    h5ckpt_ckdir_path(d, index, file, sizeof file);
+    if ((rc = h5ckpt_open(out, file, d->comm, opts, &err)) != 0)
+        snprintf(d->errmsg, sizeof d->errmsg, "%s", err.message);
+    return rc;
+}
