@@ -6,7 +6,9 @@
 #include "cli.h"
 
 #define H5CKPT_COMMANDS(X) \
-    X(version)
+    X(version) \
+    X(ls) \
+    X(verify)
 
 #define H5CKPT__CMD_DECL(name) extern const cli_cmd cmd_##name;
 H5CKPT_COMMANDS(H5CKPT__CMD_DECL)
