@@ -255,3 +255,36 @@ void tool_progress_end(tool_progress *p)
     if (p->on && p->last > 0)
         fprintf(stderr, "\r%s: %.1f MiB done%20s\n", p->what, p->done / 1048576.0, "");
 }
+
+static const char *const st_codes[H5CKPT_DTYPE_COUNT] = {
+    [H5CKPT_BOOL] = "BOOL",      [H5CKPT_INT8] = "I8",        [H5CKPT_INT16] = "I16",
+    [H5CKPT_INT32] = "I32",      [H5CKPT_INT64] = "I64",      [H5CKPT_UINT8] = "U8",
+    [H5CKPT_UINT16] = "U16",     [H5CKPT_UINT32] = "U32",     [H5CKPT_UINT64] = "U64",
+    [H5CKPT_FLOAT16] = "F16",    [H5CKPT_BFLOAT16] = "BF16",  [H5CKPT_FLOAT32] = "F32",
+    [H5CKPT_FLOAT64] = "F64",    [H5CKPT_FLOAT8_E4M3FN] = "F8_E4M3",
+    [H5CKPT_FLOAT8_E5M2] = "F8_E5M2"};
+
+const char *tool_st_dtype(h5ckpt_dtype dt)
+{
+    return (unsigned)dt < H5CKPT_DTYPE_COUNT ? st_codes[dt] : NULL;
+}
+
+int tool_st_parse(const char *code, h5ckpt_dtype *out)
+{
+    int i;
+
+    for (i = 0; code && i < H5CKPT_DTYPE_COUNT; i++)
+        if (!strcmp(code, st_codes[i])) {
+            *out = (h5ckpt_dtype)i;
+            return 0;
+        }
+    return -1;
+}
+
+int tool_all_ok(int ok)
+{
+    int mine = ok != 0, all = 0;
+
+    MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    return all;
+}

@@ -53,4 +53,12 @@ void tool_progress_start(tool_progress *p, const char *what, uint64_t total,
 void tool_progress_add(tool_progress *p, uint64_t n);
 void tool_progress_end(tool_progress *p);
 
+
+
+/* safetensors dtype code of a dtype ("BF16", "F8_E4M3", ...), and back
+ * (returns 0 or -1 for an unknown code). */
+const char *tool_st_dtype(h5ckpt_dtype dt);
+int tool_st_parse(const char *code, h5ckpt_dtype *out);
+/* Collective: 1 on every rank if `ok` is nonzero on every rank. */
+int tool_all_ok(int ok);
 #endif
