@@ -16,4 +16,5 @@ EXTRA_DIST += tests/run-test.sh
 include tests/unit/local.mk
 include tests/mpi/local.mk
 include tests/scripts/local.mk
+include tests/cli/local.mk
 include tests/core.mk
