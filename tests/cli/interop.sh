@@ -43,6 +43,12 @@ echo "$l" | grep -q '^/scalar  *Dataset {SCALAR}$' || fail "h5ls -r: scalar"
 # independent safetensors and npy readers, values compared
 "$h" export --format safetensors "$d/f.h5" "$d/f.safetensors" || fail "export safetensors"
 "$py" "$s/tests/cli/read_exports.py" st "$d/f.safetensors" || fail "safetensors reader"
+# subsets too: their headers need 0..7 spaces of padding
+for p in 'dt/int*' 'dt/float*' 'dt/b*' 'scalar' 'dt/u*'; do
+    "$h" export --format safetensors "$d/f.h5" "$d/sub.safetensors" "$p" || fail "export $p"
+    "$py" "$s/tests/cli/read_exports.py" st "$d/sub.safetensors" >>"$d/pads" || fail "reader, $p"
+done
+grep -q 'pad [1-7]$' "$d/pads" || { cat "$d/pads"; fail "no export needed header padding"; }
 "$h" export --format npy "$d/f.h5" "$d/npy" || fail "export npy"
 "$py" "$s/tests/cli/read_exports.py" npy "$d/npy" || fail "npy reader"
 # the readers can fail: one flipped data byte is caught

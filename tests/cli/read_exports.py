@@ -83,7 +83,7 @@ def read_st(path):
         pos = end
     assert pos == len(body), "trailing bytes after the last tensor"
     assert sizes == sorted(sizes), "tensors not sorted by element size, then name"
-    print("safetensors", path, "ok:", len(items), "tensors")
+    print("safetensors", path, "ok:", len(items), "tensors, pad", n - len(raw.rstrip(b" ")))
 
 
 def read_npy(d):
