@@ -177,6 +177,16 @@ for f in "$d"/badst/*.safetensors; do
 done
 [ "$n" = 13 ] || fail "expected 13 malformed safetensors files, got $n"
 
+# --- progress: on a terminal only (script(1) provides one), never with --quiet
+code 0 "$h" export --format npy "$d/f.h5" "$d/np0"
+[ -s "$d/err" ] && fail "progress printed although stderr is not a terminal"
+for c in "export --format safetensors $d/f.h5 $d/p.safetensors" "import $d/f.safetensors $d/p.h5" \
+         "diff $d/f.h5 $d/g.h5"; do
+    w=$(echo "$c" | cut -d' ' -f1)
+    script -qec "$h $c" /dev/null | grep -q "$w: .* MiB" || fail "no progress for $w on a terminal"
+    [ -z "$(script -qec "$h $c --quiet" /dev/null | grep "MiB")" ] || fail "$w --quiet showed progress"
+done
+
 # --- hostile tensor names
 $mpi -np 2 "$b/tests/cli/fixture" "$d/hostile.h5" --hostile || fail "fixture --hostile"
 code 1 "$h" export --format safetensors "$d/hostile.h5" "$d/h.safetensors"
