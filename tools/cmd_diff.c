@@ -92,7 +92,10 @@ static int diff_data(h5ckpt *a, h5ckpt *b, const char *p, h5ckpt_dtype dt, int n
             (rc = tool_read_range(b, p, dt, nd, sh, s, e, bb)) != 0)
             break;
         compare(dt, ba, bb, e - s, rtol, atol, &st);
-        tool_progress_add(pr, (uint64_t)cli_size * blk * es * 2);
+        {   /* this round covered elements [r*size*blk, min(n, (r+1)*size*blk)) */
+            uint64_t lo = r * (uint64_t)cli_size * blk, hi = lo + (uint64_t)cli_size * blk;
+            tool_progress_add(pr, ((hi < n ? hi : n) - lo) * es * 2);
+        }
     }
     MPI_Allreduce(&st.maxabs, &out->maxabs, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     MPI_Allreduce(&st.maxrel, &out->maxrel, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);

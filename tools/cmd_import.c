@@ -32,6 +32,22 @@ typedef struct {
     uint64_t begin, end;
 } entry;
 
+/* pread all of `len` bytes (Linux transfers at most ~2 GiB per call). */
+static int read_all(int fd, void *buf, size_t len, off_t off)
+{
+    while (len > 0) {
+        ssize_t r = pread(fd, buf, len, off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        buf = (char *)buf + r;
+        len -= (size_t)r;
+        off += r;
+    }
+    return 0;
+}
+
 static int cmp_begin(const void *a, const void *b)
 {
     const entry *x = a, *y = b;
@@ -129,7 +145,7 @@ static int parse(int fd, json_t **hdr, entry **out, size_t *count, uint64_t *dat
              (unsigned long long)hlen, (long long)st.st_size);
         goto done;
     }
-    if (!(text = malloc(hlen + 1)) || pread(fd, text, hlen, 8) != (ssize_t)hlen) {
+    if (!(text = malloc(hlen + 1)) || read_all(fd, text, hlen, 8) != 0) {
         fail(msg, "cannot read the %llu-byte header", (unsigned long long)hlen);
         goto done;
     }
@@ -280,7 +296,7 @@ static int run(const cli_cmd *self, int argc, char **argv)
         int prc;
 
         ok = (buf = malloc(len + 1)) != NULL &&
-             pread(fd, buf, len, (off_t)(datastart + e[i].begin + s * es)) == (ssize_t)len;
+             read_all(fd, buf, len, (off_t)(datastart + e[i].begin + s * es)) == 0;
         if (!tool_all_ok(ok)) {
             rc = cli_error(self, CLI_USAGE, "cannot read tensor '%s' from '%s'", e[i].name,
                            argv[first]);

@@ -43,6 +43,9 @@ echo "$l" | grep -q '^/scalar  *Dataset {SCALAR}$' || fail "h5ls -r: scalar"
 # independent safetensors and npy readers, values compared
 "$h" export --format safetensors "$d/f.h5" "$d/f.safetensors" || fail "export safetensors"
 "$py" "$s/tests/cli/read_exports.py" st "$d/f.safetensors" || fail "safetensors reader"
+# under mpirun (rank 0 writes, all ranks read) the file is byte for byte the same
+$mpi -np 3 "$h" export --format safetensors "$d/f.h5" "$d/f3.safetensors" || fail "export on 3 ranks"
+cmp "$d/f.safetensors" "$d/f3.safetensors" || fail "export on 3 ranks differs"
 # subsets too: their headers need 0..7 spaces of padding
 for p in 'dt/int*' 'dt/float*' 'dt/b*' 'scalar' 'dt/u*'; do
     "$h" export --format safetensors "$d/f.h5" "$d/sub.safetensors" "$p" || fail "export $p"
