@@ -722,6 +722,47 @@ H5CKPT_API int h5ckpt_ckdir_commit(h5ckpt_ckdir *d, h5ckpt *ck);
 H5CKPT_API int h5ckpt_ckdir_load(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
                                  const h5ckpt_options *opts);
 
+/* ------------------------------------------------------------------------ */
+/* Verification and root information (tools)                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Called once per problem found by h5ckpt_verify(): `object` is the path of
+ * the group, dataset or attribute owner ("/" for the root or the file as a
+ * whole), `message` one line.  Both strings are valid during the call only. */
+typedef void (*h5ckpt_problem_fn)(void *ctx, const char *object,
+                                  const char *message);
+
+/*
+ * Check the file at `path` against the format specification: the file is
+ * HDF5 and not a temporary name, required root and dataset attributes are
+ * present and well typed, versions are supported, the file was committed,
+ * dataset types match their h5ckpt_dtype, dataspaces are valid, data lies
+ * inside the file, links are hard, object and attribute names are valid and
+ * reserved names are used only where the format puts them.  Every problem is
+ * reported through `fn` (may be NULL), in the same order on every rank; the
+ * count goes to `*nproblems` (may be NULL).  A malformed file is not an error:
+ * its problems are.  The file is opened read-only by rank 0 only.
+ *
+ * Collective over `comm`.  Returns 0 when the check ran (whatever it found),
+ * or an error when it could not: H5CKPT_ENOENT, H5CKPT_EISDIR, H5CKPT_EIO,
+ * H5CKPT_EINVAL, H5CKPT_ENOMEM, H5CKPT_EMPI (`err` holds the message).
+ */
+H5CKPT_API int h5ckpt_verify(const char *path, MPI_Comm comm,
+                             h5ckpt_problem_fn fn, void *ctx,
+                             size_t *nproblems, h5ckpt_error *err);
+
+/*
+ * A reserved root attribute of a reader as text, for display: "created",
+ * "library_version", "writer_nranks" or "writer_mesh_dim_names" (the names
+ * of format-spec/FORMAT.md without the "h5ckpt_" prefix).  Arrays are joined
+ * with ",".  Reads the attribute of the open file on the calling rank.
+ * Local.  Errors: H5CKPT_ENOTFOUND (unknown key, or the optional attribute is
+ * absent), H5CKPT_EINVAL (buffer too small), H5CKPT_EMODE (writer handle),
+ * H5CKPT_ECORRUPT.
+ */
+H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
+                                size_t size);
+
 #ifdef __cplusplus
 }
 #endif

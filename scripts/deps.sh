@@ -3,7 +3,7 @@
 # Sourced by scripts/demo.sh and scripts/test.sh; safe to run again.
 set -e
 H5CKPT_DEPS="gcc make autoconf automake libtool pkg-config \
-libhdf5-openmpi-dev openmpi-bin hdf5-tools check libxxhash-dev \
+libhdf5-openmpi-dev openmpi-bin hdf5-tools check libxxhash-dev libjansson-dev \
 python3-h5py python3-numpy procps"
 missing=""
 for p in $H5CKPT_DEPS; do

@@ -16,5 +16,6 @@ EXTRA_DIST += tests/run-test.sh
 include tests/unit/local.mk
 include tests/mpi/local.mk
 include tests/scripts/local.mk
+include tests/cli/local.mk
 include tests/core.mk
 include tests/train/local.mk

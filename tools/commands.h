@@ -6,7 +6,12 @@
 #include "cli.h"
 
 #define H5CKPT_COMMANDS(X) \
-    X(version)
+    X(version) \
+    X(ls) \
+    X(verify) \
+    X(diff) \
+    X(export) \
+    X(import)
 
 #define H5CKPT__CMD_DECL(name) extern const cli_cmd cmd_##name;
 H5CKPT_COMMANDS(H5CKPT__CMD_DECL)

@@ -6,5 +6,13 @@ tools_h5ckpt_SOURCES = \
 	tools/cli.c \
 	tools/cli.h \
 	tools/commands.h \
-	tools/cmd_version.c
-tools_h5ckpt_LDADD = lib/libh5ckpt.la
+	tools/cmd_version.c \
+	tools/tool.h \
+	tools/tool.c \
+	tools/cmd_ls.c \
+	tools/cmd_verify.c \
+	tools/cmd_export.c \
+	tools/cmd_import.c \
+	tools/cmd_diff.c
+tools_h5ckpt_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tools_h5ckpt_LDADD = lib/libh5ckpt.la $(JANSSON_LIBS) -lm

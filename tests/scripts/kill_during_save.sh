@@ -29,10 +29,14 @@ while [ "$i" -lt "$trials" ]; do
         fail "trial $i: the previous checkpoint no longer loads: $(cat "$d/read")"
     [ "$(h5dump -d /model/embed.weight "$p" | md5sum)" = "$before" ] ||
         fail "trial $i: the previous checkpoint changed"
+    "$b/tools/h5ckpt" verify "$p" >"$d/verify" 2>&1 ||
+        fail "trial $i: h5ckpt verify rejects the previous checkpoint: $(cat "$d/verify")"
     for t in "$d"/.ckpt.h5.h5ckpt-tmp-*; do
         [ -e "$t" ] || continue
         $mpi -np 1 "$b/tests/scripts/sample" read "$t" >/dev/null 2>&1 &&
             fail "trial $i: a half-written file was accepted as a checkpoint"
+        "$b/tools/h5ckpt" verify "$t" >/dev/null 2>&1 &&
+            fail "trial $i: h5ckpt verify passed a half-written file"
         rm -f "$t"
     done
     echo "trial $i: killed after ${delay}s, previous checkpoint intact"
