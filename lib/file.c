@@ -151,6 +151,7 @@ static int check_same(MPI_Comm comm, const char *path, const h5ckpt_options *o,
         h5ckpt__buf_u64(&b, (uint64_t)o->executor);
         h5ckpt__buf_u64(&b, (uint64_t)o->file_locking);
         h5ckpt__buf_u64(&b, o->alignment);
+        h5ckpt__buf_u64(&b, (uint64_t)o->verify_checksums);
         h5ckpt__buf_str(&b, o->mesh ? o->mesh->desc : "");
     }
     mine = root = h5ckpt__hash(b.data, b.len);
@@ -317,6 +318,8 @@ int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
         goto done;
     rc = h5ckpt__index_load(ck);
+    if (rc == 0 && ck->opts.verify_checksums)
+        rc = h5ckpt__checksum_load(ck);
     if (rc)
         snprintf(msg, sizeof msg, "%s", ck->errmsg);
 done:
@@ -379,8 +382,10 @@ int h5ckpt_commit(h5ckpt *ck)
     if ((rc = h5ckpt_flush(ck)) != 0)
         goto fail;
     h5ckpt__h5quiet_begin(&q);
-    rc = h5ckpt__attr_write_int64s(ck->fid, H5CKPT_A_COMMITTED, 0, &one,
-                                   ck->errmsg);
+    rc = h5ckpt__checksum_write(ck); /* collective, agreed */
+    if (rc == 0)
+        rc = h5ckpt__attr_write_int64s(ck->fid, H5CKPT_A_COMMITTED, 0, &one,
+                                       ck->errmsg);
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) == 0) {
         if (H5Fclose(ck->fid) < 0) {
             rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed",
@@ -421,6 +426,7 @@ int h5ckpt_close(h5ckpt *ck)
         unlink(ck->tmp_path); /* abort: the target path is untouched */
     h5ckpt__queue_clear(ck);
     h5ckpt__index_free(ck);
+    h5ckpt__checksum_free(ck);
     free(ck->ops);
     free(ck->attrs);
     h5ckpt__strmap_free(&ck->names);
