@@ -12,7 +12,7 @@
 #include <string.h>
 #include <xxhash.h>
 
-enum { SLICE_BYTES = 16 << 20 };
+size_t h5ckpt__slice_bytes = 16 << 20;
 
 int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
                              const uint64_t *off, const uint64_t *cnt,
@@ -33,7 +33,7 @@ int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
      * counts after it) fit the slice size; dimensions before sd advance one
      * index at a time, so slices come in row-major order. */
     if (ndim > 0) {
-        uint64_t lim = SLICE_BYTES / es;
+        uint64_t lim = h5ckpt__slice_bytes / es ? h5ckpt__slice_bytes / es : 1;
         if (h5ckpt__volume(ndim, cnt, NULL) == 0) {
             XXH3_freeState(st);
             return H5CKPT_EIO; /* no piece is empty */

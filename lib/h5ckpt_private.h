@@ -363,13 +363,15 @@ uint64_t h5ckpt__hash_strided(const void *base, int ndim, const uint64_t *count,
 uint64_t h5ckpt__path_hash(const char *path);
 /*
  * XXH3-64 of box (off, cnt) of an open dataset, read with `type` (the
- * dataset's own type: raw bytes) through bounded buffers (at most 16 MiB,
- * whatever the box).  Independent I/O.  Returns 0, H5CKPT_ENOMEM or
+ * dataset's own type: raw bytes) through bounded buffers (at most
+ * h5ckpt__slice_bytes, whatever the box).  Independent I/O.  Returns 0, H5CKPT_ENOMEM or
  * H5CKPT_EIO.
  */
 int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
                              const uint64_t *off, const uint64_t *cnt,
                              uint64_t *out);
+/* Largest slice hash_dataset_box reads at once (16 MiB; tests lower it). */
+extern size_t h5ckpt__slice_bytes;
 /* "[0:4, 2:3]" (offset:end per dimension; "[]" for 0-d) into buf. */
 void h5ckpt__box_text(int ndim, const uint64_t *off, const uint64_t *cnt,
                       char *buf, size_t size);
