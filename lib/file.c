@@ -216,6 +216,7 @@ int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
     h5ckpt__h5quiet q;
     h5ckpt *ck = NULL;
     hid_t fapl = H5I_INVALID_HID;
+    int64_t started = 0;
     int rc, rank = 0, size = 1;
 
     h5ckpt__h5quiet_begin(&q);
@@ -230,8 +231,10 @@ int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0 ||
         (rc = check_same(comm, path, opts, msg)) != 0)
         goto done;
-    if (rank == 0)
+    if (rank == 0) {
+        started = h5ckpt__now_ns();
         rc = check_target(path, tmp, msg);
+    }
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
         goto done;
     MPI_Bcast(tmp, sizeof tmp, MPI_CHAR, 0, comm);
@@ -243,6 +246,7 @@ int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
     MPI_Comm_dup(comm, &ck->comm);
     ck->rank = rank;
     ck->size = size;
+    ck->started_ns = started;
     if ((fapl = make_fapl(ck->comm, &ck->opts)) < 0 ||
         (ck->fid = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl)) < 0) {
         rc = h5ckpt__fail(msg, H5CKPT_EIO, "cannot create '%s'", tmp);
@@ -362,6 +366,7 @@ static int publish(h5ckpt *ck, char *msg)
     if (ck->opts.fsync && fsync_path(dir, 1) != 0)
         return h5ckpt__fail(msg, H5CKPT_EIO, "fsync of directory '%s' failed: %s",
                             dir, strerror(errno));
+    h5ckpt__remove_leftovers(ck->path, ck->started_ns);
     return 0;
 }
 

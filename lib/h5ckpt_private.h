@@ -290,6 +290,7 @@ struct h5ckpt {
     size_t npieces;
     uint64_t *sumtab;
     int has_sums;
+    int64_t started_ns; /* writer: rank 0's clock at create (leftovers.c) */
 };
 
 int h5ckpt__set(h5ckpt *ck, int code, const char *fmt, ...)
@@ -408,5 +409,15 @@ int h5ckpt__verify_checksums(hid_t fid,
                              void (*report)(void *ctx, const char *object,
                                             const char *message),
                              void *ctx, size_t *nchecked);
+
+/* ---- leftovers of crashed saves (leftovers.c) ---------------------------- */
+
+/* CLOCK_REALTIME in nanoseconds. */
+int64_t h5ckpt__now_ns(void);
+/* Rank 0, after a commit renamed its file onto `path`: remove the regular
+ * files named like temporaries of `path` (".<base>.h5ckpt-tmp-<16 hex>")
+ * last modified before `before_ns`.  Best effort; returns the number
+ * removed. */
+int h5ckpt__remove_leftovers(const char *path, int64_t before_ns);
 
 #endif /* H5CKPT_PRIVATE_H */

@@ -19,7 +19,8 @@ lib_libh5ckpt_core_la_SOURCES = \
 	lib/exec_plain.c \
 	lib/checksum.c \
 	lib/checksum_read.c \
-	lib/verify.c
+	lib/verify.c \
+	lib/leftovers.c
 lib_libh5ckpt_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DH5CKPT_BUILDING
 lib_libh5ckpt_core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 lib_libh5ckpt_core_la_LIBADD = $(HDF5_LIBS) $(XXHASH_LIBS)

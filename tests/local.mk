@@ -18,3 +18,4 @@ include tests/mpi/local.mk
 include tests/scripts/local.mk
 include tests/core.mk
 include tests/mpi/checksums.mk
+include tests/crash/local.mk
