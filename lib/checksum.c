@@ -13,6 +13,8 @@
 #include <string.h>
 #include <xxhash.h>
 
+int h5ckpt__checksums_off;
+
 uint64_t h5ckpt__path_hash(const char *path)
 {
     return XXH3_64bits(path, strlen(path));
@@ -101,7 +103,7 @@ int h5ckpt__checksum_record(h5ckpt *ck, const h5ckpt__plan *plan)
     size_t i, k;
     int d;
 
-    for (i = 0; i < plan->ntasks; i++) {
+    for (i = 0; !h5ckpt__checksums_off && i < plan->ntasks; i++) {
         const h5ckpt__task *t = &plan->tasks[i];
         const h5ckpt__op *op = t->op;
         const h5ckpt_layout *l = &op->layout;
@@ -230,6 +232,8 @@ int h5ckpt__checksum_write(h5ckpt *ck)
     uint64_t *rows = NULL, mine = ck->nsumrows, first = 0, total = 0;
     int rc = 0;
 
+    if (h5ckpt__checksums_off)
+        return 0; /* identical on every rank (benchmarks) */
     if (!(rows = fixed_rows(ck, w)))
         rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory for checksums");
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)

@@ -371,6 +371,8 @@ uint64_t h5ckpt__path_hash(const char *path);
 int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
                              const uint64_t *off, const uint64_t *cnt,
                              uint64_t *out);
+/* Benchmarks only: nonzero makes writers skip checksums (no table). */
+extern int h5ckpt__checksums_off;
 /* Largest slice hash_dataset_box reads at once (16 MiB; tests lower it). */
 extern size_t h5ckpt__slice_bytes;
 /* "[0:4, 2:3]" (offset:end per dimension; "[]" for 0-d) into buf. */
