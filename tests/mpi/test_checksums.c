@@ -254,8 +254,11 @@ static int verify_file(const char *file, reports *r, size_t *nchecked)
     return rc;
 }
 
+/* Message of the last failed load_whole on this rank. */
+static char load_msg[H5CKPT_MSG_MAX];
+
 /* Collective: read every tensor whole on every rank from `file`, with or
- * without verification; returns the flush code (open must succeed). */
+ * without verification; returns the code of the open or of the flush. */
 static int load_whole(const char *file, int verify, long *bad)
 {
     h5ckpt_options o = H5CKPT_OPTIONS_INIT;
@@ -279,8 +282,7 @@ static int load_whole(const char *file, int verify, long *bad)
         h5ckpt_layout_free(l[t]);
         free(buf[t]);
     }
-    if (rc && T_rank == 0)
-        fprintf(stderr, "load %s: %s\n", h5ckpt_errname(rc), h5ckpt_errmsg(ck));
+    snprintf(load_msg, sizeof load_msg, "%s", rc ? h5ckpt_errmsg(ck) : "");
     T_PASS(ck, h5ckpt_close(ck));
     return rc;
 }
@@ -428,6 +430,8 @@ static void flip_and_detect(const char *ref, int t, uint64_t elem, size_t byte,
           "verify of %s element %llu -> %s, %d reports, first: '%s': %s", paths[t],
           (unsigned long long)elem, h5ckpt_errname(rc), r.n, r.object[0], r.message[0]);
     T_CODE(H5CKPT_ECHECKSUM, load_whole(g, 1, &bad));
+    T_ALL(strstr(load_msg, paths[t]) && strstr(load_msg, "checksum mismatch in the piece ["),
+          "the load's message names no tensor and box: %s", load_msg);
     T_CODE(0, load_whole(g, 0, &bad));
     T_ALL(bad == 1, "a plain load delivers the flipped element (%ld bad)", bad);
 }
