@@ -283,6 +283,12 @@ static int check_source(const char *path, char *msg)
                             "cannot open '%s': %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return h5ckpt__fail(msg, H5CKPT_EISDIR, "'%s' is a directory", path);
+    /* A save killed between its close and its rename leaves a complete file
+     * under the temporary name: still not a checkpoint (never published). */
+    if (h5ckpt__is_temp_name(path))
+        return h5ckpt__fail(msg, H5CKPT_ENOTCOMMITTED,
+                            "'%s' is the temporary file of an unfinished save",
+                            path);
     if ((is = H5Fis_hdf5(path)) <= 0)
         return h5ckpt__fail(msg, H5CKPT_ENOTCKPT, "'%s' is not an HDF5 file",
                             path);

@@ -414,6 +414,9 @@ int h5ckpt__verify_checksums(hid_t fid,
 
 /* ---- leftovers of crashed saves (leftovers.c) ---------------------------- */
 
+/* 1 if the base name of `path` is that of a temporary file of a save
+ * (".<base>.h5ckpt-tmp-<16 lowercase hex>"): never a checkpoint. */
+int h5ckpt__is_temp_name(const char *path);
 /* CLOCK_REALTIME in nanoseconds. */
 int64_t h5ckpt__now_ns(void);
 /* Rank 0, after a commit renamed its file onto `path`: remove the regular

@@ -37,6 +37,18 @@ static int is_temp_of(const char *name, const char *prefix)
     return 1;
 }
 
+int h5ckpt__is_temp_name(const char *path)
+{
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    const char *infix = strstr(base, H5CKPT_TMP_INFIX), *next;
+
+    if (base[0] != '.' || !infix)
+        return 0;
+    while ((next = strstr(infix + 1, H5CKPT_TMP_INFIX)) != NULL)
+        infix = next; /* the last occurrence */
+    return infix > base && is_temp_of(infix, H5CKPT_TMP_INFIX);
+}
+
 int h5ckpt__remove_leftovers(const char *path, int64_t before_ns)
 {
     const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
