@@ -151,6 +151,7 @@ static int check_same(MPI_Comm comm, const char *path, const h5ckpt_options *o,
         h5ckpt__buf_u64(&b, (uint64_t)o->executor);
         h5ckpt__buf_u64(&b, (uint64_t)o->file_locking);
         h5ckpt__buf_u64(&b, o->alignment);
+        h5ckpt__buf_u64(&b, (uint64_t)o->verify_checksums);
         h5ckpt__buf_str(&b, o->mesh ? o->mesh->desc : "");
     }
     mine = root = h5ckpt__hash(b.data, b.len);
@@ -215,6 +216,7 @@ int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
     h5ckpt__h5quiet q;
     h5ckpt *ck = NULL;
     hid_t fapl = H5I_INVALID_HID;
+    int64_t started = 0;
     int rc, rank = 0, size = 1;
 
     h5ckpt__h5quiet_begin(&q);
@@ -229,8 +231,10 @@ int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0 ||
         (rc = check_same(comm, path, opts, msg)) != 0)
         goto done;
-    if (rank == 0)
+    if (rank == 0) {
+        started = h5ckpt__now_ns();
         rc = check_target(path, tmp, msg);
+    }
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
         goto done;
     MPI_Bcast(tmp, sizeof tmp, MPI_CHAR, 0, comm);
@@ -242,6 +246,7 @@ int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
     MPI_Comm_dup(comm, &ck->comm);
     ck->rank = rank;
     ck->size = size;
+    ck->started_ns = started;
     if ((fapl = make_fapl(ck->comm, &ck->opts)) < 0 ||
         (ck->fid = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl)) < 0) {
         rc = h5ckpt__fail(msg, H5CKPT_EIO, "cannot create '%s'", tmp);
@@ -278,6 +283,12 @@ static int check_source(const char *path, char *msg)
                             "cannot open '%s': %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return h5ckpt__fail(msg, H5CKPT_EISDIR, "'%s' is a directory", path);
+    /* A save killed between its close and its rename leaves a complete file
+     * under the temporary name: still not a checkpoint (never published). */
+    if (h5ckpt__is_temp_name(path))
+        return h5ckpt__fail(msg, H5CKPT_ENOTCOMMITTED,
+                            "'%s' is the temporary file of an unfinished save",
+                            path);
     if ((is = H5Fis_hdf5(path)) <= 0)
         return h5ckpt__fail(msg, H5CKPT_ENOTCKPT, "'%s' is not an HDF5 file",
                             path);
@@ -317,6 +328,8 @@ int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
         goto done;
     rc = h5ckpt__index_load(ck);
+    if (rc == 0 && ck->opts.verify_checksums)
+        rc = h5ckpt__checksum_load(ck);
     if (rc)
         snprintf(msg, sizeof msg, "%s", ck->errmsg);
 done:
@@ -359,6 +372,7 @@ static int publish(h5ckpt *ck, char *msg)
     if (ck->opts.fsync && fsync_path(dir, 1) != 0)
         return h5ckpt__fail(msg, H5CKPT_EIO, "fsync of directory '%s' failed: %s",
                             dir, strerror(errno));
+    h5ckpt__remove_leftovers(ck->path, ck->started_ns);
     return 0;
 }
 
@@ -379,8 +393,10 @@ int h5ckpt_commit(h5ckpt *ck)
     if ((rc = h5ckpt_flush(ck)) != 0)
         goto fail;
     h5ckpt__h5quiet_begin(&q);
-    rc = h5ckpt__attr_write_int64s(ck->fid, H5CKPT_A_COMMITTED, 0, &one,
-                                   ck->errmsg);
+    rc = h5ckpt__checksum_write(ck); /* collective, agreed */
+    if (rc == 0)
+        rc = h5ckpt__attr_write_int64s(ck->fid, H5CKPT_A_COMMITTED, 0, &one,
+                                       ck->errmsg);
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) == 0) {
         if (H5Fclose(ck->fid) < 0) {
             rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed",
@@ -421,6 +437,7 @@ int h5ckpt_close(h5ckpt *ck)
         unlink(ck->tmp_path); /* abort: the target path is untouched */
     h5ckpt__queue_clear(ck);
     h5ckpt__index_free(ck);
+    h5ckpt__checksum_free(ck);
     free(ck->ops);
     free(ck->attrs);
     h5ckpt__strmap_free(&ck->names);

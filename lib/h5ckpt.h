@@ -71,7 +71,8 @@ extern "C" {
     X(EMODE, -17, "operation not allowed on this handle")                     \
     X(ECORRUPT, -18, "malformed checkpoint file")                             \
     X(ENOTSUP, -19, "not supported by this build")                           \
-    X(ENOCKPT, -20, "nothing to load: no committed checkpoint")
+    X(ENOCKPT, -20, "nothing to load: no committed checkpoint")              \
+    X(ECHECKSUM, -21, "checksum mismatch: the data read is not the data written")
 
 typedef enum {
 #define H5CKPT__ERR_ENUM(name, value, desc) H5CKPT_##name = (value),
@@ -260,11 +261,13 @@ typedef struct {
     h5ckpt_executor executor;  /* I/O strategy (default plain) */
     int file_locking;          /* 0 disables HDF5 file locking (NFS, Lustre) */
     uint64_t alignment;        /* H5Pset_alignment threshold=alignment; 0: off */
+    int verify_checksums;      /* open: check the checksum of every written
+                                  piece a read touches (section "Checksums") */
 } h5ckpt_options;
 
 #define H5CKPT_OPTIONS_VERSION 1
 #define H5CKPT_OPTIONS_INIT                                                   \
-    { H5CKPT_OPTIONS_VERSION, NULL, 1, H5CKPT_EXECUTOR_PLAIN, 1, 0 }
+    { H5CKPT_OPTIONS_VERSION, NULL, 1, H5CKPT_EXECUTOR_PLAIN, 1, 0, 0 }
 
 /*
  * Start a new checkpoint that will appear at `path` when committed.  Data is
@@ -762,6 +765,28 @@ H5CKPT_API int h5ckpt_verify(const char *path, MPI_Comm comm,
  */
 H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
                                 size_t size);
+
+/* ------------------------------------------------------------------------ */
+/* Checksums                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Every writer stores an XXH3-64 checksum of each piece of tensor data it
+ * writes (the box one owner rank writes, hashed as the little-endian element
+ * bytes in row-major order of the box), in one table per file (format
+ * specification, section "Checksums").  Nothing needs to be enabled.
+ *
+ * Readers: with `verify_checksums = 1` in the options given to h5ckpt_open(),
+ * every flush checks the checksum of each written piece that its reads touch.
+ * A piece that lies inside a box the rank reads is hashed from the caller's
+ * buffer; a piece that a box only partly covers is read from the file once
+ * more, whole (the extra bytes of a verifying load).  A mismatch, or data
+ * that no checksum covers, makes that flush return H5CKPT_ECHECKSUM on every
+ * rank, naming the tensor and the box.  The data has then been delivered and
+ * must not be trusted.  Files written before checksums existed have no
+ * table: they open and load, unverified.  Off by default (see README for the
+ * measured cost).
+ */
 
 #ifdef __cplusplus
 }

@@ -18,7 +18,7 @@
 
 #define H5CKPT_MSG_MAX 512
 #define H5CKPT_FORMAT_NAME "h5ckpt"
-#define H5CKPT_FORMAT_WRITE_VERSION 1
+#define H5CKPT_FORMAT_WRITE_VERSION 2 /* 2: checksum table */
 #define H5CKPT_FORMAT_READ_VERSION 1
 #define H5CKPT_TMP_INFIX ".h5ckpt-tmp-"
 #define H5CKPT_RESERVED_PREFIX "h5ckpt_"
@@ -281,6 +281,16 @@ struct h5ckpt {
     int64_t write_version, read_version;
     int mesh_ndim;
     int64_t mesh_shape[H5CKPT_MAX_NDIM];
+    /* checksums (checksum.c, checksum_read.c): a writer's rows so far, a
+     * verifying reader's table (identical on every rank) */
+    h5ckpt__buf sumrows;
+    uint64_t nsumrows;
+    int sum_maxnd;
+    struct h5ckpt__piece *pieces; /* sorted by path hash */
+    size_t npieces;
+    uint64_t *sumtab;
+    int has_sums;
+    int64_t started_ns; /* writer: rank 0's clock at create (leftovers.c) */
 };
 
 int h5ckpt__set(h5ckpt *ck, int code, const char *fmt, ...)
@@ -326,5 +336,93 @@ int h5ckpt__exec_plain_read(h5ckpt *ck, const h5ckpt__plan *plan);
 /* Collective: create groups and datasets of the queued ops and write the
  * queued attributes (writer). */
 int h5ckpt__create_objects(h5ckpt *ck);
+
+/* ---- checksums (checksum.c, checksum_read.c, verify.c) ------------------ */
+
+/* Format specification, section "Checksums". */
+#define H5CKPT_A_CHECKSUM_ALGO "h5ckpt_checksum_algorithm"
+#define H5CKPT_CHECKSUM_ALGO "xxh3-64"
+#define H5CKPT_CHECKSUM_TABLE "h5ckpt_checksums"
+/* Columns of a table row: path hash, piece hash, ndim, then `maxnd` offsets
+ * and `maxnd` counts (zero beyond ndim). */
+enum { H5CKPT__SUM_PATH = 0, H5CKPT__SUM_HASH, H5CKPT__SUM_NDIM, H5CKPT__SUM_BOX };
+#define H5CKPT__SUM_WIDTH(maxnd) (3 + 2 * (size_t)(maxnd))
+
+/* One row of a loaded table; `off`/`cnt` point into the table. */
+struct h5ckpt__piece {
+    uint64_t path, hash;
+    int ndim;
+    const uint64_t *off, *cnt;
+};
+
+/* XXH3-64 of the elements of an N-d array at `base` with `count` elements
+ * and `strides` (in elements; NULL: row-major) per dimension, visited in
+ * row-major order.  ndim 0 hashes one element.  Pure. */
+uint64_t h5ckpt__hash_strided(const void *base, int ndim, const uint64_t *count,
+                              const int64_t *strides, size_t elsize);
+/* XXH3-64 of a tensor path (the table's key). */
+uint64_t h5ckpt__path_hash(const char *path);
+/*
+ * XXH3-64 of box (off, cnt) of an open dataset, read with `type` (the
+ * dataset's own type: raw bytes) through bounded buffers (at most
+ * h5ckpt__slice_bytes, whatever the box).  Independent I/O.  Returns 0, H5CKPT_ENOMEM or
+ * H5CKPT_EIO.
+ */
+int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
+                             const uint64_t *off, const uint64_t *cnt,
+                             uint64_t *out);
+/* Benchmarks only: nonzero makes writers skip checksums (no table). */
+extern int h5ckpt__checksums_off;
+/* Largest slice hash_dataset_box reads at once (16 MiB; tests lower it). */
+extern size_t h5ckpt__slice_bytes;
+/* "[0:4, 2:3]" (offset:end per dimension; "[]" for 0-d) into buf. */
+void h5ckpt__box_text(int ndim, const uint64_t *off, const uint64_t *cnt,
+                      char *buf, size_t size);
+
+/* Writer, local: hash the pieces this rank writes in `plan` and keep their
+ * rows on the handle.  Returns 0 or H5CKPT_ENOMEM (message set). */
+int h5ckpt__checksum_record(h5ckpt *ck, const h5ckpt__plan *plan);
+/* Writer, collective: write the table of every rank's rows and the
+ * algorithm attribute (before the commit marker). */
+int h5ckpt__checksum_write(h5ckpt *ck);
+/* Reader, collective: rank 0 reads and validates the table (if the file has
+ * one) and every rank receives it.  Errors: H5CKPT_ECORRUPT, ENOTSUP
+ * (unknown algorithm), ENOMEM. */
+int h5ckpt__checksum_load(h5ckpt *ck);
+/* Reader, collective: check every piece the reads of `plan` touch.
+ * Errors: H5CKPT_ECHECKSUM, H5CKPT_ECORRUPT, H5CKPT_EIO, H5CKPT_ENOMEM. */
+int h5ckpt__checksum_check_reads(h5ckpt *ck, const h5ckpt__plan *plan);
+void h5ckpt__checksum_free(h5ckpt *ck);
+
+/*
+ * Serial (rank 0 of a tool, on a file opened read-only with any driver):
+ * check the checksum of every piece in the file's table, and that the pieces
+ * cover every tensor.  Calls `report(ctx, object, message)` once per problem
+ * (object = the tensor path, or "" for the file) with a one-line message
+ * naming the box.  `*nchecked` (may be NULL) receives the number of pieces
+ * whose data was hashed.  Validates every number read from the file before
+ * use; memory stays bounded whatever the file says.
+ * Returns 0 (all pieces match, everything covered); H5CKPT_ENOTFOUND (the
+ * file has no checksum table; reported once as "no checksums ..."); H5CKPT_ENOTSUP (unknown
+ * algorithm); H5CKPT_ECHECKSUM (mismatches or uncovered data, each reported);
+ * H5CKPT_ECORRUPT (a malformed table; reported); H5CKPT_ENOMEM.
+ */
+int h5ckpt__verify_checksums(hid_t fid,
+                             void (*report)(void *ctx, const char *object,
+                                            const char *message),
+                             void *ctx, size_t *nchecked);
+
+/* ---- leftovers of crashed saves (leftovers.c) ---------------------------- */
+
+/* 1 if the base name of `path` is that of a temporary file of a save
+ * (".<base>.h5ckpt-tmp-<16 lowercase hex>"): never a checkpoint. */
+int h5ckpt__is_temp_name(const char *path);
+/* CLOCK_REALTIME in nanoseconds. */
+int64_t h5ckpt__now_ns(void);
+/* Rank 0, after a commit renamed its file onto `path`: remove the regular
+ * files named like temporaries of `path` (".<base>.h5ckpt-tmp-<16 hex>")
+ * last modified before `before_ns`.  Best effort; returns the number
+ * removed. */
+int h5ckpt__remove_leftovers(const char *path, int64_t before_ns);
 
 #endif /* H5CKPT_PRIVATE_H */

@@ -18,7 +18,11 @@ lib_libh5ckpt_core_la_SOURCES = \
 	lib/plan.c \
 	lib/exec_plain.c \
 	lib/verify.c \
-	lib/info.c
+	lib/verify_checksums.c \
+	lib/info.c \
+	lib/checksum.c \
+	lib/checksum_read.c \
+	lib/leftovers.c
 lib_libh5ckpt_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DH5CKPT_BUILDING
 lib_libh5ckpt_core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 lib_libh5ckpt_core_la_LIBADD = $(HDF5_LIBS) $(XXHASH_LIBS)

@@ -11,6 +11,13 @@ int h5ckpt__declare(h5ckpt *ck, const char *path, int kind)
 
     if (!p)
         return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+    if (!strncmp(path, H5CKPT_CHECKSUM_TABLE, strlen(H5CKPT_CHECKSUM_TABLE)) &&
+        (path[strlen(H5CKPT_CHECKSUM_TABLE)] == '\0' ||
+         path[strlen(H5CKPT_CHECKSUM_TABLE)] == '/')) {
+        rc = h5ckpt__set(ck, H5CKPT_ENAME,
+                         "'%s' is reserved for the checksum table", path);
+        goto done;
+    }
     if (kind == 2 && have >= 0) {
         rc = h5ckpt__set(ck, H5CKPT_EEXIST, "'%s' is already declared as a %s",
                          path, have == 2 ? "tensor" : "group");
@@ -230,10 +237,15 @@ int h5ckpt_flush(h5ckpt *ck)
     if ((rc = h5ckpt__plan_build(ck, &plan)) != 0)
         goto done;
     if (ck->mode == H5CKPT__WRITER) {
-        if ((rc = h5ckpt__create_objects(ck)) == 0)
+        /* checksums of the pieces this rank owns, whatever the executor */
+        if ((rc = h5ckpt__agree(ck->comm, h5ckpt__checksum_record(ck, &plan),
+                                ck->errmsg)) == 0 &&
+            (rc = h5ckpt__create_objects(ck)) == 0)
             rc = h5ckpt__exec_plain_write(ck, &plan);
     } else {
         rc = h5ckpt__exec_plain_read(ck, &plan);
+        if (rc == 0 && ck->opts.verify_checksums)
+            rc = h5ckpt__checksum_check_reads(ck, &plan);
     }
 done:
     h5ckpt__plan_free(&plan);

@@ -9,5 +9,5 @@ endif
 check_PROGRAMS += tests/scripts/sample
 tests_scripts_sample_SOURCES = tests/scripts/sample.c
 tests_scripts_sample_LDADD = lib/libh5ckpt.la
-TESTS += tests/scripts/tools.sh tests/scripts/kill_during_save.sh
-EXTRA_DIST += tests/scripts/tools.sh tests/scripts/kill_during_save.sh tests/scripts/read_h5py.py
+TESTS += tests/scripts/tools.sh
+EXTRA_DIST += tests/scripts/tools.sh tests/scripts/read_h5py.py

@@ -19,3 +19,5 @@ include tests/scripts/local.mk
 include tests/cli/local.mk
 include tests/core.mk
 include tests/train/local.mk
+include tests/mpi/checksums.mk
+include tests/crash/local.mk

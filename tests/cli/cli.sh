@@ -33,7 +33,7 @@ code 2 "$h" diff --rtol -1 "$d/f.h5" "$d/f.h5"
 
 # --- ls
 code 0 "$h" ls "$d/a.h5"
-for want in 'format:     h5ckpt write version 1, read version 1' 'committed:  yes' \
+for want in 'format:     h5ckpt write version 2, read version 1' 'committed:  yes' \
             'writer:     3 ranks, mesh shape [3]' 'epoch:      7' \
             'model/embed.weight' 'float32' '(10, 6)' '240 B' '@lr = 0.001  (float64)'; do
     grep -qF "$want" "$d/out" || fail "ls lacks '$want'"
@@ -84,7 +84,7 @@ code 1 "$h" verify "$tmp"
 grep -q "never committed" "$d/out" || fail "uncommitted not reported"
 grep -q "temporary name" "$d/out" || fail "temporary name not reported"
 grep -q "(2 problems)" "$d/out" || fail "uncommitted temporary: not exactly 2 problems"
-code 1 "$h" ls "$tmp"; grep -q "never committed" "$d/err" || fail "ls of uncommitted"
+code 1 "$h" ls "$tmp"; grep -q "temporary file of an unfinished save" "$d/err" || fail "ls of uncommitted"
 # truncated and dd-damaged files
 head -c 4000 "$d/f.h5" >"$d/trunc.h5"
 code 1 "$h" verify "$d/trunc.h5"; grep -q "truncated" "$d/out" || fail "truncated"

@@ -643,7 +643,7 @@ START_TEST(attributes_of_every_type_round_trip)
     T_CODE(H5CKPT_EINVAL, h5ckpt_attr_get(ck, "optimizer/param_groups/0", "ids", H5CKPT_ATTR_INT64, 2, a3));
     T_CODE(H5CKPT_ENOTFOUND, h5ckpt_attr_get_int64(ck, "", "nope", &i64));
     T_PASS(ck, h5ckpt_format_versions(ck, &wv, &rv));
-    T_ALL(wv == 1 && rv == 1, "versions %lld %lld", (long long)wv, (long long)rv);
+    T_ALL(wv == 2 && rv == 1, "versions %lld %lld", (long long)wv, (long long)rv);
     {
         int64_t ms[H5CKPT_MAX_NDIM];
         T_PASS(ck, h5ckpt_writer_mesh(ck, &nd, ms));

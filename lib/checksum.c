@@ -1,0 +1,271 @@
+/*
+ * Checksums, writer side: every owner rank hashes the pieces it writes
+ * (XXH3-64 of the little-endian element bytes in row-major order of the box,
+ * so independent of the caller's memory layout and of the executor) right
+ * after planning, keeps one row per piece, and at commit all rows go into one
+ * table dataset, each rank writing its rows at its offset (one collective
+ * write).  Format specification, section "Checksums".
+ */
+#include "h5ckpt_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+int h5ckpt__checksums_off;
+
+uint64_t h5ckpt__path_hash(const char *path)
+{
+    return XXH3_64bits(path, strlen(path));
+}
+
+/* 1 if `strides` are the row-major strides of `count` (or NULL). */
+static int row_major(int ndim, const uint64_t *count, const int64_t *strides)
+{
+    uint64_t s = 1;
+    int d;
+
+    if (!strides)
+        return 1;
+    for (d = ndim - 1; d >= 0; d--) {
+        if (count[d] > 1 && (uint64_t)strides[d] != s)
+            return 0;
+        s *= count[d];
+    }
+    return 1;
+}
+
+uint64_t h5ckpt__hash_strided(const void *base, int ndim, const uint64_t *count,
+                              const int64_t *strides, size_t elsize)
+{
+    int64_t rm[H5CKPT_MAX_NDIM];
+    uint64_t idx[H5CKPT_MAX_NDIM] = {0}, n = h5ckpt__volume(ndim, count, NULL);
+    const unsigned char *p = base;
+    XXH3_state_t *st;
+    uint64_t h, i;
+    int d, last = ndim - 1;
+
+    if (ndim == 0 || row_major(ndim, count, strides))
+        return XXH3_64bits(base, (ndim ? n : 1) * elsize);
+    if (!strides) {
+        rm[last] = 1;
+        for (d = last - 1; d >= 0; d--)
+            rm[d] = rm[d + 1] * (int64_t)count[d + 1];
+        strides = rm;
+    }
+    if (!(st = XXH3_createState()))
+        return 0; /* cannot happen in practice; a mismatch shows it */
+    XXH3_64bits_reset(st);
+    if (n > 0) {
+        for (;;) {
+            const unsigned char *row = p;
+            for (d = 0; d < last; d++)
+                row += (int64_t)idx[d] * strides[d] * (int64_t)elsize;
+            if (strides[last] == 1)
+                XXH3_64bits_update(st, row, count[last] * elsize);
+            else
+                for (i = 0; i < count[last]; i++)
+                    XXH3_64bits_update(st, row + (int64_t)i * strides[last] *
+                                                     (int64_t)elsize,
+                                       elsize);
+            for (d = last - 1; d >= 0; d--) {
+                if (++idx[d] < count[d])
+                    break;
+                idx[d] = 0;
+            }
+            if (d < 0)
+                break;
+        }
+    }
+    h = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    return h;
+}
+
+void h5ckpt__box_text(int ndim, const uint64_t *off, const uint64_t *cnt,
+                      char *buf, size_t size)
+{
+    size_t n = 0;
+    int d;
+
+    n += (size_t)snprintf(buf, size, "[");
+    for (d = 0; d < ndim && n < size; d++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%llu:%llu", d ? ", " : "",
+                              (unsigned long long)off[d],
+                              (unsigned long long)(off[d] + cnt[d]));
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
+}
+
+int h5ckpt__checksum_record(h5ckpt *ck, const h5ckpt__plan *plan)
+{
+    size_t i, k;
+    int d;
+
+    for (i = 0; !h5ckpt__checksums_off && i < plan->ntasks; i++) {
+        const h5ckpt__task *t = &plan->tasks[i];
+        const h5ckpt__op *op = t->op;
+        const h5ckpt_layout *l = &op->layout;
+        size_t es = h5ckpt_dtype_size(op->dtype);
+        uint64_t ph = h5ckpt__path_hash(op->path);
+
+        if (l->ndim > ck->sum_maxnd)
+            ck->sum_maxnd = l->ndim; /* identical on every rank: ops agree */
+        for (k = 0; k < t->nsel; k++) {
+            const uint64_t *box = t->sel + k * 2 * (size_t)l->ndim;
+            uint64_t h;
+            if (op->strided) /* one box: the whole local buffer */
+                h = h5ckpt__hash_strided(op->data, l->local_ndim,
+                                         l->local_shape, op->strides, es);
+            else
+                h = h5ckpt__hash_strided((const char *)op->data +
+                                             t->memoff[k] * es,
+                                         l->ndim, box + l->ndim, NULL, es);
+            h5ckpt__buf_u64(&ck->sumrows, ph);
+            h5ckpt__buf_u64(&ck->sumrows, h);
+            h5ckpt__buf_u64(&ck->sumrows, (uint64_t)l->ndim);
+            for (d = 0; d < 2 * l->ndim; d++)
+                h5ckpt__buf_u64(&ck->sumrows, box[d]);
+            ck->nsumrows++;
+        }
+    }
+    return ck->sumrows.err ? h5ckpt__set(ck, H5CKPT_ENOMEM,
+                                         "out of memory for checksums")
+                           : 0;
+}
+
+/* This rank's rows at the table's fixed width. */
+static uint64_t *fixed_rows(h5ckpt *ck, size_t w)
+{
+    uint64_t *rows = calloc(ck->nsumrows * w + 1, sizeof *rows);
+    h5ckpt__buf *b = &ck->sumrows;
+    uint64_t r, v[3];
+    int nd, d;
+
+    if (!rows)
+        return NULL;
+    b->pos = 0;
+    for (r = 0; r < ck->nsumrows; r++) {
+        uint64_t *row = rows + r * w;
+        for (d = 0; d < 3; d++)
+            v[d] = h5ckpt__buf_get_u64(b);
+        nd = (int)v[2];
+        row[H5CKPT__SUM_PATH] = v[0];
+        row[H5CKPT__SUM_HASH] = v[1];
+        row[H5CKPT__SUM_NDIM] = v[2];
+        for (d = 0; d < nd; d++)
+            row[H5CKPT__SUM_BOX + d] = h5ckpt__buf_get_u64(b);
+        for (d = 0; d < nd; d++)
+            row[H5CKPT__SUM_BOX + ck->sum_maxnd + d] = h5ckpt__buf_get_u64(b);
+    }
+    return rows;
+}
+
+/* Collective: create the table dataset [total, w] and write this rank's rows
+ * at `first`. */
+static int write_table(h5ckpt *ck, const uint64_t *rows, uint64_t first,
+                       uint64_t total, size_t w)
+{
+    hsize_t dims[2] = {total, w}, start[2] = {first, 0};
+    hsize_t count[2] = {ck->nsumrows, w}, mdim = ck->nsumrows * w + 1;
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    hid_t msp = H5I_INVALID_HID, dxpl = H5I_INVALID_HID;
+    int rc = 0;
+
+    space = H5Screate_simple(2, dims, NULL);
+    dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (space < 0 || dcpl < 0 || H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 ||
+        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0 ||
+        H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0 ||
+        (d = H5Dcreate2(ck->fid, H5CKPT_CHECKSUM_TABLE, H5T_STD_U64LE, space,
+                        H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0) {
+        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot create the checksum table");
+        h5ckpt__append_h5err(ck->errmsg);
+    }
+    /* A valid uint64 tensor to readers that do not know checksums. */
+    if (rc == 0)
+        rc = h5ckpt__attr_write_string(d, H5CKPT_A_DTYPE, "uint64", ck->errmsg);
+    if (rc == 0)
+        rc = h5ckpt__attr_write_string(d, H5CKPT_A_PLACEMENTS, "explicit",
+                                       ck->errmsg);
+    /* every rank reaches this agreement, whatever failed above */
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0 || total == 0)
+        goto done;
+    dxpl = H5Pcreate(H5P_DATASET_XFER);
+    msp = H5Screate_simple(1, &mdim, NULL);
+    if (dxpl < 0 || msp < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0)
+        rc = -1;
+    else if (ck->nsumrows == 0)
+        rc = H5Sselect_none(space) < 0 || H5Sselect_none(msp) < 0 ? -1 : 0;
+    else {
+        hsize_t z = 0, n = ck->nsumrows * w;
+        rc = H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count,
+                                 NULL) < 0 ||
+                     H5Sselect_hyperslab(msp, H5S_SELECT_SET, &z, NULL, &n,
+                                         NULL) < 0
+                 ? -1 : 0;
+    }
+    if (rc == 0 && H5Dwrite(d, H5T_NATIVE_UINT64, msp, space, dxpl, rows) < 0)
+        rc = -1;
+    if (rc) {
+        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot write the checksum table");
+        h5ckpt__append_h5err(ck->errmsg);
+    }
+done:
+    if (msp >= 0)
+        H5Sclose(msp);
+    if (dxpl >= 0)
+        H5Pclose(dxpl);
+    if (d >= 0)
+        H5Dclose(d);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return rc;
+}
+
+int h5ckpt__checksum_write(h5ckpt *ck)
+{
+    size_t w = H5CKPT__SUM_WIDTH(ck->sum_maxnd);
+    uint64_t *rows = NULL, mine = ck->nsumrows, first = 0, total = 0;
+    int rc = 0;
+
+    if (h5ckpt__checksums_off)
+        return 0; /* identical on every rank (benchmarks) */
+    if (!(rows = fixed_rows(ck, w)))
+        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory for checksums");
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        goto done;
+    if (MPI_Exscan(&mine, &first, 1, MPI_UINT64_T, MPI_SUM, ck->comm) != MPI_SUCCESS ||
+        MPI_Allreduce(&mine, &total, 1, MPI_UINT64_T, MPI_SUM, ck->comm) != MPI_SUCCESS)
+        rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Exscan failed");
+    if (ck->rank == 0)
+        first = 0; /* MPI_Exscan leaves rank 0's result undefined */
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        goto done;
+    rc = h5ckpt__agree(ck->comm, write_table(ck, rows, first, total, w),
+                       ck->errmsg);
+    if (rc == 0)
+        rc = h5ckpt__agree(ck->comm,
+                           h5ckpt__attr_write_string(ck->fid,
+                                                     H5CKPT_A_CHECKSUM_ALGO,
+                                                     H5CKPT_CHECKSUM_ALGO,
+                                                     ck->errmsg),
+                           ck->errmsg);
+done:
+    free(rows);
+    return rc;
+}
+
+void h5ckpt__checksum_free(h5ckpt *ck)
+{
+    h5ckpt__buf_free(&ck->sumrows);
+    ck->nsumrows = 0;
+    free(ck->pieces);
+    free(ck->sumtab);
+    ck->pieces = NULL;
+    ck->sumtab = NULL;
+    ck->npieces = 0;
+}

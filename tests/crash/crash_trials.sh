@@ -1,0 +1,134 @@
+#!/bin/sh
+# Crash trials.  usage: crash_trials.sh [N]   (N: $1, else $H5CKPT_CRASH_TRIALS,
+# else 10).  Each trial starts a slow save under mpirun over an existing
+# checkpoint, kills the whole job or one random rank with SIGKILL after a
+# random delay, then checks that
+#   - the file at the path is the previous checkpoint, byte for byte, or (if
+#     the save finished before the kill) a complete new one; either way it
+#     loads on another number of ranks with checksum verification and passes
+#     the whole-file verify;
+#   - every half-written temporary file refuses to open with
+#     H5CKPT_ENOTCOMMITTED or H5CKPT_ENOTCKPT (never taken as complete);
+#   - the next save succeeds, verifies, and removes those leftovers.
+# Each way of saving is a function (trial_same_path); a mode that saves
+# through the directory layer's next index adds its own function and a line
+# in pick_mode.  Environment: H5CKPT_CRASH_NP (writer ranks, default 3),
+# MPIEXEC, top_builddir.
+set -u
+fail() { echo "FAIL: trial ${i:-0}: $*"; exit 1; }
+b=${top_builddir:-.}
+mpi="${MPIEXEC:-mpirun} --oversubscribe"
+trials=${1:-${H5CKPT_CRASH_TRIALS:-10}}
+np=${H5CKPT_CRASH_NP:-3}
+d=$(mktemp -d "${TMPDIR:-/tmp}/h5ckpt-crash-XXXXXX")
+job=
+cleanup() {
+    [ -n "$job" ] && pkill -9 -s "$job" 2>/dev/null
+    rm -rf "$d"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+p="$d/ckpt.h5"
+sample="$b/tests/scripts/sample"
+h5ckpt="$b/tools/h5ckpt"
+intact=0 completed=0 partials=0 rankkills=0 jobkills=0 cleaned=0
+
+# rnd K: a random number in [0, K) (each trial prints what it drew).
+rnd() {
+    echo $(( $(od -An -N4 -tu4 /dev/urandom) % $1 ))
+}
+
+# The checkpoint at $1 loads on 2 ranks with verification and verifies.
+check_good() {
+    $mpi -np 2 "$sample" read "$1" --verify >"$d/read" 2>&1 ||
+        fail "$2: it does not load with verification: $(cat "$d/read")"
+    "$h5ckpt" verify "$1" >"$d/verify" 2>&1 || fail "$2: verify: $(cat "$d/verify")"
+}
+
+# Kill: `job` (mpirun and every rank at once) or `rank` (one random rank;
+# Open MPI then ends the job).  The job runs in its own session, whose id is
+# $job (Open MPI gives each rank its own process group, not its session).
+kill_save() {
+    if [ "$1" = rank ]; then
+        ranks=$(pgrep -P "$job" | tr '\n' ' ')
+        set -- $ranks
+        if [ $# -gt 0 ]; then
+            shift "$(rnd $#)"
+            kill -9 "$1" 2>/dev/null
+            rankkills=$((rankkills + 1))
+            # give mpirun up to 10 s to notice and end the job itself
+            t=0
+            while kill -0 "$job" 2>/dev/null && [ $t -lt 100 ]; do
+                sleep 0.1
+                t=$((t + 1))
+            done
+            [ $t -lt 100 ] || echo "trial $i: mpirun had not ended the job 10 s after a rank died"
+        fi
+    else
+        jobkills=$((jobkills + 1))
+    fi
+    pkill -9 -s "$job" 2>/dev/null
+    wait "$job" 2>/dev/null
+    while pgrep -s "$job" >/dev/null 2>&1; do sleep 0.05; done
+    job=
+}
+
+# One trial of a save over the same path.
+trial_same_path() {
+    how=$1
+    delay=$(awk -v ms="$(rnd 3000)" 'BEGIN { printf "%.3f", 0.15 + ms / 1000 }')
+    setsid $mpi -np "$np" "$sample" write "$p" --slow >"$d/save" 2>&1 &
+    job=$!
+    sleep "$delay"
+    kill_save "$how"
+    if cmp -s "$p" "$d/prev.h5"; then
+        intact=$((intact + 1)); outcome="previous checkpoint intact"
+        check_good "$p" "the previous checkpoint"
+    else
+        # Only a whole, committed save may have replaced it.
+        check_good "$p" "the file at the path changed"
+        grep -q "write $p: ok" "$d/save" ||
+            echo "trial $i: the save had committed; killed before it printed"
+        completed=$((completed + 1)); outcome="save had completed"
+        cp "$p" "$d/prev.h5"
+    fi
+    n=0
+    for t in "$d"/.ckpt.h5.h5ckpt-tmp-*; do
+        [ -e "$t" ] || continue
+        n=$((n + 1))
+        $mpi -np 1 "$sample" read "$t" >"$d/tmpread" 2>&1 &&
+            fail "a half-written file was accepted as a checkpoint ($t)"
+        grep -q -E 'H5CKPT_ENOTCOMMITTED|H5CKPT_ENOTCKPT' "$d/tmpread" ||
+            fail "a half-written file failed without ENOTCOMMITTED/ENOTCKPT: $(cat "$d/tmpread")"
+        "$h5ckpt" verify "$t" >/dev/null 2>&1 &&
+            fail "h5ckpt verify passed a half-written file ($t)"
+    done
+    partials=$((partials + n))
+    # The next save succeeds and removes the leftovers.
+    $mpi -np "$np" "$sample" write "$p" >"$d/next" 2>&1 || fail "the next save: $(cat "$d/next")"
+    for t in "$d"/.ckpt.h5.h5ckpt-tmp-*; do
+        [ -e "$t" ] && fail "the next save left $t in place"
+    done
+    cleaned=$((cleaned + n))
+    "$h5ckpt" verify "$p" >"$d/verify" 2>&1 || fail "the next save: verify: $(cat "$d/verify")"
+    cp "$p" "$d/prev.h5"
+    echo "trial $i: $how killed after ${delay}s: $outcome; $n half-written file(s) refused and removed"
+}
+
+pick_mode() {
+    case $(rnd 2) in
+    0) trial_same_path job ;;
+    1) trial_same_path rank ;;
+    esac
+}
+
+i=0
+$mpi -np "$np" "$sample" write "$p" >"$d/first" 2>&1 || fail "first save: $(cat "$d/first")"
+cp "$p" "$d/prev.h5"
+while [ "$i" -lt "$trials" ]; do
+    i=$((i + 1))
+    pick_mode
+done
+echo "crash trials: $trials run ($np ranks; $jobkills whole-job kills, $rankkills one-rank kills):" \
+    "previous checkpoint intact in $intact, save completed before the kill in $completed," \
+    "$partials half-written files refused (none taken as complete), $cleaned removed by the next save"
