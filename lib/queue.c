@@ -146,6 +146,7 @@ static int enqueue(h5ckpt *ck, const char *path, const h5ckpt_layout *layout,
         return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
     }
     op->seq = ck->nseq++;
+    op->offset = -1;
     ck->ops[ck->nops++] = *op;
     return 0;
 }
@@ -229,12 +230,10 @@ int h5ckpt_flush(h5ckpt *ck)
         goto done;
     if ((rc = h5ckpt__plan_build(ck, &plan)) != 0)
         goto done;
-    if (ck->mode == H5CKPT__WRITER) {
-        if ((rc = h5ckpt__create_objects(ck)) == 0)
-            rc = h5ckpt__exec_plain_write(ck, &plan);
-    } else {
-        rc = h5ckpt__exec_plain_read(ck, &plan);
-    }
+    if (ck->mode == H5CKPT__WRITER)
+        rc = h5ckpt__exec_write(ck, &plan);
+    else
+        rc = h5ckpt__exec_read(ck, &plan);
 done:
     h5ckpt__plan_free(&plan);
     h5ckpt__queue_clear(ck);
