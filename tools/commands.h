@@ -6,7 +6,8 @@
 #include "cli.h"
 
 #define H5CKPT_COMMANDS(X) \
-    X(version)
+    X(version) \
+    X(bench)
 
 #define H5CKPT__CMD_DECL(name) extern const cli_cmd cmd_##name;
 H5CKPT_COMMANDS(H5CKPT__CMD_DECL)

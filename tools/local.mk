@@ -8,3 +8,7 @@ tools_h5ckpt_SOURCES = \
 	tools/commands.h \
 	tools/cmd_version.c
 tools_h5ckpt_LDADD = lib/libh5ckpt.la
+# h5ckpt bench
+tools_h5ckpt_SOURCES += tools/cmd_bench.c tools/bench.h tools/bench_state.c
+tools_h5ckpt_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tools_h5ckpt_LDADD += $(JANSSON_LIBS)
