@@ -202,6 +202,8 @@ static int state_make(const cli_cmd *self, const args *a, const h5ckpt_mesh *m,
             bad = 1;
             break;
         }
+        if (bytes && !a->writing) /* buffers exist before a load, as in training */
+            memset(s->bufs[i], 0xA5, bytes);
         if (bytes && a->writing) {
             h5ckpt_layout_get_box(s->layouts[i], 0, off, cnt);
             bench_values(s->bufs[i], es, t->ndim, t->shape, off, cnt, i, 0, NULL, 0);
