@@ -3,7 +3,8 @@
 # plain and the fast executor, RUNS times each (default 5), and print the
 # medians as a markdown table (seconds, GB/s, ratio to the POSIX ceiling
 # measured in the same run, peak RSS over own shard).  Raw JSON lines go to
-# $OUT (default bench-results.jsonl).
+# $OUT (default bench-results.jsonl).  The sweep (cost against tensor count
+# and bytes) runs for the fast executor only, SWEEP_RUNS times (default 3).
 #   sh scripts/bench.sh [DIR]        DIR: where the files go (default $TMPDIR or /tmp)
 #   RUNS=5 SWEEP_RUNS=3 FSYNC=--no-fsync EXECUTORS="plain fast" SWEEP=1 sh scripts/bench.sh
 # Needs a built tree (sh scripts/build.sh).  Files are deleted at the end.
@@ -51,7 +52,7 @@ for ex in $execs; do
     one "small write, 4 ranks" 4 --write "$f" --preset small --executor "$ex"
     one "small read, 4 ranks" 4 --read "$f" --preset small --executor "$ex"
     rm -f "$f"
-    if [ "${SWEEP:-1}" = 1 ]; then
+    if [ "${SWEEP:-1}" = 1 ] && [ "$ex" = fast ]; then
         save=$runs
         runs=${SWEEP_RUNS:-3}
         for n in 1000 3000 10000; do
