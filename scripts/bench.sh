@@ -6,7 +6,7 @@
 # $OUT (default bench-results.jsonl).  The sweep (cost against tensor count
 # and bytes) runs for the fast executor only, SWEEP_RUNS times (default 3).
 #   sh scripts/bench.sh [DIR]        DIR: where the files go (default $TMPDIR or /tmp)
-#   RUNS=5 SWEEP_RUNS=3 FSYNC=--no-fsync EXECUTORS="plain fast" SWEEP=1 sh scripts/bench.sh
+#   RUNS=5 PLAIN_RUNS=5 SWEEP_RUNS=3 FSYNC=--no-fsync EXECUTORS="plain fast" SWEEP=1 sh scripts/bench.sh
 # Needs a built tree (sh scripts/build.sh).  Files are deleted at the end.
 set -eu
 cd "$(dirname "$0")/.."
@@ -40,6 +40,8 @@ one() {
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); dir $dir; $runs runs; $fsync" >&2
 for ex in $execs; do
+    runs=${RUNS:-5}
+    [ "$ex" = plain ] && runs=${PLAIN_RUNS:-$runs}
     for np in 1 2 4; do
         one "big write, $np ranks" "$np" --write "$f" --preset big --executor "$ex"
         one "big read, $np ranks" "$np" --read "$f" --preset big --executor "$ex"
