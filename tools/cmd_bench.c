@@ -283,7 +283,8 @@ static int posix_io(int fd, int writing, state *s, uint64_t bytes, uint64_t base
 
 /* The ceiling: every rank moves `bytes` at its own range of one scratch file
  * next to the checkpoint.  Reading first writes the scratch file (not
- * timed).  Returns 0 or -1 on every rank. */
+ * timed); writing writes and truncates it first (not timed).  Returns 0
+ * or -1 on every rank. */
 static int ceiling(const args *a, state *s, uint64_t bytes, double *secs, char *msg)
 {
     char path[4096];
@@ -301,7 +302,14 @@ static int ceiling(const args *a, state *s, uint64_t bytes, double *secs, char *
         goto fail;
     if (cli_rank != 0 && (fd = open(path, O_RDWR)) < 0)
         bad = 1;
-    if (!a->writing && !bad && posix_io(fd, 1, s, bytes, base) != 0)
+    /* Reading: the data to read.  Writing: the same bytes, then truncated
+     * away, so that the timed writes start right after as many page-cache
+     * pages were freed as the checkpoint's write had (its old file). */
+    if (!bad && posix_io(fd, 1, s, bytes, base) != 0)
+        bad = 1;
+    if (any(bad))
+        goto fail;
+    if (a->writing && cli_rank == 0 && ftruncate(fd, 0) != 0)
         bad = 1;
     if (any(bad))
         goto fail;
