@@ -43,7 +43,7 @@ static int make_groups(h5ckpt *ck, const char *path, int self)
     return rc;
 }
 
-static int create_dataset(h5ckpt *ck, const h5ckpt__op *op)
+static int create_dataset(h5ckpt *ck, h5ckpt__op *op)
 {
     const h5ckpt_layout *l = &op->layout;
     hid_t type = H5I_INVALID_HID, space = H5I_INVALID_HID;
@@ -67,6 +67,10 @@ static int create_dataset(h5ckpt *ck, const h5ckpt__op *op)
         rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot create tensor '%s'", op->path);
         h5ckpt__append_h5err(ck->errmsg);
         goto done;
+    }
+    {
+        haddr_t off = H5Dget_offset(d); /* early allocation: known now */
+        op->offset = off == HADDR_UNDEF ? -1 : (int64_t)off;
     }
     h5ckpt__placements_text(l, placements, sizeof placements);
     if ((rc = h5ckpt__attr_write_string(d, H5CKPT_A_DTYPE,

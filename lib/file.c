@@ -213,6 +213,7 @@ int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
                   const h5ckpt_options *opts, h5ckpt_error *err)
 {
     char msg[H5CKPT_MSG_MAX] = "", tmp[PATH_MAX] = "";
+    h5ckpt_options o = H5CKPT_OPTIONS_INIT;
     h5ckpt__h5quiet q;
     h5ckpt *ck = NULL;
     hid_t fapl = H5I_INVALID_HID;
@@ -224,12 +225,15 @@ int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
         goto done; /* cannot agree without a valid communicator */
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
-    if (opts && opts->mesh && opts->mesh->size != size)
+    if (opts)
+        o = *opts;
+    rc = h5ckpt__executor_resolve(&o.executor, msg);
+    if (rc == 0 && opts && opts->mesh && opts->mesh->size != size)
         rc = h5ckpt__fail(msg, H5CKPT_EINVAL,
                           "the writer mesh has %d ranks, the communicator %d",
                           opts->mesh->size, size);
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0 ||
-        (rc = check_same(comm, path, opts, msg)) != 0)
+        (rc = check_same(comm, path, &o, msg)) != 0)
         goto done;
     if (rank == 0) {
         started = h5ckpt__now_ns();
@@ -238,7 +242,7 @@ int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
         goto done;
     MPI_Bcast(tmp, sizeof tmp, MPI_CHAR, 0, comm);
-    rc = new_handle(&ck, H5CKPT__WRITER, path, comm, opts, msg);
+    rc = new_handle(&ck, H5CKPT__WRITER, path, comm, &o, msg);
     if (rc == 0 && !(ck->tmp_path = h5ckpt__strdup(tmp)))
         rc = h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
@@ -298,6 +302,7 @@ static int check_source(const char *path, char *msg)
 int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
                 const h5ckpt_options *opts, h5ckpt_error *err)
 {
+    h5ckpt_options o = H5CKPT_OPTIONS_INIT;
     char msg[H5CKPT_MSG_MAX] = "";
     h5ckpt__h5quiet q;
     h5ckpt *ck = NULL;
@@ -308,13 +313,17 @@ int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
     if ((rc = check_args(out, path, comm, opts, msg)) != 0)
         goto done;
     MPI_Comm_rank(comm, &rank);
-    if ((rc = check_same(comm, path, opts, msg)) != 0)
+    if (opts)
+        o = *opts;
+    rc = h5ckpt__executor_resolve(&o.executor, msg);
+    if ((rc = h5ckpt__agree(comm, rc, msg)) != 0 ||
+        (rc = check_same(comm, path, &o, msg)) != 0)
         goto done;
     if (rank == 0)
         rc = check_source(path, msg);
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
         goto done;
-    rc = new_handle(&ck, H5CKPT__READER, path, comm, opts, msg);
+    rc = new_handle(&ck, H5CKPT__READER, path, comm, &o, msg);
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
         goto done;
     MPI_Comm_dup(comm, &ck->comm);

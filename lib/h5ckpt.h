@@ -249,7 +249,9 @@ H5CKPT_API int h5ckpt_layout_get_box(const h5ckpt_layout *layout, size_t i,
 typedef struct h5ckpt h5ckpt;
 
 typedef enum {
-    H5CKPT_EXECUTOR_PLAIN = 0 /* one collective H5Dwrite/H5Dread per tensor */
+    H5CKPT_EXECUTOR_PLAIN = 0, /* one collective H5Dwrite/H5Dread per tensor */
+    H5CKPT_EXECUTOR_FAST = 1,  /* pwrite/pread at the datasets' offsets */
+    H5CKPT_EXECUTOR_DEFAULT = 2 /* $H5CKPT_EXECUTOR ("plain"/"fast"), else fast */
 } h5ckpt_executor;
 
 /* Options for create and open.  Initialise with H5CKPT_OPTIONS_INIT; new
@@ -258,7 +260,7 @@ typedef struct {
     unsigned version;          /* H5CKPT_OPTIONS_VERSION */
     const h5ckpt_mesh *mesh;   /* recorded as the writer mesh; may be NULL */
     int fsync;                 /* create: fsync file and directory (default 1) */
-    h5ckpt_executor executor;  /* I/O strategy (default plain) */
+    h5ckpt_executor executor;  /* I/O strategy (see "Executors" below) */
     int file_locking;          /* 0 disables HDF5 file locking (NFS, Lustre) */
     uint64_t alignment;        /* H5Pset_alignment threshold=alignment; 0: off */
     int verify_checksums;      /* open: check the checksum of every written
@@ -267,7 +269,7 @@ typedef struct {
 
 #define H5CKPT_OPTIONS_VERSION 1
 #define H5CKPT_OPTIONS_INIT                                                   \
-    { H5CKPT_OPTIONS_VERSION, NULL, 1, H5CKPT_EXECUTOR_PLAIN, 1, 0, 0 }
+    { H5CKPT_OPTIONS_VERSION, NULL, 1, H5CKPT_EXECUTOR_DEFAULT, 1, 0, 0 }
 
 /*
  * Start a new checkpoint that will appear at `path` when committed.  Data is
@@ -786,6 +788,30 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  * must not be trusted.  Files written before checksums existed have no
  * table: they open and load, unverified.  Off by default (see README for the
  * measured cost).
+ */
+
+/* ------------------------------------------------------------------------ */
+/* Executors                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * h5ckpt_options.executor chooses how a flush moves tensor bytes; the file
+ * is the same either way (format-spec/FORMAT.md), and either executor reads
+ * files written by the other.
+ *  - H5CKPT_EXECUTOR_PLAIN: one collective H5Dwrite/H5Dread per tensor.
+ *    The reference implementation.
+ *  - H5CKPT_EXECUTOR_FAST: creates the same datasets, then moves each rank's
+ *    pieces with POSIX pwrite/pread on its own descriptor at the datasets'
+ *    file offsets.  Needs a file system where bytes written through one
+ *    descriptor are seen by other processes after close (any local or
+ *    POSIX-coherent parallel file system).  Tensors stored without a
+ *    contiguous extent (written by other tools) are read the plain way.
+ *  - H5CKPT_EXECUTOR_DEFAULT (what H5CKPT_OPTIONS_INIT and NULL options
+ *    give): the environment variable H5CKPT_EXECUTOR ("plain" or "fast")
+ *    when set, else fast.  create and open fail with H5CKPT_EINVAL for
+ *    another value, and with H5CKPT_EDISAGREE on every rank when ranks
+ *    resolve to different executors.
+ * docs/PERFORMANCE.md has the measurements; `h5ckpt bench` reruns them.
  */
 
 #ifdef __cplusplus

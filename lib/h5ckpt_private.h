@@ -239,6 +239,8 @@ typedef struct {
     int64_t strides[H5CKPT_MAX_NDIM];
     h5ckpt_memkind memkind;
     uint64_t seq; /* position among all tensors declared on the handle */
+    int64_t offset; /* writer: byte offset of the dataset's contiguous data,
+                       set when it is created; -1 none */
 } h5ckpt__op;
 
 typedef struct {
@@ -424,5 +426,19 @@ int64_t h5ckpt__now_ns(void);
  * last modified before `before_ns`.  Best effort; returns the number
  * removed. */
 int h5ckpt__remove_leftovers(const char *path, int64_t before_ns);
+
+/* ---- fast executor and the choice of executor (exec_fast.c, executor.c) -- */
+
+/* Collective: same plans as the plain executor; raw bytes move with
+ * pwrite/pread at the datasets' file offsets (see exec_fast.c). */
+int h5ckpt__exec_fast_write(h5ckpt *ck, const h5ckpt__plan *plan);
+int h5ckpt__exec_fast_read(h5ckpt *ck, const h5ckpt__plan *plan);
+/* Local: turn H5CKPT_EXECUTOR_DEFAULT into plain or fast (environment
+ * variable H5CKPT_EXECUTOR, else fast).  Returns 0 or H5CKPT_EINVAL. */
+int h5ckpt__executor_resolve(h5ckpt_executor *ex, char *msg);
+/* Collective: perform a plan with the handle's executor (the writer's also
+ * creates the objects first). */
+int h5ckpt__exec_write(h5ckpt *ck, const h5ckpt__plan *plan);
+int h5ckpt__exec_read(h5ckpt *ck, const h5ckpt__plan *plan);
 
 #endif /* H5CKPT_PRIVATE_H */

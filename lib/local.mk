@@ -22,7 +22,9 @@ lib_libh5ckpt_core_la_SOURCES = \
 	lib/info.c \
 	lib/checksum.c \
 	lib/checksum_read.c \
-	lib/leftovers.c
+	lib/leftovers.c \
+	lib/exec_fast.c \
+	lib/executor.c
 lib_libh5ckpt_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DH5CKPT_BUILDING
 lib_libh5ckpt_core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 lib_libh5ckpt_core_la_LIBADD = $(HDF5_LIBS) $(XXHASH_LIBS)

@@ -153,6 +153,7 @@ static int enqueue(h5ckpt *ck, const char *path, const h5ckpt_layout *layout,
         return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
     }
     op->seq = ck->nseq++;
+    op->offset = -1;
     ck->ops[ck->nops++] = *op;
     return 0;
 }
@@ -239,11 +240,10 @@ int h5ckpt_flush(h5ckpt *ck)
     if (ck->mode == H5CKPT__WRITER) {
         /* checksums of the pieces this rank owns, whatever the executor */
         if ((rc = h5ckpt__agree(ck->comm, h5ckpt__checksum_record(ck, &plan),
-                                ck->errmsg)) == 0 &&
-            (rc = h5ckpt__create_objects(ck)) == 0)
-            rc = h5ckpt__exec_plain_write(ck, &plan);
+                                ck->errmsg)) == 0)
+            rc = h5ckpt__exec_write(ck, &plan); /* creates the objects first */
     } else {
-        rc = h5ckpt__exec_plain_read(ck, &plan);
+        rc = h5ckpt__exec_read(ck, &plan);
         if (rc == 0 && ck->opts.verify_checksums)
             rc = h5ckpt__checksum_check_reads(ck, &plan);
     }

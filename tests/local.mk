@@ -21,3 +21,4 @@ include tests/core.mk
 include tests/train/local.mk
 include tests/mpi/checksums.mk
 include tests/crash/local.mk
+include tests/mpi/executors.mk

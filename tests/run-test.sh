@@ -1,20 +1,24 @@
 #!/bin/sh
 # Test driver used by `make check` (LOG_COMPILER).  Every test runs under
 # `timeout`; MPI test binaries (tests/mpi/test_*) run at 1, 2, 3 and 4 ranks
-# (odd counts catch even-split bugs), or at the counts in H5CKPT_NPROCS.
+# (odd counts catch even-split bugs), or at the counts in H5CKPT_NPROCS,
 t=${TEST_TIMEOUT:-300}
 mpiexec=${MPIEXEC:-mpirun}
 case "$1" in
 *.sh)
     exec timeout -k 10 "$t" sh "$@" ;;
 */mpi/test_*)
+    # ... and once per executor (H5CKPT_EXECUTORS, default both): the library
+    # resolves the default executor from H5CKPT_EXECUTOR.
+    for ex in ${H5CKPT_EXECUTORS:-plain fast}; do
     for np in ${H5CKPT_NPROCS:-1 2 3 4}; do
-        echo "== $1 at $np rank(s)"
-        timeout -k 10 "$t" "$mpiexec" --oversubscribe -np "$np" "$@" || {
+        echo "== $1 at $np rank(s), $ex executor"
+        H5CKPT_EXECUTOR=$ex timeout -k 10 "$t" "$mpiexec" --oversubscribe -x H5CKPT_EXECUTOR -np "$np" "$@" || {
             rc=$?
-            echo "FAILED at $np rank(s) (exit $rc)"
+            echo "FAILED at $np rank(s), $ex executor (exit $rc)"
             exit "$rc"
         }
+    done
     done
     exit 0 ;;
 *)

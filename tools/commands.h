@@ -11,7 +11,8 @@
     X(verify) \
     X(diff) \
     X(export) \
-    X(import)
+    X(import) \
+    X(bench)
 
 #define H5CKPT__CMD_DECL(name) extern const cli_cmd cmd_##name;
 H5CKPT_COMMANDS(H5CKPT__CMD_DECL)

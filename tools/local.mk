@@ -16,3 +16,5 @@ tools_h5ckpt_SOURCES = \
 	tools/cmd_diff.c
 tools_h5ckpt_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tools_h5ckpt_LDADD = lib/libh5ckpt.la $(JANSSON_LIBS) -lm
+# h5ckpt bench
+tools_h5ckpt_SOURCES += tools/cmd_bench.c tools/bench.h tools/bench_state.c

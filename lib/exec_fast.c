@@ -1,0 +1,259 @@
+/*
+ * The fast executor: the same plan and the same HDF5 objects as the plain
+ * executor (created by h5ckpt__create_objects: contiguous, fill never, early
+ * allocation), but the raw tensor bytes move with POSIX pwrite/pread on a
+ * second descriptor opened on the same file, at the byte offset HDF5
+ * allocated for each dataset (H5Dget_offset).  A rank's pieces become as few
+ * system calls as its boxes allow: one per box for Shard(0)-like pieces, one
+ * per row segment for strided (Shard(1)-like) pieces, and neighbouring runs
+ * that are contiguous both in the file and in memory are merged.
+ *
+ * Why bytes written this way are safe next to the MPI-IO handle HDF5 holds:
+ *  - Early allocation reserves each dataset's extent when it is created; HDF5
+ *    never places metadata inside an allocated raw-data extent, and with
+ *    fill time "never" and no H5Dwrite it never writes raw data itself, so
+ *    no metadata flush (during the run or at H5Fclose) touches our bytes.
+ *    H5Fclose may only extend the file to its end of allocation, never cut
+ *    it below an allocated extent.
+ *  - Every rank finishes its pwrites (and fsyncs its own descriptor when the
+ *    handle's fsync option is on, which covers file systems that keep
+ *    per-client caches) and closes the descriptor before the collective
+ *    agreement that ends the flush; commit writes the "committed" attribute
+ *    and renames only after that agreement.
+ *  - The memory type is the file type (the format stores little-endian
+ *    types and h5ckpt__h5type gives them), so raw bytes need no conversion;
+ *    on a big-endian host every tensor falls back to the plain executor.
+ * Tensors without a contiguous extent (offset -1: written by another tool
+ * with chunked or compact storage) go through the plain executor, decided
+ * identically on every rank from the shared index.
+ */
+#include "h5ckpt_private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* One pending I/O run: file offset, memory address, bytes. */
+typedef struct {
+    int fd, writing;
+    uint64_t foff;
+    unsigned char *mem;
+    uint64_t len;
+    int err; /* errno of the first failure */
+} run_io;
+
+static int io_all(run_io *r)
+{
+    uint64_t done = 0;
+
+    while (done < r->len) {
+        size_t n = r->len - done > (1u << 30) ? (1u << 30) : (size_t)(r->len - done);
+        ssize_t k = r->writing
+                        ? pwrite(r->fd, r->mem + done, n, (off_t)(r->foff + done))
+                        : pread(r->fd, r->mem + done, n, (off_t)(r->foff + done));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            r->err = k < 0 ? errno : EIO; /* 0 on read: short file */
+            return -1;
+        }
+        done += (uint64_t)k;
+    }
+    return 0;
+}
+
+/* Add a run; issue the pending one first unless the new one continues it
+ * both in the file and in memory. */
+static int run_add(run_io *r, uint64_t foff, unsigned char *mem, uint64_t len)
+{
+    if (r->len && foff == r->foff + r->len && mem == r->mem + r->len) {
+        r->len += len;
+        return 0;
+    }
+    if (r->len && io_all(r) != 0)
+        return -1;
+    r->foff = foff;
+    r->mem = mem;
+    r->len = len;
+    return 0;
+}
+
+static int run_flush(run_io *r)
+{
+    int rc = r->len ? io_all(r) : 0;
+
+    r->len = 0;
+    return rc;
+}
+
+/* Emit the runs of one box (file base `base`, element size `es`) whose
+ * elements lie row-major at `mem`. */
+static int box_runs(run_io *r, int ndim, const uint64_t *shape,
+                    const uint64_t *box, uint64_t base, size_t es,
+                    unsigned char *mem)
+{
+    const uint64_t *off = box, *cnt = box + ndim;
+    uint64_t idx[H5CKPT_MAX_NDIM] = {0}, runlen = 1, tail = 1, nruns = 1, i;
+    int d, split, e;
+
+    if (ndim == 0)
+        return run_add(r, base, mem, es);
+    /* Dimensions after `split` are whole; `split` itself may be partial. */
+    for (split = ndim - 1; split > 0 && cnt[split] == shape[split]; split--)
+        tail *= shape[split];
+    runlen = cnt[split] * tail;
+    for (d = 0; d < split; d++)
+        nruns *= cnt[d];
+    for (i = 0; i < nruns; i++) {
+        uint64_t flat = 0;
+        for (e = 0; e < ndim; e++)
+            flat = flat * shape[e] + off[e] + (e < split ? idx[e] : 0);
+        if (run_add(r, base + flat * es, mem + i * runlen * es, runlen * es) != 0)
+            return -1;
+        for (d = split - 1; d >= 0; d--) { /* odometer over dims < split */
+            if (++idx[d] < cnt[d])
+                break;
+            idx[d] = 0;
+        }
+    }
+    return 0;
+}
+
+static int is_little_endian(void)
+{
+    const uint16_t one = 1;
+    unsigned char b;
+
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+/* File offset of a task's dataset, or -1 when it has no contiguous extent. */
+static int64_t task_offset(const h5ckpt *ck, const h5ckpt__task *t)
+{
+    const h5ckpt__tensor *x;
+
+    if (!is_little_endian())
+        return -1;
+    if (ck->mode == H5CKPT__WRITER)
+        return t->op->offset;
+    x = h5ckpt__find_tensor(ck, t->op->path);
+    return x ? x->offset : -1;
+}
+
+/* Move one task's bytes.  `pack` holds at least the local buffer's bytes
+ * when the buffer is strided. */
+static int task_io(h5ckpt *ck, run_io *r, const h5ckpt__task *t, int64_t base,
+                   void *pack)
+{
+    const h5ckpt__op *op = t->op;
+    const h5ckpt_layout *l = &op->layout;
+    size_t es = h5ckpt_dtype_size(op->dtype), k;
+    unsigned char *buf = op->strided ? pack : op->data;
+
+    if (op->strided && r->writing)
+        h5ckpt__pack(pack, op->data, l->local_ndim, l->local_shape, op->strides, es);
+    for (k = 0; k < t->nsel; k++)
+        if (box_runs(r, l->ndim, l->shape, t->sel + k * 2 * (size_t)l->ndim,
+                     (uint64_t)base, es, buf + t->memoff[k] * es) != 0)
+            return -1;
+    /* The packing buffer is reused by the next strided task: finish with it. */
+    if (op->strided && run_flush(r) != 0)
+        return -1;
+    if (op->strided && !r->writing)
+        h5ckpt__unpack(op->data, pack, l->local_ndim, l->local_shape, op->strides, es);
+    if (r->writing)
+        ck->bytes_written += t->nelems * es;
+    else
+        ck->bytes_read += t->nelems * es;
+    return 0;
+}
+
+/* Collective: the tasks without a contiguous extent, through the plain
+ * executor (the same subset on every rank). */
+static int fallback(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
+{
+    h5ckpt__plan sub = {0};
+    size_t i;
+    int rc = 0;
+
+    if (!(sub.tasks = malloc((plan->ntasks + 1) * sizeof *sub.tasks)))
+        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        goto done;
+    for (i = 0; i < plan->ntasks; i++) {
+        const h5ckpt_layout *l = &plan->tasks[i].op->layout;
+        if (h5ckpt__volume(l->ndim, l->shape, NULL) > 0 &&
+            task_offset(ck, &plan->tasks[i]) < 0)
+            sub.tasks[sub.ntasks++] = plan->tasks[i];
+    }
+    if (sub.ntasks)
+        rc = writing ? h5ckpt__exec_plain_write(ck, &sub)
+                     : h5ckpt__exec_plain_read(ck, &sub);
+done:
+    free(sub.tasks);
+    return rc;
+}
+
+static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
+{
+    const char *path = writing ? ck->tmp_path : ck->path;
+    run_io r = {-1, writing, 0, NULL, 0, 0};
+    uint64_t need = 0;
+    void *pack = NULL;
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < plan->ntasks; i++) {
+        const h5ckpt__op *op = plan->tasks[i].op;
+        uint64_t b = op->layout.local_count * h5ckpt_dtype_size(op->dtype);
+        if (op->strided && plan->tasks[i].nelems && b > need)
+            need = b;
+    }
+    if (need && !(pack = malloc(need)))
+        rc = h5ckpt__set(ck, H5CKPT_ENOMEM,
+                         "cannot allocate %llu bytes to pack strided buffers",
+                         (unsigned long long)need);
+    else if ((r.fd = open(path, writing ? O_WRONLY : O_RDONLY)) < 0)
+        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot open '%s' for raw %s: %s", path,
+                         writing ? "writes" : "reads", strerror(errno));
+    for (i = 0; rc == 0 && i < plan->ntasks; i++) {
+        const h5ckpt__task *t = &plan->tasks[i];
+        int64_t base = task_offset(ck, t);
+        if (t->nelems == 0 || base < 0)
+            continue;
+        if (task_io(ck, &r, t, base, pack) != 0)
+            rc = H5CKPT_EIO;
+    }
+    if (rc == 0 && run_flush(&r) != 0)
+        rc = H5CKPT_EIO;
+    if (rc == H5CKPT_EIO && r.err)
+        h5ckpt__set(ck, rc, "raw %s of '%s' failed: %s",
+                    writing ? "write" : "read", path, strerror(r.err));
+    if (rc == 0 && writing && ck->opts.fsync && fsync(r.fd) != 0)
+        rc = h5ckpt__set(ck, H5CKPT_EIO, "fsync of '%s' failed: %s", path,
+                         strerror(errno));
+    if (r.fd >= 0 && close(r.fd) != 0 && rc == 0)
+        rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed: %s", path,
+                         strerror(errno));
+    free(pack);
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        return rc;
+    return fallback(ck, plan, writing);
+}
+
+int h5ckpt__exec_fast_write(h5ckpt *ck, const h5ckpt__plan *plan)
+{
+    int rc;
+
+    if ((rc = h5ckpt__create_objects(ck)) != 0)
+        return rc;
+    return transfer(ck, plan, 1);
+}
+
+int h5ckpt__exec_fast_read(h5ckpt *ck, const h5ckpt__plan *plan)
+{
+    return transfer(ck, plan, 0);
+}

@@ -1,0 +1,12 @@
+# The fast executor against the plain one (test_executors) and the bench
+# tool's verification (bench.sh).
+if HAVE_CHECK
+check_PROGRAMS += tests/mpi/test_executors
+TESTS += tests/mpi/test_executors
+tests_mpi_test_executors_SOURCES = tests/mpi/test_executors.c tests/mpi/values.c \
+	tests/mpi/values.h tests/mpi/harness.c tests/mpi/harness.h
+tests_mpi_test_executors_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_mpi_test_executors_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
+endif
+TESTS += tests/scripts/bench.sh
+EXTRA_DIST += tests/scripts/bench.sh

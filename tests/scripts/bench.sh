@@ -1,0 +1,54 @@
+#!/bin/sh
+# `h5ckpt bench` verifies what it reads (tiny sizes, no timing checks):
+# small and llm-like states written on one mesh and read on others, exit 1
+# when one element differs, exit 2 on usage errors.  Must-fail idiom:
+# `cmd && fail "..."`.
+set -u
+fail() { echo "FAIL: $*"; exit 1; }
+b=${top_builddir:-.}
+mpi="${MPIEXEC:-mpirun} --oversubscribe"
+py=${PYTHON_H5PY:-/usr/bin/python3}
+d=$(mktemp -d "${TMPDIR:-/tmp}/h5ckpt-bench-XXXXXX")
+trap 'rm -rf "$d"' EXIT
+bench="$b/tools/h5ckpt bench"
+
+for ex in plain fast; do
+    $mpi -np 2 $bench --write "$d/s-$ex.h5" --preset small --count 40 --size 1K \
+        --placement alternate --executor $ex || fail "small write ($ex)"
+    for np in 1 3; do
+        $mpi -np $np $bench --read "$d/s-$ex.h5" --preset small --count 40 --size 1K \
+            --placement alternate --executor $ex || fail "small read on $np ($ex)"
+    done
+    $mpi -np 4 $bench --write "$d/l-$ex.h5" --preset llm --count 1 --hidden 16 \
+        --mesh 2x2 --executor $ex --fsync || fail "llm write on 2x2 ($ex)"
+    $mpi -np 3 $bench --read "$d/l-$ex.h5" --preset llm --count 1 --hidden 16 \
+        --executor $ex || fail "llm read on 3 ($ex)"
+    $mpi -np 1 $bench --read "$d/l-$ex.h5" --preset llm --count 1 --hidden 16 \
+        --executor $ex --json >"$d/out.json" || fail "llm read on 1 ($ex)"
+    grep -q '"mismatches":0' "$d/out.json" || fail "json lacks mismatches 0: $(cat "$d/out.json")"
+    grep -q '"tensors":45' "$d/out.json" || fail "llm with 1 layer is not 45 tensors"
+done
+
+# One changed element is found (exit 1), by either executor.
+"$py" -c '
+import h5py, numpy, sys
+ds = h5py.File(sys.argv[1], "r+")["optim/exp_avg/layers.0.attn.out.weight"]
+v = ds[5:6, 9:10]
+v.view(numpy.uint32)[0, 0] ^= 1
+ds[5:6, 9:10] = v' "$d/l-fast.h5" || fail "cannot change an element with h5py"
+for ex in plain fast; do
+    $mpi -np 2 $bench --read "$d/l-fast.h5" --preset llm --count 1 --hidden 16 \
+        --executor $ex >"$d/out" 2>&1
+    rc=$?
+    [ $rc = 1 ] || fail "a changed element gives exit $rc, not 1 ($ex): $(cat "$d/out")"
+    grep -q "1 elements differ" "$d/out" || fail "no mismatch message: $(cat "$d/out")"
+done
+
+# Usage errors exit 2.
+$mpi -np 2 $bench --write "$d/x.h5" --mesh 3x1 >/dev/null 2>&1
+[ $? = 2 ] || fail "a mesh of the wrong size is not a usage error"
+$mpi -np 1 $bench --write "$d/x.h5" --preset huge >/dev/null 2>&1
+[ $? = 2 ] || fail "an unknown preset is not a usage error"
+$mpi -np 1 $bench --read "$d/missing.h5" >/dev/null 2>&1
+[ $? = 2 ] || fail "a missing file is not exit 2"
+echo "bench checks passed"

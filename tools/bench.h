@@ -1,0 +1,58 @@
+/*
+ * The synthetic state of `h5ckpt bench`: presets of tensors (paths, dtypes,
+ * shapes, placements), and element values that are a function of (tensor,
+ * global flat index) so that any reader on any mesh can check every element
+ * it receives.
+ */
+#ifndef H5CKPT_BENCH_H
+#define H5CKPT_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "h5ckpt.h"
+
+/* How a tensor is placed along the mesh's last dimension (every other mesh
+ * dimension replicates). */
+enum { BENCH_SHARD0 = 0, BENCH_SHARD1 = 1, BENCH_REPLICATE = 2, BENCH_ALTERNATE = 3 };
+
+typedef struct {
+    char path[96];
+    h5ckpt_dtype dtype;
+    int ndim; /* 1 or 2 */
+    uint64_t shape[2];
+    int placement; /* BENCH_SHARD0, BENCH_SHARD1 or BENCH_REPLICATE */
+} bench_tensor;
+
+/* Knobs; 0 / -1 keep the preset's value. */
+typedef struct {
+    unsigned long long count; /* tensors (llm: layers) */
+    unsigned long long size;  /* bytes per tensor (big, small) */
+    unsigned long long hidden; /* llm: hidden size */
+    int dtype;                /* h5ckpt_dtype, or -1 */
+    int policy;               /* BENCH_*, or -1 */
+} bench_knobs;
+
+/*
+ * The tensors of `preset` ("big", "small" or "llm") with knobs applied, in
+ * a malloc'ed array (*n entries).  Returns 0, or -1 with a message in `msg`
+ * (unknown preset, a size that is not a multiple of the element size, ...).
+ */
+int bench_state_build(const char *preset, const bench_knobs *k,
+                      bench_tensor **out, size_t *n, char *msg, size_t msglen);
+
+/* Parse a placement policy name (shard0, shard1, replicate, alternate):
+ * returns BENCH_* or -1. */
+int bench_policy_from_name(const char *name);
+
+/*
+ * Fill (verify == 0) or check (verify == 1) the row-major local buffer of
+ * tensor `id`, whose box in the global index space is (off, cnt) within
+ * `shape` (ndim 1 or 2).  Returns the number of mismatching elements (0
+ * when filling); the first mismatch is described in `msg`.
+ */
+uint64_t bench_values(void *buf, size_t es, int ndim, const uint64_t *shape,
+                      const uint64_t *off, const uint64_t *cnt, uint64_t id,
+                      int verify, char *msg, size_t msglen);
+
+#endif
