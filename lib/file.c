@@ -67,6 +67,11 @@ static int check_target(const char *path, char *tmp, char *msg)
         return h5ckpt__fail(msg, H5CKPT_EISDIR, "'%s' names a directory", path);
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return h5ckpt__fail(msg, H5CKPT_EISDIR, "'%s' is a directory", path);
+    if (strlen(base) > NAME_MAX - H5CKPT_TMP_EXTRA)
+        return h5ckpt__fail(msg, H5CKPT_EINVAL,
+                            "file name '%.40s...' is %zu bytes long; at most "
+                            "%d leave room for the temporary name",
+                            base, strlen(base), (int)(NAME_MAX - H5CKPT_TMP_EXTRA));
     if (stat(dir, &st) != 0)
         return h5ckpt__fail(msg, H5CKPT_ENOENT, "directory '%s' does not exist",
                             dir);
@@ -116,25 +121,28 @@ static int new_handle(h5ckpt **out, int mode, const char *path, MPI_Comm comm,
     return 0;
 }
 
-/* Local argument checks shared by create and open. */
+/* Argument checks shared by create and open.  Collective once the
+ * communicator is known to be usable: one rank's bad argument (a NULL `out`
+ * or path) fails every rank alike instead of leaving the others waiting. */
 static int check_args(h5ckpt **out, const char *path, MPI_Comm comm,
                       const h5ckpt_options *opts, char *msg)
 {
-    int flag = 0;
+    int flag = 0, rc = 0;
 
-    if (!out)
-        return h5ckpt__fail(msg, H5CKPT_EINVAL, "out is NULL");
-    *out = NULL;
+    if (out)
+        *out = NULL;
     if (comm == MPI_COMM_NULL || MPI_Initialized(&flag) != MPI_SUCCESS || !flag)
         return h5ckpt__fail(msg, H5CKPT_EMPI,
                             "MPI is not initialised or the communicator is null");
-    if (!path || !*path)
-        return h5ckpt__fail(msg, H5CKPT_EINVAL, "path is NULL or empty");
-    if (opts && opts->version != H5CKPT_OPTIONS_VERSION)
-        return h5ckpt__fail(msg, H5CKPT_EINVAL,
-                            "options version %u is not %d (use H5CKPT_OPTIONS_INIT)",
-                            opts->version, H5CKPT_OPTIONS_VERSION);
-    return 0;
+    if (!out)
+        rc = h5ckpt__fail(msg, H5CKPT_EINVAL, "out is NULL");
+    else if (!path || !*path)
+        rc = h5ckpt__fail(msg, H5CKPT_EINVAL, "path is NULL or empty");
+    else if (opts && opts->version != H5CKPT_OPTIONS_VERSION)
+        rc = h5ckpt__fail(msg, H5CKPT_EINVAL,
+                          "options version %u is not %d (use H5CKPT_OPTIONS_INIT)",
+                          opts->version, H5CKPT_OPTIONS_VERSION);
+    return h5ckpt__agree(comm, rc, msg);
 }
 
 /* Collective: all ranks pass the same path and options. */
@@ -219,7 +227,7 @@ int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
 
     h5ckpt__h5quiet_begin(&q);
     if ((rc = check_args(out, path, comm, opts, msg)) != 0)
-        goto done; /* cannot agree without a valid communicator */
+        goto done;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     if (opts && opts->mesh && opts->mesh->size != size)

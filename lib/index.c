@@ -5,6 +5,8 @@
  */
 #include "h5ckpt_private.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +14,26 @@ typedef struct {
     h5ckpt *ck;
     int rc;
     size_t captensors, capgroups, capattrs;
+    h5ckpt__strmap addrs; /* file address (hex) of every object seen */
 } walk;
+
+/* Remember the object at `addr`; ECORRUPT when it was seen before (one
+ * object hard-linked under two names, or a group linked into its own
+ * subtree). */
+static int seen_once(walk *w, haddr_t addr, const char *name)
+{
+    char key[32];
+
+    snprintf(key, sizeof key, "%llx", (unsigned long long)addr);
+    if (h5ckpt__strmap_get(&w->addrs, key) >= 0)
+        return h5ckpt__set(w->ck, H5CKPT_ECORRUPT,
+                           "'%s' is a second hard link to an object already "
+                           "listed (not allowed)",
+                           name);
+    if (h5ckpt__strmap_put(&w->addrs, key, 1) != 0)
+        return h5ckpt__set(w->ck, H5CKPT_ENOMEM, "out of memory");
+    return 0;
+}
 
 static int root_int64(hid_t fid, const char *name, int64_t *v, char *msg)
 {
@@ -51,7 +72,7 @@ static int root_string(hid_t fid, const char *name, char *msg)
 static int read_root(h5ckpt *ck, char *msg)
 {
     h5ckpt__attr a = {0};
-    int64_t committed = 0;
+    int64_t committed = 0, nranks = 0, prod = 1;
     int rc = 0;
     size_t i;
 
@@ -88,7 +109,7 @@ static int read_root(h5ckpt *ck, char *msg)
     }
     if (rc)
         goto done;
-    if ((rc = root_int64(ck->fid, H5CKPT_A_NRANKS, &committed, msg)) != 0 ||
+    if ((rc = root_int64(ck->fid, H5CKPT_A_NRANKS, &nranks, msg)) != 0 ||
         (rc = root_string(ck->fid, H5CKPT_A_LIBVERSION, msg)) != 0 ||
         (rc = root_string(ck->fid, H5CKPT_A_CREATED, msg)) != 0) {
         if (rc == 1)
@@ -106,8 +127,19 @@ static int read_root(h5ckpt *ck, char *msg)
         goto done;
     }
     ck->mesh_ndim = (int)a.count;
-    for (i = 0; i < a.count; i++)
-        ck->mesh_shape[i] = ((int64_t *)a.values)[i];
+    for (i = 0; i < a.count; i++) {
+        int64_t n = ((int64_t *)a.values)[i];
+        if (n < 1 || n > INT_MAX || (prod *= n) > INT_MAX) {
+            prod = -1;
+            break;
+        }
+        ck->mesh_shape[i] = n;
+    }
+    if (prod != nranks)
+        rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
+                          "the writer mesh shape does not multiply to "
+                          "'" H5CKPT_A_NRANKS "' = %lld ranks",
+                          (long long)nranks);
 done:
     h5ckpt__attr_clear(&a);
     return rc;
@@ -146,6 +178,12 @@ static herr_t on_attr(hid_t loc, const char *name, const H5A_info_t *info,
 
     if (strncmp(name, H5CKPT_RESERVED_PREFIX, strlen(H5CKPT_RESERVED_PREFIX)) == 0)
         return 0; /* reserved: read where needed, never listed */
+    if (h5ckpt__check_attr_name(name, 1, c->w->ck->errmsg) != 0) {
+        c->w->rc = h5ckpt__set(c->w->ck, H5CKPT_ECORRUPT,
+                               "an attribute of '%s' has an invalid name",
+                               *c->obj ? c->obj : "/");
+        return -1;
+    }
     rc = h5ckpt__attr_read(loc, name, &a, c->w->ck->errmsg);
     if (rc == 0 && !(a.name = h5ckpt__strdup(name)))
         rc = H5CKPT_ENOMEM;
@@ -175,6 +213,26 @@ static int read_attrs(walk *w, hid_t obj, const char *path)
     return w->rc;
 }
 
+/* Virtual datasets and external storage would make a reader read other
+ * files: the format forbids them. */
+static int check_storage(h5ckpt *ck, hid_t d, const char *path)
+{
+    hid_t dcpl = H5Dget_create_plist(d);
+    int rc = 0;
+
+    if (dcpl < 0)
+        return h5ckpt__set(ck, H5CKPT_ECORRUPT,
+                           "dataset '%s': cannot read its creation properties", path);
+    if (H5Pget_layout(dcpl) == H5D_VIRTUAL)
+        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+                         "dataset '%s' is a virtual dataset (not allowed)", path);
+    else if (H5Pget_external_count(dcpl) != 0)
+        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+                         "dataset '%s' uses external storage (not allowed)", path);
+    H5Pclose(dcpl);
+    return rc;
+}
+
 static int read_dataset(walk *w, hid_t d, const char *path)
 {
     h5ckpt *ck = w->ck;
@@ -193,6 +251,8 @@ static int read_dataset(walk *w, hid_t d, const char *path)
                          path);
         goto done;
     }
+    if ((rc = check_storage(ck, d, path)) != 0)
+        goto done;
     if ((type = H5Dget_type(d)) < 0 || !h5ckpt__h5type_matches(type, t.dtype)) {
         rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
                          "dataset '%s': its HDF5 type is not the one the format "
@@ -301,7 +361,9 @@ static herr_t on_link(hid_t root, const char *name, const H5L_info_t *info,
         w->rc = h5ckpt__set(ck, H5CKPT_ECORRUPT, "cannot open object '%s'", name);
         return -1;
     }
-    if (oi.type == H5O_TYPE_GROUP) {
+    if ((rc = seen_once(w, oi.addr, name)) != 0) {
+        w->rc = rc;
+    } else if (oi.type == H5O_TYPE_GROUP) {
         if ((rc = push_group(w, name)) != 0)
             w->rc = h5ckpt__set(ck, rc, "out of memory");
         else
@@ -339,17 +401,26 @@ static int cmp_attr(const void *a, const void *b)
 /* Rank 0: validate and read everything. */
 static int scan(h5ckpt *ck)
 {
-    walk w = {ck, 0, 0, 0, 0};
+    walk w = {0};
+    H5O_info_t oi;
     int rc;
 
-    if ((rc = read_root(ck, ck->errmsg)) != 0)
-        return rc;
-    if ((rc = read_attrs(&w, ck->fid, "")) != 0)
-        return rc;
-    if (H5Lvisit(ck->fid, H5_INDEX_NAME, H5_ITER_INC, on_link, &w) < 0 || w.rc)
-        return w.rc ? w.rc
-                    : h5ckpt__set(ck, H5CKPT_ECORRUPT, "cannot walk the groups of '%s'",
-                                  ck->path);
+    w.ck = ck;
+    if ((rc = read_root(ck, ck->errmsg)) != 0 ||
+        (rc = read_attrs(&w, ck->fid, "")) != 0)
+        goto done;
+    if (H5Oget_info(ck->fid, &oi) < 0) {
+        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT, "cannot inspect the root group");
+        goto done;
+    }
+    if ((rc = seen_once(&w, oi.addr, "/")) != 0)
+        goto done;
+    if (H5Lvisit(ck->fid, H5_INDEX_NAME, H5_ITER_INC, on_link, &w) < 0 || w.rc) {
+        rc = w.rc ? w.rc
+                  : h5ckpt__set(ck, H5CKPT_ECORRUPT, "cannot walk the groups of '%s'",
+                                ck->path);
+        goto done;
+    }
     /* qsort needs a valid base even for zero elements */
     if (ck->ntensors)
         qsort(ck->tensors, ck->ntensors, sizeof *ck->tensors, cmp_tensor);
@@ -357,7 +428,9 @@ static int scan(h5ckpt *ck)
         qsort(ck->groups, ck->ngroups, sizeof *ck->groups, cmp_str);
     if (ck->nfattrs)
         qsort(ck->fattrs, ck->nfattrs, sizeof *ck->fattrs, cmp_attr);
-    return 0;
+done:
+    h5ckpt__strmap_free(&w.addrs);
+    return rc;
 }
 
 static void serialize(const h5ckpt *ck, h5ckpt__buf *b)
