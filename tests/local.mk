@@ -17,3 +17,4 @@ include tests/unit/local.mk
 include tests/mpi/local.mk
 include tests/scripts/local.mk
 include tests/core.mk
+include tests/corpus/local.mk
