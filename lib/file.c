@@ -33,6 +33,32 @@ uint64_t h5ckpt_bytes_written(const h5ckpt *ck) { return ck ? ck->bytes_written 
 
 uint64_t h5ckpt_bytes_read(const h5ckpt *ck) { return ck ? ck->bytes_read : 0; }
 
+/*
+ * Longest file path, and longest file name, MPI-IO can open.  Open MPI
+ * 4.1's OMPIO aborts the process (a fixed 256-byte buffer in its sharedfp
+ * components overflows) when MPI_File_open is given a path of 245 bytes or
+ * more, and fails to open a file whose name is longer than about 234 bytes
+ * (it makes "<name>_cid-<n>-<pid>.sm" next to it).  With Open MPI such paths
+ * are refused with EINVAL instead (measured with 4.1.4).
+ */
+#if defined(OMPI_MAJOR_VERSION) && OMPI_MAJOR_VERSION < 5
+#define MPIIO_PATH_MAX 244
+#define MPIIO_NAME_MAX 234
+#else
+#define MPIIO_PATH_MAX (PATH_MAX - 1)
+#define MPIIO_NAME_MAX NAME_MAX
+#endif
+
+static int mpiio_path_ok(const char *path, char *msg)
+{
+    if (strlen(path) <= MPIIO_PATH_MAX)
+        return 0;
+    return h5ckpt__fail(msg, H5CKPT_EINVAL,
+                        "path '%.40s...' is %zu bytes long; MPI-IO here opens "
+                        "at most %d (use a shorter or relative path)",
+                        path, strlen(path), MPIIO_PATH_MAX);
+}
+
 /* Split `path` into its directory ("." if none) and base name. */
 static int split_path(const char *path, char *dir, char *base, char *msg)
 {
@@ -67,11 +93,12 @@ static int check_target(const char *path, char *tmp, char *msg)
         return h5ckpt__fail(msg, H5CKPT_EISDIR, "'%s' names a directory", path);
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return h5ckpt__fail(msg, H5CKPT_EISDIR, "'%s' is a directory", path);
-    if (strlen(base) > NAME_MAX - H5CKPT_TMP_EXTRA)
+    if (strlen(base) > MPIIO_NAME_MAX - H5CKPT_TMP_EXTRA)
         return h5ckpt__fail(msg, H5CKPT_EINVAL,
                             "file name '%.40s...' is %zu bytes long; at most "
                             "%d leave room for the temporary name",
-                            base, strlen(base), (int)(NAME_MAX - H5CKPT_TMP_EXTRA));
+                            base, strlen(base),
+                            (int)(MPIIO_NAME_MAX - H5CKPT_TMP_EXTRA));
     if (stat(dir, &st) != 0)
         return h5ckpt__fail(msg, H5CKPT_ENOENT, "directory '%s' does not exist",
                             dir);
@@ -82,7 +109,7 @@ static int check_target(const char *path, char *tmp, char *msg)
     if (snprintf(tmp, PATH_MAX, "%s/.%s" H5CKPT_TMP_INFIX "%016llx", dir, base,
                  r) >= PATH_MAX)
         return h5ckpt__fail(msg, H5CKPT_EINVAL, "path is too long");
-    return 0;
+    return mpiio_path_ok(tmp, msg);
 }
 
 static hid_t make_fapl(MPI_Comm comm, const h5ckpt_options *o)
@@ -149,18 +176,19 @@ static int check_args(h5ckpt **out, const char *path, MPI_Comm comm,
 static int check_same(MPI_Comm comm, const char *path, const h5ckpt_options *o,
                       char *msg)
 {
+    h5ckpt_options defaults = H5CKPT_OPTIONS_INIT;
     h5ckpt__buf b = {0};
     uint64_t mine, root;
     int rank, rc = 0;
 
+    if (!o)
+        o = &defaults; /* NULL and explicit defaults agree */
     h5ckpt__buf_str(&b, path);
-    if (o) {
-        h5ckpt__buf_u64(&b, (uint64_t)o->fsync);
-        h5ckpt__buf_u64(&b, (uint64_t)o->executor);
-        h5ckpt__buf_u64(&b, (uint64_t)o->file_locking);
-        h5ckpt__buf_u64(&b, o->alignment);
-        h5ckpt__buf_str(&b, o->mesh ? o->mesh->desc : "");
-    }
+    h5ckpt__buf_u64(&b, (uint64_t)o->fsync);
+    h5ckpt__buf_u64(&b, (uint64_t)o->executor);
+    h5ckpt__buf_u64(&b, (uint64_t)o->file_locking);
+    h5ckpt__buf_u64(&b, o->alignment);
+    h5ckpt__buf_str(&b, o->mesh ? o->mesh->desc : "");
     mine = root = h5ckpt__hash(b.data, b.len);
     h5ckpt__buf_free(&b);
     MPI_Comm_rank(comm, &rank);
@@ -286,6 +314,8 @@ static int check_source(const char *path, char *msg)
                             "cannot open '%s': %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return h5ckpt__fail(msg, H5CKPT_EISDIR, "'%s' is a directory", path);
+    if (mpiio_path_ok(path, msg) != 0)
+        return H5CKPT_EINVAL;
     if ((is = H5Fis_hdf5(path)) <= 0)
         return h5ckpt__fail(msg, H5CKPT_ENOTCKPT, "'%s' is not an HDF5 file",
                             path);
