@@ -129,11 +129,12 @@ static int heaps_well_formed(const uint8_t *data, size_t size)
         end = at + csize;
         /* as HDF5 walks it: an object needs its header plus its data
          * rounded up to 8 bytes; the free-space object (index 0) needs
-         * exactly its size, which HDF5 does not check to be >= 16 */
+         * exactly its size (header included), which HDF5 does not check to be
+         * at least 16 */
         for (p = at + 16; p + 16 <= end;) {
             unsigned idx = data[p] | data[p + 1] << 8;
             uint64_t osize = le64(data + p + 8), need;
-            if (osize > end - p - 16)
+            if (idx && osize > end - p - 16)
                 return 0;
             need = idx ? 16 + ((osize + 7) & ~(uint64_t)7) : osize;
             if (need < 16 || need > end - p)
