@@ -9,3 +9,4 @@ tests_mpi_test_corpus_CPPFLAGS = $(AM_CPPFLAGS) -DH5CKPT_CORPUS_DIR='"$(abs_top_
 tests_mpi_test_corpus_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_mpi_test_corpus_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
 endif
+EXTRA_DIST += tests/fuzz/fuzz_open.c
