@@ -290,6 +290,7 @@ static int read_dataset(walk *w, hid_t d, const char *path)
         goto done;
     }
     if ((space = H5Dget_space(d)) < 0 ||
+        H5Sget_simple_extent_type(space) == H5S_NULL ||
         (ndim = H5Sget_simple_extent_ndims(space)) < 0 || ndim > H5CKPT_MAX_NDIM ||
         H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
         rc = h5ckpt__set(ck, H5CKPT_ECORRUPT, "dataset '%s' has a bad dataspace",
