@@ -356,7 +356,8 @@ END_TEST
 
 /* ---- flush and commit with queues ------------------------------------------ */
 
-enum { A_NAME, A_TYPE, A_COUNT, A_STRING, Q_BAD_NAME, Q_TWICE, Q_STRIDES, Q_LAYOUT_MESH };
+enum { A_NAME, A_TYPE, A_COUNT, A_STRING, Q_BAD_NAME, Q_TWICE, Q_STRIDES, Q_LAYOUT_MESH,
+       Q_NULL_LAYOUT, Q_BAD_DTYPE };
 
 /* Writer: one tensor and one attribute, the last rank varies one thing. */
 static void commit_with_odd(int what, int code)
@@ -378,7 +379,9 @@ static void commit_with_odd(int what, int code)
     h5ckpt_layout_sharded(&l, what == Q_LAYOUT_MESH && odd() ? named : m, 1, s, place);
     buf.strides = bad_strides;
     T_PASS(ck, h5ckpt_create(&ck, path, MPI_COMM_WORLD, NULL, NULL));
-    h5ckpt_tensor_put(ck, me && what == Q_BAD_NAME ? "a//b" : "w", H5CKPT_FLOAT32, l, v,
+    h5ckpt_tensor_put(ck, me && what == Q_BAD_NAME ? "a//b" : "w",
+                      me && what == Q_BAD_DTYPE ? (h5ckpt_dtype)99 : H5CKPT_FLOAT32,
+                      me && what == Q_NULL_LAYOUT ? NULL : l, v,
                       me && what == Q_STRIDES ? &buf : NULL);
     if (me && what == Q_TWICE)
         h5ckpt_tensor_put(ck, "w", H5CKPT_FLOAT32, l, v, NULL);
@@ -452,6 +455,18 @@ END_TEST
 START_TEST(commit_fails_alike_when_one_rank_passes_zero_strides)
 {
     commit_with_odd(Q_STRIDES, H5CKPT_EINVAL);
+}
+END_TEST
+
+START_TEST(commit_fails_alike_when_one_rank_passes_a_null_layout)
+{
+    commit_with_odd(Q_NULL_LAYOUT, H5CKPT_EINVAL);
+}
+END_TEST
+
+START_TEST(commit_fails_alike_when_one_rank_passes_an_invalid_dtype)
+{
+    commit_with_odd(Q_BAD_DTYPE, H5CKPT_EINVAL);
 }
 END_TEST
 
@@ -585,6 +600,8 @@ Suite *test_suite(void)
     tcase_add_test(q, commit_fails_alike_when_one_rank_queues_an_invalid_name);
     tcase_add_test(q, commit_fails_alike_when_one_rank_queues_a_tensor_twice);
     tcase_add_test(q, commit_fails_alike_when_one_rank_passes_zero_strides);
+    tcase_add_test(q, commit_fails_alike_when_one_rank_passes_a_null_layout);
+    tcase_add_test(q, commit_fails_alike_when_one_rank_passes_an_invalid_dtype);
     tcase_add_test(q, commit_fails_alike_when_the_target_became_a_directory);
     tcase_add_test(q, flush_fails_alike_when_one_rank_reads_with_another_dtype);
     tcase_add_test(q, flush_fails_alike_when_one_rank_reads_with_another_shape);
