@@ -175,7 +175,9 @@ static int read_strings(hid_t attr, hid_t ftype, size_t n, char **out)
             H5Aread(attr, mt, tmp) >= 0) {
             rc = 0;
             for (i = 0; i < n; i++)
-                if (!(out[i] = h5ckpt__strdup(tmp[i] ? tmp[i] : "")))
+                if (tmp[i] && strlen(tmp[i]) > H5CKPT_MAX_STRING)
+                    rc = H5CKPT_ECORRUPT;
+                else if (!(out[i] = h5ckpt__strdup(tmp[i] ? tmp[i] : "")))
                     rc = H5CKPT_ENOMEM;
             H5Dvlen_reclaim(mt, space, H5P_DEFAULT, tmp);
         }
@@ -185,7 +187,7 @@ static int read_strings(hid_t attr, hid_t ftype, size_t n, char **out)
     } else {
         size_t sz = H5Tget_size(ftype);
         char *raw;
-        if (sz == 0 || sz > (1u << 20) || n * sz > (64u << 20))
+        if (sz == 0 || sz > H5CKPT_MAX_STRING || n * sz > (64u << 20))
             return H5CKPT_ECORRUPT;
         raw = calloc(n, sz + 1);
         mt = H5Tcopy(H5T_C_S1);
@@ -203,6 +205,26 @@ static int read_strings(hid_t attr, hid_t ftype, size_t n, char **out)
     if (mt >= 0)
         H5Tclose(mt);
     return rc;
+}
+
+/*
+ * Read integers as int64.  HDF5 would clamp an unsigned value above
+ * INT64_MAX; such an attribute is not one the format stores, so it is
+ * skipped (returns 1) instead of being listed with a wrong value.
+ */
+static int read_int64s(hid_t attr, hid_t ftype, size_t n, int64_t *out)
+{
+    size_t i;
+
+    if (H5Tget_sign(ftype) == H5T_SGN_NONE && H5Tget_size(ftype) == 8) {
+        if (H5Aread(attr, H5T_NATIVE_UINT64, out) < 0)
+            return H5CKPT_ECORRUPT;
+        for (i = 0; i < n; i++)
+            if ((uint64_t)out[i] > (uint64_t)INT64_MAX)
+                return 1;
+        return 0;
+    }
+    return H5Aread(attr, H5T_NATIVE_INT64, out) < 0 ? H5CKPT_ECORRUPT : 0;
 }
 
 static int is_bool_enum(hid_t t)
@@ -229,6 +251,10 @@ int h5ckpt__attr_read(hid_t obj, const char *name, h5ckpt__attr *a, char *msg)
                           name);
         goto done;
     }
+    if (H5Sget_simple_extent_type(sp) == H5S_NULL) {
+        rc = 1; /* no value at all: not an attribute the format stores */
+        goto done;
+    }
     ndims = H5Sget_simple_extent_ndims(sp);
     if (ndims == 0) {
         a->count = 0;
@@ -248,6 +274,10 @@ int h5ckpt__attr_read(hid_t obj, const char *name, h5ckpt__attr *a, char *msg)
     }
     n = a->count ? a->count : 1;
     cls = H5Tget_class(ft);
+    if (cls == H5T_INTEGER && H5Tget_size(ft) > 8) {
+        rc = 1; /* wider than int64: values could not be kept exactly */
+        goto done;
+    }
     if (cls == H5T_INTEGER)
         a->type = H5CKPT_ATTR_INT64;
     else if (cls == H5T_FLOAT)
@@ -266,8 +296,7 @@ int h5ckpt__attr_read(hid_t obj, const char *name, h5ckpt__attr *a, char *msg)
     }
     switch (a->type) {
     case H5CKPT_ATTR_INT64:
-        if (H5Aread(at, H5T_NATIVE_INT64, a->values) < 0)
-            rc = H5CKPT_ECORRUPT;
+        rc = read_int64s(at, ft, n, a->values);
         break;
     case H5CKPT_ATTR_FLOAT64:
         if (H5Aread(at, H5T_NATIVE_DOUBLE, a->values) < 0)

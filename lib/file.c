@@ -33,6 +33,32 @@ uint64_t h5ckpt_bytes_written(const h5ckpt *ck) { return ck ? ck->bytes_written 
 
 uint64_t h5ckpt_bytes_read(const h5ckpt *ck) { return ck ? ck->bytes_read : 0; }
 
+/*
+ * Longest file path, and longest file name, MPI-IO can open.  Open MPI
+ * 4.1's OMPIO aborts the process (a fixed 256-byte buffer in its sharedfp
+ * components overflows) when MPI_File_open is given a path of 245 bytes or
+ * more, and fails to open a file whose name is longer than about 234 bytes
+ * (it makes "<name>_cid-<n>-<pid>.sm" next to it).  With Open MPI such paths
+ * are refused with EINVAL instead (measured with 4.1.4).
+ */
+#if defined(OMPI_MAJOR_VERSION) && OMPI_MAJOR_VERSION < 5
+#define MPIIO_PATH_MAX 244
+#define MPIIO_NAME_MAX 234
+#else
+#define MPIIO_PATH_MAX (PATH_MAX - 1)
+#define MPIIO_NAME_MAX NAME_MAX
+#endif
+
+static int mpiio_path_ok(const char *path, char *msg)
+{
+    if (strlen(path) <= MPIIO_PATH_MAX)
+        return 0;
+    return h5ckpt__fail(msg, H5CKPT_EINVAL,
+                        "path '%.40s...' is %zu bytes long; MPI-IO here opens "
+                        "at most %d (use a shorter or relative path)",
+                        path, strlen(path), MPIIO_PATH_MAX);
+}
+
 /* Split `path` into its directory ("." if none) and base name. */
 static int split_path(const char *path, char *dir, char *base, char *msg)
 {
@@ -67,6 +93,12 @@ static int check_target(const char *path, char *tmp, char *msg)
         return h5ckpt__fail(msg, H5CKPT_EISDIR, "'%s' names a directory", path);
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return h5ckpt__fail(msg, H5CKPT_EISDIR, "'%s' is a directory", path);
+    if (strlen(base) > MPIIO_NAME_MAX - H5CKPT_TMP_EXTRA)
+        return h5ckpt__fail(msg, H5CKPT_EINVAL,
+                            "file name '%.40s...' is %zu bytes long; at most "
+                            "%d leave room for the temporary name",
+                            base, strlen(base),
+                            (int)(MPIIO_NAME_MAX - H5CKPT_TMP_EXTRA));
     if (stat(dir, &st) != 0)
         return h5ckpt__fail(msg, H5CKPT_ENOENT, "directory '%s' does not exist",
                             dir);
@@ -77,7 +109,7 @@ static int check_target(const char *path, char *tmp, char *msg)
     if (snprintf(tmp, PATH_MAX, "%s/.%s" H5CKPT_TMP_INFIX "%016llx", dir, base,
                  r) >= PATH_MAX)
         return h5ckpt__fail(msg, H5CKPT_EINVAL, "path is too long");
-    return 0;
+    return mpiio_path_ok(tmp, msg);
 }
 
 static hid_t make_fapl(MPI_Comm comm, const h5ckpt_options *o)
@@ -116,44 +148,48 @@ static int new_handle(h5ckpt **out, int mode, const char *path, MPI_Comm comm,
     return 0;
 }
 
-/* Local argument checks shared by create and open. */
+/* Argument checks shared by create and open.  Collective once the
+ * communicator is known to be usable: one rank's bad argument (a NULL `out`
+ * or path) fails every rank alike instead of leaving the others waiting. */
 static int check_args(h5ckpt **out, const char *path, MPI_Comm comm,
                       const h5ckpt_options *opts, char *msg)
 {
-    int flag = 0;
+    int flag = 0, rc = 0;
 
-    if (!out)
-        return h5ckpt__fail(msg, H5CKPT_EINVAL, "out is NULL");
-    *out = NULL;
+    if (out)
+        *out = NULL;
     if (comm == MPI_COMM_NULL || MPI_Initialized(&flag) != MPI_SUCCESS || !flag)
         return h5ckpt__fail(msg, H5CKPT_EMPI,
                             "MPI is not initialised or the communicator is null");
-    if (!path || !*path)
-        return h5ckpt__fail(msg, H5CKPT_EINVAL, "path is NULL or empty");
-    if (opts && opts->version != H5CKPT_OPTIONS_VERSION)
-        return h5ckpt__fail(msg, H5CKPT_EINVAL,
-                            "options version %u is not %d (use H5CKPT_OPTIONS_INIT)",
-                            opts->version, H5CKPT_OPTIONS_VERSION);
-    return 0;
+    if (!out)
+        rc = h5ckpt__fail(msg, H5CKPT_EINVAL, "out is NULL");
+    else if (!path || !*path)
+        rc = h5ckpt__fail(msg, H5CKPT_EINVAL, "path is NULL or empty");
+    else if (opts && opts->version != H5CKPT_OPTIONS_VERSION)
+        rc = h5ckpt__fail(msg, H5CKPT_EINVAL,
+                          "options version %u is not %d (use H5CKPT_OPTIONS_INIT)",
+                          opts->version, H5CKPT_OPTIONS_VERSION);
+    return h5ckpt__agree(comm, rc, msg);
 }
 
 /* Collective: all ranks pass the same path and options. */
 static int check_same(MPI_Comm comm, const char *path, const h5ckpt_options *o,
                       char *msg)
 {
+    h5ckpt_options defaults = H5CKPT_OPTIONS_INIT;
     h5ckpt__buf b = {0};
     uint64_t mine, root;
     int rank, rc = 0;
 
+    if (!o)
+        o = &defaults; /* NULL and explicit defaults agree */
     h5ckpt__buf_str(&b, path);
-    if (o) {
-        h5ckpt__buf_u64(&b, (uint64_t)o->fsync);
-        h5ckpt__buf_u64(&b, (uint64_t)o->executor);
-        h5ckpt__buf_u64(&b, (uint64_t)o->file_locking);
-        h5ckpt__buf_u64(&b, o->alignment);
-        h5ckpt__buf_u64(&b, (uint64_t)o->verify_checksums);
-        h5ckpt__buf_str(&b, o->mesh ? o->mesh->desc : "");
-    }
+    h5ckpt__buf_u64(&b, (uint64_t)o->fsync);
+    h5ckpt__buf_u64(&b, (uint64_t)o->executor);
+    h5ckpt__buf_u64(&b, (uint64_t)o->file_locking);
+    h5ckpt__buf_u64(&b, o->alignment);
+    h5ckpt__buf_u64(&b, (uint64_t)o->verify_checksums);
+    h5ckpt__buf_str(&b, o->mesh ? o->mesh->desc : "");
     mine = root = h5ckpt__hash(b.data, b.len);
     h5ckpt__buf_free(&b);
     MPI_Comm_rank(comm, &rank);
@@ -222,7 +258,7 @@ int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
 
     h5ckpt__h5quiet_begin(&q);
     if ((rc = check_args(out, path, comm, opts, msg)) != 0)
-        goto done; /* cannot agree without a valid communicator */
+        goto done;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     if (opts)
@@ -293,6 +329,8 @@ static int check_source(const char *path, char *msg)
         return h5ckpt__fail(msg, H5CKPT_ENOTCOMMITTED,
                             "'%s' is the temporary file of an unfinished save",
                             path);
+    if (mpiio_path_ok(path, msg) != 0)
+        return H5CKPT_EINVAL;
     if ((is = H5Fis_hdf5(path)) <= 0)
         return h5ckpt__fail(msg, H5CKPT_ENOTCKPT, "'%s' is not an HDF5 file",
                             path);

@@ -147,7 +147,8 @@ typedef struct h5ckpt_mesh h5ckpt_mesh;
  * Create an N-d device mesh over `comm`: rank r has the row-major coordinates
  * of r in `shape` (as torch.distributed.DeviceMesh).  The product of `shape`
  * must equal the size of `comm`.  `dim_names` may be NULL or an array of
- * `ndim` names (each 1..63 printable characters, no ',' '(' ')' or spaces).
+ * `ndim` names (each 1..63 printable characters, no ',' '(' ')' '=' or
+ * spaces).
  *
  * Collective over `comm`.  `comm` is duplicated; the caller keeps its own.
  * Errors: H5CKPT_EINVAL (bad shape or names), H5CKPT_EDISAGREE (ranks pass
@@ -812,6 +813,26 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  *    another value, and with H5CKPT_EDISAGREE on every rank when ranks
  *    resolve to different executors.
  * docs/PERFORMANCE.md has the measurements; `h5ckpt bench` reruns them.
+ */
+
+/* ------------------------------------------------------------------------ */
+/* Limits and malformed files (no new functions)                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * - h5ckpt_open() refuses a malformed file with H5CKPT_ECORRUPT on every
+ *   rank: see format-spec/FORMAT.md, "Limits and malformed files" (objects
+ *   linked twice, virtual or external datasets, storage that does not hold
+ *   the shape, inconsistent writer mesh, oversized attributes or names).
+ *   Attributes the format cannot represent exactly (null dataspace, more
+ *   than one dimension, integers beyond int64) are not listed.
+ * - h5ckpt_create() and h5ckpt_open() return H5CKPT_EINVAL for a path whose
+ *   base name leaves no room for the temporary name (over NAME_MAX - 29
+ *   bytes) and, with Open MPI 4.x, for paths MPI-IO would abort on (over 244
+ *   bytes, or base names over 205 bytes).
+ * - A NULL `out`, path or bad options version on some ranks only fails every
+ *   rank alike (H5CKPT_EINVAL), as does a NULL `out` in h5ckpt_mesh_create().
+ *   NULL options and H5CKPT_OPTIONS_INIT are the same options.
  */
 
 #ifdef __cplusplus

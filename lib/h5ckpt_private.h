@@ -26,6 +26,10 @@
  * number). */
 #define H5CKPT_MAX_ATTR_ELEMS (1u << 20)
 #define H5CKPT_MAX_NAME 4096
+/* Longest string value of an attribute, in bytes (format limit). */
+#define H5CKPT_MAX_STRING (1u << 20)
+/* Bytes the temporary name adds to a basename: "." + infix + 16 hex. */
+#define H5CKPT_TMP_EXTRA (1 + sizeof H5CKPT_TMP_INFIX - 1 + 16)
 
 /* Reserved attribute names (format-spec/FORMAT.md, section "Root group"). */
 #define H5CKPT_A_FORMAT "h5ckpt_format"

@@ -5,6 +5,8 @@
  */
 #include "h5ckpt_private.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +15,27 @@ typedef struct {
     int rc;
     size_t captensors, capgroups, capattrs;
     int has_sums; /* the root declares a checksum table: not a tensor */
+    h5ckpt__strmap addrs; /* file address (hex) of every object seen */
+    hid_t fid;            /* rank 0's own serial view of the file */
 } walk;
+
+/* Remember the object at `addr`; ECORRUPT when it was seen before (one
+ * object hard-linked under two names, or a group linked into its own
+ * subtree). */
+static int seen_once(walk *w, haddr_t addr, const char *name)
+{
+    char key[32];
+
+    snprintf(key, sizeof key, "%llx", (unsigned long long)addr);
+    if (h5ckpt__strmap_get(&w->addrs, key) >= 0)
+        return h5ckpt__set(w->ck, H5CKPT_ECORRUPT,
+                           "'%s' is a second hard link to an object already "
+                           "listed (not allowed)",
+                           name);
+    if (h5ckpt__strmap_put(&w->addrs, key, 1) != 0)
+        return h5ckpt__set(w->ck, H5CKPT_ENOMEM, "out of memory");
+    return 0;
+}
 
 static int root_int64(hid_t fid, const char *name, int64_t *v, char *msg)
 {
@@ -49,15 +71,15 @@ static int root_string(hid_t fid, const char *name, char *msg)
     return rc;
 }
 
-static int read_root(h5ckpt *ck, char *msg)
+static int read_root(h5ckpt *ck, hid_t fid, char *msg)
 {
     h5ckpt__attr a = {0};
-    int64_t committed = 0;
+    int64_t committed = 0, nranks = 0, prod = 1;
     int rc = 0;
     size_t i;
 
-    if (H5Aexists(ck->fid, H5CKPT_A_FORMAT) <= 0 ||
-        h5ckpt__attr_read(ck->fid, H5CKPT_A_FORMAT, &a, msg) != 0 ||
+    if (H5Aexists(fid, H5CKPT_A_FORMAT) <= 0 ||
+        h5ckpt__attr_read(fid, H5CKPT_A_FORMAT, &a, msg) != 0 ||
         a.type != H5CKPT_ATTR_STRING || a.count != 0 ||
         strcmp(((char **)a.values)[0], H5CKPT_FORMAT_NAME) != 0) {
         rc = h5ckpt__fail(msg, H5CKPT_ENOTCKPT,
@@ -65,8 +87,8 @@ static int read_root(h5ckpt *ck, char *msg)
                           ck->path);
         goto done;
     }
-    if ((rc = root_int64(ck->fid, H5CKPT_A_READ_VERSION, &ck->read_version, msg)) ||
-        (rc = root_int64(ck->fid, H5CKPT_A_WRITE_VERSION, &ck->write_version, msg))) {
+    if ((rc = root_int64(fid, H5CKPT_A_READ_VERSION, &ck->read_version, msg)) ||
+        (rc = root_int64(fid, H5CKPT_A_WRITE_VERSION, &ck->write_version, msg))) {
         if (rc == 1)
             rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
                               "'%s' lacks its format version attributes", ck->path);
@@ -80,7 +102,7 @@ static int read_root(h5ckpt *ck, char *msg)
                           H5CKPT_FORMAT_READ_VERSION);
         goto done;
     }
-    rc = root_int64(ck->fid, H5CKPT_A_COMMITTED, &committed, msg);
+    rc = root_int64(fid, H5CKPT_A_COMMITTED, &committed, msg);
     if (rc == 1 || (rc == 0 && committed != 1)) {
         rc = h5ckpt__fail(msg, H5CKPT_ENOTCOMMITTED,
                           "'%s' was never committed (an interrupted save?)",
@@ -89,17 +111,17 @@ static int read_root(h5ckpt *ck, char *msg)
     }
     if (rc)
         goto done;
-    if ((rc = root_int64(ck->fid, H5CKPT_A_NRANKS, &committed, msg)) != 0 ||
-        (rc = root_string(ck->fid, H5CKPT_A_LIBVERSION, msg)) != 0 ||
-        (rc = root_string(ck->fid, H5CKPT_A_CREATED, msg)) != 0) {
+    if ((rc = root_int64(fid, H5CKPT_A_NRANKS, &nranks, msg)) != 0 ||
+        (rc = root_string(fid, H5CKPT_A_LIBVERSION, msg)) != 0 ||
+        (rc = root_string(fid, H5CKPT_A_CREATED, msg)) != 0) {
         if (rc == 1)
             rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
                               "'%s' lacks a required root attribute", ck->path);
         goto done;
     }
     h5ckpt__attr_clear(&a);
-    if (H5Aexists(ck->fid, H5CKPT_A_MESH_SHAPE) <= 0 ||
-        h5ckpt__attr_read(ck->fid, H5CKPT_A_MESH_SHAPE, &a, msg) != 0 ||
+    if (H5Aexists(fid, H5CKPT_A_MESH_SHAPE) <= 0 ||
+        h5ckpt__attr_read(fid, H5CKPT_A_MESH_SHAPE, &a, msg) != 0 ||
         a.type != H5CKPT_ATTR_INT64 || a.count < 1 || a.count > H5CKPT_MAX_NDIM) {
         rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
                           "root attribute '" H5CKPT_A_MESH_SHAPE
@@ -107,8 +129,19 @@ static int read_root(h5ckpt *ck, char *msg)
         goto done;
     }
     ck->mesh_ndim = (int)a.count;
-    for (i = 0; i < a.count; i++)
-        ck->mesh_shape[i] = ((int64_t *)a.values)[i];
+    for (i = 0; i < a.count; i++) {
+        int64_t n = ((int64_t *)a.values)[i];
+        if (n < 1 || n > INT_MAX || (prod *= n) > INT_MAX) {
+            prod = -1;
+            break;
+        }
+        ck->mesh_shape[i] = n;
+    }
+    if (prod != nranks)
+        rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
+                          "the writer mesh shape does not multiply to "
+                          "'" H5CKPT_A_NRANKS "' = %lld ranks",
+                          (long long)nranks);
 done:
     h5ckpt__attr_clear(&a);
     return rc;
@@ -147,6 +180,12 @@ static herr_t on_attr(hid_t loc, const char *name, const H5A_info_t *info,
 
     if (strncmp(name, H5CKPT_RESERVED_PREFIX, strlen(H5CKPT_RESERVED_PREFIX)) == 0)
         return 0; /* reserved: read where needed, never listed */
+    if (h5ckpt__check_attr_name(name, 1, c->w->ck->errmsg) != 0) {
+        c->w->rc = h5ckpt__set(c->w->ck, H5CKPT_ECORRUPT,
+                               "an attribute of '%s' has an invalid name",
+                               *c->obj ? c->obj : "/");
+        return -1;
+    }
     rc = h5ckpt__attr_read(loc, name, &a, c->w->ck->errmsg);
     if (rc == 0 && !(a.name = h5ckpt__strdup(name)))
         rc = H5CKPT_ENOMEM;
@@ -176,6 +215,46 @@ static int read_attrs(walk *w, hid_t obj, const char *path)
     return w->rc;
 }
 
+/*
+ * Storage checks: virtual datasets and external storage would make a reader
+ * read other files (forbidden); contiguous storage must hold exactly `bytes`
+ * (the declared shape) and lie inside the file, or HDF5 would read past it
+ * (unallocated storage, size 0, reads as fill values and is accepted).
+ */
+static int check_storage(h5ckpt *ck, hid_t fid, hid_t d, const char *path,
+                         uint64_t bytes)
+{
+    hid_t dcpl = H5Dget_create_plist(d);
+    H5D_layout_t layout;
+    hsize_t stored, fsize = 0;
+    haddr_t addr;
+    int rc = 0;
+
+    if (dcpl < 0)
+        return h5ckpt__set(ck, H5CKPT_ECORRUPT,
+                           "dataset '%s': cannot read its creation properties", path);
+    layout = H5Pget_layout(dcpl);
+    if (layout == H5D_VIRTUAL) {
+        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+                         "dataset '%s' is a virtual dataset (not allowed)", path);
+    } else if (H5Pget_external_count(dcpl) != 0) {
+        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+                         "dataset '%s' uses external storage (not allowed)", path);
+    } else if (layout == H5D_CONTIGUOUS && (stored = H5Dget_storage_size(d)) != 0) {
+        addr = H5Dget_offset(d);
+        if (stored != bytes || addr == HADDR_UNDEF ||
+            H5Fget_filesize(fid, &fsize) < 0 || addr > fsize ||
+            fsize - addr < stored)
+            rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+                             "dataset '%s': its storage (%llu bytes) does not "
+                             "hold its shape (%llu bytes) inside the file",
+                             path, (unsigned long long)stored,
+                             (unsigned long long)bytes);
+    }
+    H5Pclose(dcpl);
+    return rc;
+}
+
 static int read_dataset(walk *w, hid_t d, const char *path)
 {
     h5ckpt *ck = w->ck;
@@ -183,6 +262,7 @@ static int read_dataset(walk *w, hid_t d, const char *path)
     h5ckpt__attr a = {0}, p = {0};
     hid_t type = H5I_INVALID_HID, space = H5I_INVALID_HID;
     hsize_t dims[H5CKPT_MAX_NDIM];
+    uint64_t bytes;
     int rc = 0, ndim, i, overflow = 0;
 
     if (H5Aexists(d, H5CKPT_A_DTYPE) <= 0 ||
@@ -211,6 +291,7 @@ static int read_dataset(walk *w, hid_t d, const char *path)
         goto done;
     }
     if ((space = H5Dget_space(d)) < 0 ||
+        H5Sget_simple_extent_type(space) == H5S_NULL ||
         (ndim = H5Sget_simple_extent_ndims(space)) < 0 || ndim > H5CKPT_MAX_NDIM ||
         H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
         rc = h5ckpt__set(ck, H5CKPT_ECORRUPT, "dataset '%s' has a bad dataspace",
@@ -220,12 +301,15 @@ static int read_dataset(walk *w, hid_t d, const char *path)
     t.ndim = ndim;
     for (i = 0; i < ndim; i++)
         t.shape[i] = dims[i];
-    h5ckpt__volume(ndim, t.shape, &overflow);
-    if (overflow) {
+    bytes = h5ckpt__volume(ndim, t.shape, &overflow);
+    if (overflow || bytes > UINT64_MAX / h5ckpt_dtype_size(t.dtype)) {
         rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
                          "dataset '%s': shape overflows 64 bits", path);
         goto done;
     }
+    bytes *= h5ckpt_dtype_size(t.dtype);
+    if ((rc = check_storage(ck, w->fid, d, path, bytes)) != 0)
+        goto done;
     {
         haddr_t off = H5Dget_offset(d);
         t.offset = off == HADDR_UNDEF ? -1 : (int64_t)off;
@@ -304,7 +388,9 @@ static herr_t on_link(hid_t root, const char *name, const H5L_info_t *info,
         w->rc = h5ckpt__set(ck, H5CKPT_ECORRUPT, "cannot open object '%s'", name);
         return -1;
     }
-    if (oi.type == H5O_TYPE_GROUP) {
+    if ((rc = seen_once(w, oi.addr, name)) != 0) {
+        w->rc = rc;
+    } else if (oi.type == H5O_TYPE_GROUP) {
         if ((rc = push_group(w, name)) != 0)
             w->rc = h5ckpt__set(ck, rc, "out of memory");
         else
@@ -339,21 +425,45 @@ static int cmp_attr(const void *a, const void *b)
     return c ? c : strcmp(x->name, y->name);
 }
 
-/* Rank 0: validate and read everything. */
+/*
+ * Rank 0: validate and read everything, through its own serial (POSIX)
+ * handle on the file.  HDF5 may make MPI calls on the communicator of an
+ * MPI-IO file while opening some objects (a virtual dataset duplicates it),
+ * which would hang the ranks that are not scanning; a serial handle never
+ * does.
+ */
 static int scan(h5ckpt *ck)
 {
-    walk w = {ck, 0, 0, 0, 0, 0};
+    walk w = {0};
+    H5O_info_t oi;
+    hid_t fapl;
     int rc;
 
-    w.has_sums = H5Aexists(ck->fid, H5CKPT_A_CHECKSUM_ALGO) > 0;
-    if ((rc = read_root(ck, ck->errmsg)) != 0)
-        return rc;
-    if ((rc = read_attrs(&w, ck->fid, "")) != 0)
-        return rc;
-    if (H5Lvisit(ck->fid, H5_INDEX_NAME, H5_ITER_INC, on_link, &w) < 0 || w.rc)
-        return w.rc ? w.rc
-                    : h5ckpt__set(ck, H5CKPT_ECORRUPT, "cannot walk the groups of '%s'",
-                                  ck->path);
+    w.ck = ck;
+    w.fid = H5I_INVALID_HID;
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_sec2(fapl) < 0 ||
+        H5Pset_file_locking(fapl, ck->opts.file_locking ? 1 : 0, 1) < 0 ||
+        (w.fid = H5Fopen(ck->path, H5F_ACC_RDONLY, fapl)) < 0) {
+        rc = h5ckpt__set(ck, H5CKPT_ENOTCKPT, "cannot open '%s' as HDF5", ck->path);
+        h5ckpt__append_h5err(ck->errmsg);
+        goto done;
+    }
+    w.has_sums = H5Aexists(w.fid, H5CKPT_A_CHECKSUM_ALGO) > 0;
+    if ((rc = read_root(ck, w.fid, ck->errmsg)) != 0 ||
+        (rc = read_attrs(&w, w.fid, "")) != 0)
+        goto done;
+    if (H5Oget_info(w.fid, &oi) < 0) {
+        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT, "cannot inspect the root group");
+        goto done;
+    }
+    if ((rc = seen_once(&w, oi.addr, "/")) != 0)
+        goto done;
+    if (H5Lvisit(w.fid, H5_INDEX_NAME, H5_ITER_INC, on_link, &w) < 0 || w.rc) {
+        rc = w.rc ? w.rc
+                  : h5ckpt__set(ck, H5CKPT_ECORRUPT, "cannot walk the groups of '%s'",
+                                ck->path);
+        goto done;
+    }
     /* qsort needs a valid base even for zero elements */
     if (ck->ntensors)
         qsort(ck->tensors, ck->ntensors, sizeof *ck->tensors, cmp_tensor);
@@ -361,7 +471,13 @@ static int scan(h5ckpt *ck)
         qsort(ck->groups, ck->ngroups, sizeof *ck->groups, cmp_str);
     if (ck->nfattrs)
         qsort(ck->fattrs, ck->nfattrs, sizeof *ck->fattrs, cmp_attr);
-    return 0;
+done:
+    if (w.fid >= 0 && H5Fclose(w.fid) < 0 && rc == 0)
+        rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed", ck->path);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    h5ckpt__strmap_free(&w.addrs);
+    return rc;
 }
 
 static void serialize(const h5ckpt *ck, h5ckpt__buf *b)

@@ -73,17 +73,16 @@ int h5ckpt_mesh_create(h5ckpt_mesh **out, MPI_Comm comm, int ndim,
     uint64_t mine = 0, root = 0;
     int rc, rank, size, i, r;
 
-    if (!out) {
-        h5ckpt__seterror(err, H5CKPT_EINVAL, "out is NULL");
-        return H5CKPT_EINVAL;
-    }
-    *out = NULL;
+    if (out)
+        *out = NULL;
     if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS ||
         MPI_Comm_size(comm, &size) != MPI_SUCCESS) {
         h5ckpt__seterror(err, H5CKPT_EMPI, "invalid communicator");
         return H5CKPT_EMPI;
     }
-    rc = validate(ndim, shape, dim_names, size, msg);
+    /* a NULL `out` on one rank fails every rank (agreed below) */
+    rc = out ? validate(ndim, shape, dim_names, size, msg)
+             : h5ckpt__fail(msg, H5CKPT_EINVAL, "out is NULL");
     if (rc == 0) {
         describe(&desc, ndim, shape, dim_names);
         rc = desc.err;

@@ -22,11 +22,13 @@ static void describe_op(const h5ckpt *ck, const h5ckpt__op *op, h5ckpt__buf *b)
                       (unsigned long long)op->layout.shape[d]);
     if (n < (int)sizeof text)
         n += snprintf(text + n, sizeof text - (size_t)n, ")");
-    if (ck->mode == H5CKPT__WRITER && n < (int)sizeof text) {
+    if (ck->mode == H5CKPT__WRITER && n < (int)sizeof text - 1) {
         text[n++] = ' ';
         h5ckpt__placements_text(&op->layout, text + n, sizeof text - (size_t)n);
     }
     h5ckpt__buf_bytes(b, text, strlen(text) + 1);
+    /* the text is cut at 1 KiB; paths are up to 4 KiB and must agree whole */
+    h5ckpt__buf_str(b, op->path);
 }
 
 static void describe_attr(const h5ckpt__attr *a, h5ckpt__buf *b)

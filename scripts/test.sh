@@ -7,6 +7,13 @@ cd "$(dirname "$0")/.."
 sh scripts/build.sh
 status=0
 make -j1 check || status=$?
+# The serial unit tests under valgrind memcheck (about 30 s on 2 cores).
+# H5CKPT_VALGRIND=0 skips it.
+vg=skipped
+if [ "${H5CKPT_VALGRIND:-1}" != 0 ]; then
+    if sh scripts/valgrind.sh; then vg=clean; else vg=FAILED; status=1; fi
+fi
+echo "valgrind run (unit tests): $vg"
 # The same suite again under AddressSanitizer + UndefinedBehaviorSanitizer,
 # built from the release tarball in build-san/ (the tree's own build stays
 # as it is).  H5CKPT_SANITIZE=0 skips it.  Leak checking is off: Open MPI

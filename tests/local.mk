@@ -22,3 +22,4 @@ include tests/train/local.mk
 include tests/mpi/checksums.mk
 include tests/crash/local.mk
 include tests/mpi/executors.mk
+include tests/corpus/local.mk

@@ -13,5 +13,5 @@ check_PROGRAMS += tests/mpi/test_crash
 TESTS += tests/mpi/test_crash
 tests_mpi_test_crash_SOURCES = tests/mpi/test_crash.c tests/mpi/harness.c tests/mpi/harness.h
 tests_mpi_test_crash_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_mpi_test_crash_LDADD = lib/libh5ckpt.la $(CHECK_LIBS)
+tests_mpi_test_crash_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
 endif

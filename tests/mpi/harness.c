@@ -1,6 +1,8 @@
 /* main() shared by every MPI test binary; see harness.h. */
 #include "harness.h"
 
+#include <hdf5.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +29,38 @@ static void remove_tree(const char *dir)
         fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/*
+ * Every test ends with no HDF5 identifier of a file or of an object in a
+ * file (group, dataset, named datatype, attribute) left open.  HDF5 1.10
+ * offers no count of dataspace or datatype identifiers (H5Inmembers refuses
+ * library types).  Returns 1 on every rank when any rank has some left.
+ */
+static int open_ids_left(void)
+{
+    static const struct {
+        unsigned types;
+        const char *name;
+    } kinds[] = {{H5F_OBJ_FILE, "file"},
+                 {H5F_OBJ_GROUP, "group"},
+                 {H5F_OBJ_DATASET, "dataset"},
+                 {H5F_OBJ_DATATYPE, "named datatype"},
+                 {H5F_OBJ_ATTR, "attribute"}};
+    size_t i;
+    ssize_t n;
+    int left = 0, any = 0;
+
+    for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if ((n = H5Fget_obj_count(H5F_OBJ_ALL, kinds[i].types)) != 0) {
+            fprintf(stderr, "[rank %d] %zd HDF5 %s identifier(s) left open\n",
+                    T_rank, n, kinds[i].name);
+            left = 1;
+        }
+    MPI_Allreduce(&left, &any, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
+    if (any && T_rank == 0)
+        fprintf(stderr, "HDF5 identifiers were left open at the end of the tests\n");
+    return any;
+}
+
 int main(int argc, char **argv)
 {
     int failed, total = 0;
@@ -51,6 +85,7 @@ int main(int argc, char **argv)
     srunner_run_all(sr, T_rank == 0 ? CK_NORMAL : CK_SILENT);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    failed += open_ids_left();
 
     MPI_Allreduce(&failed, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     MPI_Barrier(MPI_COMM_WORLD);

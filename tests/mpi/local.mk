@@ -7,9 +7,18 @@ TESTS += tests/mpi/test_roundtrip tests/mpi/test_layouts
 tests_mpi_test_roundtrip_SOURCES = tests/mpi/test_roundtrip.c tests/mpi/values.c tests/mpi/values.h \
 	tests/mpi/harness.c tests/mpi/harness.h
 tests_mpi_test_roundtrip_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_mpi_test_roundtrip_LDADD = lib/libh5ckpt.la $(CHECK_LIBS)
+tests_mpi_test_roundtrip_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
 tests_mpi_test_layouts_SOURCES = tests/mpi/test_layouts.c tests/mpi/values.c tests/mpi/values.h \
 	tests/mpi/harness.c tests/mpi/harness.h
 tests_mpi_test_layouts_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_mpi_test_layouts_LDADD = lib/libh5ckpt.la $(CHECK_LIBS)
+tests_mpi_test_layouts_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
+endif
+
+# The rank-disagreement matrix (test_disagree).
+if HAVE_CHECK
+check_PROGRAMS += tests/mpi/test_disagree
+TESTS += tests/mpi/test_disagree
+tests_mpi_test_disagree_SOURCES = tests/mpi/test_disagree.c tests/mpi/harness.c tests/mpi/harness.h
+tests_mpi_test_disagree_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_mpi_test_disagree_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
 endif

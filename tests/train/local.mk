@@ -9,8 +9,8 @@ check_PROGRAMS += tests/mpi/test_ckdir tests/mpi/test_state
 TESTS += tests/mpi/test_ckdir tests/mpi/test_state
 tests_mpi_test_ckdir_SOURCES = tests/mpi/test_ckdir.c tests/mpi/harness.c tests/mpi/harness.h
 tests_mpi_test_ckdir_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_mpi_test_ckdir_LDADD = lib/libh5ckpt.la $(CHECK_LIBS)
+tests_mpi_test_ckdir_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
 tests_mpi_test_state_SOURCES = tests/mpi/test_state.c tests/mpi/harness.c tests/mpi/harness.h
 tests_mpi_test_state_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_mpi_test_state_LDADD = lib/libh5ckpt.la $(CHECK_LIBS)
+tests_mpi_test_state_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
 endif
