@@ -201,6 +201,8 @@ static int check_root(vctx *v, hid_t fid)
                     (long long)s);
             mesh_ok = 0;
         } else if (prod > INT64_MAX / s) {
+            problem(v, "/", "the product of '%s' overflows 64 bits",
+                    H5CKPT_A_MESH_SHAPE);
             mesh_ok = 0;
         } else {
             prod *= s;
@@ -266,6 +268,27 @@ static void check_attrs(vctx *v, hid_t obj, const char *objname, int kind)
         problem(v, objname, "cannot list its attributes");
 }
 
+/* Virtual datasets and external storage would make a reader read other
+ * files (format-spec, "Limits and malformed files"). */
+static void check_storage(vctx *v, hid_t d, const char *path)
+{
+    hid_t dcpl = H5Dget_create_plist(d);
+    H5D_layout_t layout;
+    int next;
+
+    if (dcpl < 0) {
+        problem(v, path, "its creation properties cannot be read");
+        return;
+    }
+    if ((layout = H5Pget_layout(dcpl)) == H5D_VIRTUAL)
+        problem(v, path, "is a virtual dataset (not allowed)");
+    else if (layout < 0)
+        problem(v, path, "its storage layout cannot be read");
+    if ((next = H5Pget_external_count(dcpl)) > 0)
+        problem(v, path, "stores its data in %d external file(s) (not allowed)", next);
+    H5Pclose(dcpl);
+}
+
 static void check_dataset(vctx *v, hid_t d, const char *path, off_t fsize)
 {
     h5ckpt__attr a = {0};
@@ -285,6 +308,7 @@ static void check_dataset(vctx *v, hid_t d, const char *path, off_t fsize)
     }
     h5ckpt__attr_clear(&a);
     check_attr(v, d, path, H5CKPT_A_PLACEMENTS, K_STRING, 0, 0, NULL);
+    check_storage(v, d, path);
     if ((type = H5Dget_type(d)) < 0)
         problem(v, path, "its datatype cannot be read");
     else if (dt != H5CKPT_DTYPE_COUNT && !h5ckpt__h5type_matches(type, dt))
@@ -337,7 +361,25 @@ done:
 typedef struct {
     vctx *v;
     off_t fsize;
+    h5ckpt__strmap seen; /* object address (hex) -> 1 */
 } wctx;
+
+/* Each object has exactly one path: report a second link to it (a hard
+ * link under another name, or a group linked into itself). */
+static int seen_before(wctx *w, haddr_t addr, const char *name)
+{
+    char key[32];
+
+    snprintf(key, sizeof key, "%llx", (unsigned long long)addr);
+    if (h5ckpt__strmap_get(&w->seen, key) >= 0) {
+        problem(w->v, name, "is a second link to an object already linked "
+                "elsewhere (each object must have one path)");
+        return 1;
+    }
+    if (h5ckpt__strmap_put(&w->seen, key, 1) != 0)
+        problem(w->v, name, "out of memory tracking objects");
+    return 0;
+}
 
 static herr_t on_link(hid_t root, const char *name, const H5L_info_t *info, void *data)
 {
@@ -355,6 +397,10 @@ static herr_t on_link(hid_t root, const char *name, const H5L_info_t *info, void
     if (H5Oget_info_by_name(root, name, &oi, H5P_DEFAULT) < 0 ||
         (obj = H5Oopen(root, name, H5P_DEFAULT)) < 0) {
         problem(w->v, name, "cannot be opened");
+        return 0;
+    }
+    if (seen_before(w, oi.addr, name)) {
+        H5Oclose(obj);
         return 0;
     }
     if (oi.type == H5O_TYPE_GROUP) {
@@ -391,7 +437,8 @@ static int scan(const char *path, vctx *v, char *msg)
 {
     struct stat st;
     hid_t fapl = H5I_INVALID_HID, fid = H5I_INVALID_HID;
-    wctx w = {v, 0};
+    wctx w = {v, 0, {0}};
+    H5O_info_t root;
 
     if (stat(path, &st) != 0)
         return h5ckpt__fail(msg, errno == ENOENT || errno == ENOTDIR ? H5CKPT_ENOENT
@@ -417,11 +464,15 @@ static int scan(const char *path, vctx *v, char *msg)
     if (check_root(v, fid) != 0)
         goto done;
     check_attrs(v, fid, "/", 0);
+    if (H5Oget_info(fid, &root) < 0)
+        problem(v, "/", "cannot inspect the root group");
+    else
+        seen_before(&w, root.addr, "/");
     if (H5Lvisit(fid, H5_INDEX_NAME, H5_ITER_INC, on_link, &w) < 0)
         problem(v, "/", "cannot walk the groups of the file");
     /* Every piece's checksum (format-spec "Checksums").  A file of write
-     * version 1 predates the table; from version 2 on a writer always
-     * stores one. */
+     * version 1 predates the table; a version-2 writer always stores one;
+     * what a newer version does is not ours to judge. */
     {
         size_t nchecked = 0;
         htri_t has = H5Lexists(fid, H5CKPT_CHECKSUM_TABLE, H5P_DEFAULT);
@@ -429,11 +480,12 @@ static int scan(const char *path, vctx *v, char *msg)
             h5ckpt__verify_checksums(fid, report_cb, v, &nchecked); /* reports each */
         else if (has < 0)
             problem(v, "/", "cannot look up the checksum table");
-        else if (v->write_version >= 2)
+        else if (v->write_version == 2)
             problem(v, "/", "the checksum table '%s' is missing (write version %lld)",
                     H5CKPT_CHECKSUM_TABLE, (long long)v->write_version);
     }
 done:
+    h5ckpt__strmap_free(&w.seen);
     if (fid >= 0)
         H5Fclose(fid);
     if (fapl >= 0)
