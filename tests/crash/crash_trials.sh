@@ -10,9 +10,11 @@
 #   - every half-written temporary file refuses to open with
 #     H5CKPT_ENOTCOMMITTED or H5CKPT_ENOTCKPT (never taken as complete);
 #   - the next save succeeds, verifies, and removes those leftovers.
-# Each way of saving is a function (trial_same_path); a mode that saves
-# through the directory layer's next index adds its own function and a line
-# in pick_mode.  Environment: H5CKPT_CRASH_NP (writer ranks, default 3),
+# Each way of saving is a function: trial_same_path (a save over the same
+# file) and trial_dir_index (a save at the next index of a checkpoint
+# directory, h5ckpt_ckdir_save/commit, keeping the last 3): there the latest
+# committed checkpoint must stay the previous one (or be the new, complete
+# one), its file unchanged, and the next save must get the next index.  Environment: H5CKPT_CRASH_NP (writer ranks, default 3),
 # MPIEXEC, top_builddir.
 set -u
 fail() { echo "FAIL: trial ${i:-0}: $*"; exit 1; }
@@ -115,16 +117,77 @@ trial_same_path() {
     echo "trial $i: $how killed after ${delay}s: $outcome; $n half-written file(s) refused and removed"
 }
 
+dir="$d/dir"
+ckname() { printf '%s/ckpt-%09d.h5' "$dir" "$1"; }
+# Index of the latest committed checkpoint of $dir, loaded with verification.
+latest() {
+    $mpi -np 2 "$sample" read "$dir" --dir --verify >"$d/read" 2>&1 ||
+        fail "the latest checkpoint does not load with verification: $(cat "$d/read")"
+    sed -n 's/.*: ok (ckpt \([0-9]*\))$/\1/p' "$d/read"
+}
+
+# One trial of a save at the next index of a checkpoint directory.
+trial_dir_index() {
+    how=$1
+    before=$(latest)
+    [ -n "$before" ] || fail "no latest index before the save"
+    cp "$(ckname "$before")" "$d/prevdir.h5"
+    delay=$(awk -v ms="$(rnd 3000)" 'BEGIN { printf "%.3f", 0.15 + ms / 1000 }')
+    setsid $mpi -np "$np" "$sample" write "$dir" --dir --slow >"$d/save" 2>&1 &
+    job=$!
+    sleep "$delay"
+    kill_save "$how"
+    after=$(latest)
+    if [ "$after" = "$before" ]; then
+        cmp -s "$(ckname "$before")" "$d/prevdir.h5" ||
+            fail "the latest checkpoint $before changed under a killed save"
+        intact=$((intact + 1)); outcome="latest is still $before, unchanged"
+    elif [ "$after" = $((before + 1)) ]; then
+        cmp -s "$(ckname "$before")" "$d/prevdir.h5" ||
+            fail "checkpoint $before changed when $after was saved"
+        completed=$((completed + 1)); outcome="save of $after had completed"
+    else
+        fail "latest went from $before to '$after'"
+    fi
+    "$h5ckpt" verify "$(ckname "$after")" >"$d/verify" 2>&1 ||
+        fail "verify of the latest: $(cat "$d/verify")"
+    n=0
+    for t in "$dir"/.ckpt-*.h5.h5ckpt-tmp-*; do
+        [ -e "$t" ] || continue
+        n=$((n + 1))
+        $mpi -np 1 "$sample" read "$t" >"$d/tmpread" 2>&1 &&
+            fail "a half-written file was accepted as a checkpoint ($t)"
+        grep -q -E 'H5CKPT_ENOTCOMMITTED|H5CKPT_ENOTCKPT' "$d/tmpread" ||
+            fail "a half-written file failed without ENOTCOMMITTED/ENOTCKPT: $(cat "$d/tmpread")"
+        "$h5ckpt" verify "$t" >/dev/null 2>&1 &&
+            fail "h5ckpt verify passed a half-written file ($t)"
+    done
+    partials=$((partials + n))
+    # The next save takes the next index and removes the leftovers.
+    $mpi -np "$np" "$sample" write "$dir" --dir >"$d/next" 2>&1 ||
+        fail "the next save: $(cat "$d/next")"
+    grep -q ": ok (ckpt $((after + 1)))" "$d/next" ||
+        fail "the next save did not take index $((after + 1)): $(cat "$d/next")"
+    for t in "$dir"/.ckpt-*.h5.h5ckpt-tmp-*; do
+        [ -e "$t" ] && fail "the next save left $t in place"
+    done
+    cleaned=$((cleaned + n))
+    echo "trial $i: dir, $how killed after ${delay}s: $outcome; $n half-written file(s) refused and removed"
+}
+
 pick_mode() {
-    case $(rnd 2) in
+    case $(rnd 4) in
     0) trial_same_path job ;;
     1) trial_same_path rank ;;
+    2) trial_dir_index job ;;
+    3) trial_dir_index rank ;;
     esac
 }
 
 i=0
 $mpi -np "$np" "$sample" write "$p" >"$d/first" 2>&1 || fail "first save: $(cat "$d/first")"
 cp "$p" "$d/prev.h5"
+$mpi -np "$np" "$sample" write "$dir" --dir >"$d/first" 2>&1 || fail "first save in a directory: $(cat "$d/first")"
 while [ "$i" -lt "$trials" ]; do
     i=$((i + 1))
     pick_mode

@@ -107,6 +107,8 @@ int main(int argc, char **argv)
     h5ckpt_error err = {0};
     h5ckpt_mesh *mesh = NULL;
     h5ckpt *ck = NULL;
+    h5ckpt_ckdir *dir = NULL;
+    int64_t index = -1;
     h5ckpt_layout *l[NT];
     unsigned char *buf[NT];
     int size, t, slow = 0, two = 0, writing, a, verify = 0;
@@ -127,6 +129,11 @@ int main(int argc, char **argv)
             slow = 1;
         else if (!strcmp(argv[a], "--verify"))
             verify = 1;
+        else if (!strcmp(argv[a], "--dir")) {
+            h5ckpt_ckdir_options dop = H5CKPT_CKDIR_OPTIONS_INIT;
+            dop.keep_last = 3;
+            CHECK(h5ckpt_ckdir_open(&dir, argv[2], MPI_COMM_WORLD, &dop, &err));
+        }
         else if (!strcmp(argv[a], "--mesh") && a + 1 < argc)
             two = !strcmp(argv[++a], "2x2");
     }
@@ -136,10 +143,18 @@ int main(int argc, char **argv)
     }
     if (writing) {
         opts.mesh = mesh;
-        CHECK(h5ckpt_create(&ck, argv[2], MPI_COMM_WORLD, &opts, &err));
+        if (dir)
+            CHECK(h5ckpt_ckdir_save(dir, H5CKPT_CKDIR_NEXT, &ck, &opts));
+        else
+            CHECK(h5ckpt_create(&ck, argv[2], MPI_COMM_WORLD, &opts, &err));
     } else {
         opts.verify_checksums = verify;
-        CHECK(h5ckpt_open(&ck, argv[2], MPI_COMM_WORLD, &opts, &err));
+        if (dir) {
+            CHECK(h5ckpt_ckdir_load(dir, H5CKPT_CKDIR_LATEST, &ck, &opts));
+            CHECK(h5ckpt_ckdir_latest(dir, &index));
+        } else {
+            CHECK(h5ckpt_open(&ck, argv[2], MPI_COMM_WORLD, &opts, &err));
+        }
     }
     for (t = 0; t < NT; t++) {
         int p1[1] = {nd[t] ? H5CKPT_SHARD(0) : H5CKPT_REPLICATE};
@@ -180,7 +195,10 @@ int main(int argc, char **argv)
         free(v);
         h5ckpt_layout_free(sl);
     }
-    if (writing) {
+    if (writing && dir) {
+        CHECK(h5ckpt_ckdir_commit(dir, ck));
+        CHECK(h5ckpt_ckdir_latest(dir, &index));
+    } else if (writing) {
         CHECK(h5ckpt_commit(ck));
     } else {
         int64_t epoch = 0;
@@ -198,8 +216,12 @@ int main(int argc, char **argv)
         free(buf[t]);
     }
     h5ckpt_mesh_free(mesh);
+    h5ckpt_ckdir_free(dir);
     MPI_Allreduce(&bad, &total, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
-    if (rank == 0)
+    if (rank == 0 && dir)
+        printf("%s %s: %s (ckpt %lld)\n", argv[1], argv[2], total ? "MISMATCH" : "ok",
+               (long long)index);
+    else if (rank == 0)
         printf("%s %s: %s\n", argv[1], argv[2], total ? "MISMATCH" : "ok");
     MPI_Finalize();
     return total ? 1 : 0;
