@@ -299,6 +299,7 @@ int h5ckpt__checksum_write(h5ckpt *ck)
         goto done;
     if (h5ckpt__meta_mine(ck))
         rc = write_table(ck, rows, first, mine, total, w);
+    h5ckpt__meta_wait(ck);
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) == 0 &&
         h5ckpt__meta_mine(ck))
         rc = h5ckpt__attr_write_string(ck->fid, H5CKPT_A_CHECKSUM_ALGO,

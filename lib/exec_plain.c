@@ -120,6 +120,7 @@ int h5ckpt__create_objects(h5ckpt *ck)
         rc = create_dataset(ck, &ck->ops[i]);
     for (i = 0; h5ckpt__meta_mine(ck) && rc == 0 && i < ck->nattrs; i++)
         rc = write_attr(ck, &ck->attrs[i]);
+    h5ckpt__meta_wait(ck);
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
         return rc;
     return h5ckpt__meta_share_offsets(ck);

@@ -419,6 +419,7 @@ int h5ckpt_commit(h5ckpt *ck)
             h5ckpt__append_h5err(ck->errmsg);
         }
         ck->fid = H5I_INVALID_HID;
+        h5ckpt__meta_wait(ck);
         rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
     }
     h5ckpt__h5quiet_end(&q);

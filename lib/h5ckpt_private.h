@@ -454,6 +454,14 @@ int h5ckpt__meta_mine(const h5ckpt *ck);
 /* The communicator of the ranks making them: ck->comm, or MPI_COMM_SELF
  * when rank 0 alone does. */
 MPI_Comm h5ckpt__meta_comm(const h5ckpt *ck);
+/* Collective: a barrier that waits asleep (non-blocking barrier polled
+ * every 0.1 ms), for ranks that wait on rank 0's serial HDF5 work: spinning
+ * in the MPI call that follows would take CPU from rank 0 where ranks share
+ * cores. */
+void h5ckpt__wait_asleep(MPI_Comm comm);
+/* h5ckpt__wait_asleep(ck->comm) when rank 0 alone holds the writer's file;
+ * no-op otherwise. */
+void h5ckpt__meta_wait(const h5ckpt *ck);
 /* Collective, after the objects of the queued ops exist: give every rank
  * the datasets' offsets (op->offset) that rank 0 learnt.  Agreed. */
 int h5ckpt__meta_share_offsets(h5ckpt *ck);

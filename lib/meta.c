@@ -35,6 +35,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int little_endian(void)
 {
@@ -59,6 +60,26 @@ int h5ckpt__meta_mine(const h5ckpt *ck)
 MPI_Comm h5ckpt__meta_comm(const h5ckpt *ck)
 {
     return ck->meta_root ? MPI_COMM_SELF : ck->comm;
+}
+
+void h5ckpt__wait_asleep(MPI_Comm comm)
+{
+    const struct timespec nap = {0, 100000}; /* 0.1 ms */
+    MPI_Request req;
+    int done = 0, size = 1;
+
+    MPI_Comm_size(comm, &size);
+    /* A failure here shows in the agreement that follows (it blocks). */
+    if (size == 1 || MPI_Ibarrier(comm, &req) != MPI_SUCCESS)
+        return;
+    while (MPI_Test(&req, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done)
+        nanosleep(&nap, NULL);
+}
+
+void h5ckpt__meta_wait(const h5ckpt *ck)
+{
+    if (ck->meta_root)
+        h5ckpt__wait_asleep(ck->comm);
 }
 
 int h5ckpt__meta_share_offsets(h5ckpt *ck)
