@@ -8,6 +8,7 @@
  */
 #include "h5ckpt_private.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,13 +163,13 @@ static uint64_t *fixed_rows(h5ckpt *ck, size_t w)
     return rows;
 }
 
-/* Collective: create the table dataset [total, w] and write this rank's rows
- * at `first`. */
+/* Collective over the ranks that hold the file (meta.c): create the table
+ * dataset [total, w] and write the `n` rows at `rows` at row `first`. */
 static int write_table(h5ckpt *ck, const uint64_t *rows, uint64_t first,
-                       uint64_t total, size_t w)
+                       uint64_t n, uint64_t total, size_t w)
 {
     hsize_t dims[2] = {total, w}, start[2] = {first, 0};
-    hsize_t count[2] = {ck->nsumrows, w}, mdim = ck->nsumrows * w + 1;
+    hsize_t count[2] = {n, w}, mdim = n * w + 1;
     hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, d = H5I_INVALID_HID;
     hid_t msp = H5I_INVALID_HID, dxpl = H5I_INVALID_HID;
     int rc = 0;
@@ -190,19 +191,21 @@ static int write_table(h5ckpt *ck, const uint64_t *rows, uint64_t first,
         rc = h5ckpt__attr_write_string(d, H5CKPT_A_PLACEMENTS, "explicit",
                                        ck->errmsg);
     /* every rank reaches this agreement, whatever failed above */
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0 || total == 0)
+    if ((rc = h5ckpt__agree(h5ckpt__meta_comm(ck), rc, ck->errmsg)) != 0 ||
+        total == 0)
         goto done;
     dxpl = H5Pcreate(H5P_DATASET_XFER);
     msp = H5Screate_simple(1, &mdim, NULL);
-    if (dxpl < 0 || msp < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0)
+    if (dxpl < 0 || msp < 0 ||
+        (!ck->meta_root && H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0))
         rc = -1;
-    else if (ck->nsumrows == 0)
+    else if (n == 0)
         rc = H5Sselect_none(space) < 0 || H5Sselect_none(msp) < 0 ? -1 : 0;
     else {
-        hsize_t z = 0, n = ck->nsumrows * w;
+        hsize_t z = 0, nw = n * w;
         rc = H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count,
                                  NULL) < 0 ||
-                     H5Sselect_hyperslab(msp, H5S_SELECT_SET, &z, NULL, &n,
+                     H5Sselect_hyperslab(msp, H5S_SELECT_SET, &z, NULL, &nw,
                                          NULL) < 0
                  ? -1 : 0;
     }
@@ -226,6 +229,53 @@ done:
     return rc;
 }
 
+/* Collective: when rank 0 alone holds the file (meta.c), bring every rank's
+ * rows to it in rank order; *rows and *n become rank 0's table, in which
+ * every other rank's rows start at its row `first`. */
+static int gather_rows(h5ckpt *ck, uint64_t **rows, uint64_t *n, uint64_t total,
+                       size_t w)
+{
+    MPI_Datatype row = MPI_DATATYPE_NULL;
+    int *counts = NULL, *displs = NULL, mine = (int)*n, i, rc = 0;
+    uint64_t *all = NULL;
+
+    if (!ck->meta_root || ck->size == 1)
+        return 0;
+    if (total > (uint64_t)INT_MAX)
+        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "too many checksum rows");
+    else if (ck->rank == 0 &&
+             (!(counts = malloc((size_t)ck->size * sizeof *counts)) ||
+              !(displs = malloc((size_t)ck->size * sizeof *displs)) ||
+              !(all = malloc((total * w + 1) * sizeof *all))))
+        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory for checksums");
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        goto done;
+    if (MPI_Type_contiguous((int)w, MPI_UINT64_T, &row) != MPI_SUCCESS ||
+        MPI_Type_commit(&row) != MPI_SUCCESS ||
+        MPI_Gather(&mine, 1, MPI_INT, counts, 1, MPI_INT, 0, ck->comm) != MPI_SUCCESS)
+        rc = H5CKPT_EMPI;
+    for (i = 0; rc == 0 && ck->rank == 0 && i < ck->size; i++)
+        displs[i] = i ? displs[i - 1] + counts[i - 1] : 0;
+    if (rc == 0 && MPI_Gatherv(*rows, mine, row, all, counts, displs, row, 0,
+                               ck->comm) != MPI_SUCCESS)
+        rc = H5CKPT_EMPI;
+    if (rc)
+        h5ckpt__set(ck, rc, "gathering the checksum rows failed");
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) == 0 && ck->rank == 0) {
+        free(*rows);
+        *rows = all;
+        all = NULL;
+        *n = total;
+    }
+done:
+    if (row != MPI_DATATYPE_NULL)
+        MPI_Type_free(&row);
+    free(all);
+    free(displs);
+    free(counts);
+    return rc;
+}
+
 int h5ckpt__checksum_write(h5ckpt *ck)
 {
     size_t w = H5CKPT__SUM_WIDTH(ck->sum_maxnd);
@@ -245,15 +295,16 @@ int h5ckpt__checksum_write(h5ckpt *ck)
         first = 0; /* MPI_Exscan leaves rank 0's result undefined */
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
         goto done;
-    rc = h5ckpt__agree(ck->comm, write_table(ck, rows, first, total, w),
-                       ck->errmsg);
-    if (rc == 0)
-        rc = h5ckpt__agree(ck->comm,
-                           h5ckpt__attr_write_string(ck->fid,
-                                                     H5CKPT_A_CHECKSUM_ALGO,
-                                                     H5CKPT_CHECKSUM_ALGO,
-                                                     ck->errmsg),
-                           ck->errmsg);
+    if ((rc = gather_rows(ck, &rows, &mine, total, w)) != 0)
+        goto done;
+    if (h5ckpt__meta_mine(ck))
+        rc = write_table(ck, rows, first, mine, total, w);
+    h5ckpt__meta_wait(ck);
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) == 0 &&
+        h5ckpt__meta_mine(ck))
+        rc = h5ckpt__attr_write_string(ck->fid, H5CKPT_A_CHECKSUM_ALGO,
+                                       H5CKPT_CHECKSUM_ALGO, ck->errmsg);
+    rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
 done:
     free(rows);
     return rc;

@@ -113,13 +113,17 @@ int h5ckpt__create_objects(h5ckpt *ck)
     size_t i;
     int rc = 0;
 
-    /* Structural calls are collective: every rank makes them in the same
-     * order with the same arguments (agreement was checked by the planner). */
-    for (i = 0; rc == 0 && i < ck->nops; i++)
+    /* Structural calls are collective: every rank that holds the file
+     * (meta.c) makes them in the same order with the same arguments
+     * (agreement was checked by the planner). */
+    for (i = 0; h5ckpt__meta_mine(ck) && rc == 0 && i < ck->nops; i++)
         rc = create_dataset(ck, &ck->ops[i]);
-    for (i = 0; rc == 0 && i < ck->nattrs; i++)
+    for (i = 0; h5ckpt__meta_mine(ck) && rc == 0 && i < ck->nattrs; i++)
         rc = write_attr(ck, &ck->attrs[i]);
-    return h5ckpt__agree(ck->comm, rc, ck->errmsg);
+    h5ckpt__meta_wait(ck);
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        return rc;
+    return h5ckpt__meta_share_offsets(ck);
 }
 
 /* File and memory selections of a task.  The memory buffer is the packed

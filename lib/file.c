@@ -112,14 +112,17 @@ static int check_target(const char *path, char *tmp, char *msg)
     return mpiio_path_ok(tmp, msg);
 }
 
-static hid_t make_fapl(MPI_Comm comm, const h5ckpt_options *o)
+/* File access through MPI-IO on `comm`, or through the serial sec2 driver
+ * when `serial` (a writer whose rank 0 alone holds the file: meta.c). */
+static hid_t make_fapl(MPI_Comm comm, const h5ckpt_options *o, int serial)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
 
     if (fapl < 0)
         return fapl;
-    if (H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ||
-        H5Pset_coll_metadata_write(fapl, 1) < 0 ||
+    if ((serial ? H5Pset_fapl_sec2(fapl) < 0
+                : H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ||
+                      H5Pset_coll_metadata_write(fapl, 1) < 0) ||
         H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_LATEST) < 0 ||
         H5Pset_file_locking(fapl, o->file_locking ? 1 : 0, 1) < 0 ||
         (o->alignment && H5Pset_alignment(fapl, o->alignment, o->alignment) < 0)) {
@@ -216,7 +219,7 @@ static int write_root_attrs(h5ckpt *ck, char *msg)
         now = time(NULL);
         strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     }
-    MPI_Bcast(created, sizeof created, MPI_CHAR, 0, ck->comm);
+    MPI_Bcast(created, sizeof created, MPI_CHAR, 0, h5ckpt__meta_comm(ck));
     for (i = 0; i < ndim; i++)
         shape[i] = m ? m->shape[i] : ck->size;
     if ((rc = h5ckpt__attr_write_string(ck->fid, H5CKPT_A_FORMAT,
@@ -287,14 +290,17 @@ int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
     ck->rank = rank;
     ck->size = size;
     ck->started_ns = started;
-    if ((fapl = make_fapl(ck->comm, &ck->opts)) < 0 ||
-        (ck->fid = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl)) < 0) {
+    h5ckpt__meta_choose(ck);
+    if (h5ckpt__meta_mine(ck) &&
+        ((fapl = make_fapl(ck->comm, &ck->opts, ck->meta_root)) < 0 ||
+         (ck->fid = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl)) < 0)) {
         rc = h5ckpt__fail(msg, H5CKPT_EIO, "cannot create '%s'", tmp);
         h5ckpt__append_h5err(msg);
     }
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
         goto done;
-    rc = h5ckpt__agree(comm, write_root_attrs(ck, msg), msg);
+    rc = h5ckpt__agree(comm, h5ckpt__meta_mine(ck) ? write_root_attrs(ck, msg) : 0,
+                       msg);
 done:
     if (fapl >= 0)
         H5Pclose(fapl);
@@ -367,7 +373,7 @@ int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
     MPI_Comm_dup(comm, &ck->comm);
     ck->rank = rank;
     MPI_Comm_size(comm, &ck->size);
-    if ((fapl = make_fapl(ck->comm, &ck->opts)) < 0 ||
+    if ((fapl = make_fapl(ck->comm, &ck->opts, 0)) < 0 ||
         (ck->fid = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) {
         rc = h5ckpt__fail(msg, H5CKPT_ENOTCKPT, "cannot open '%s' as HDF5", path);
         h5ckpt__append_h5err(msg);
@@ -441,16 +447,17 @@ int h5ckpt_commit(h5ckpt *ck)
         goto fail;
     h5ckpt__h5quiet_begin(&q);
     rc = h5ckpt__checksum_write(ck); /* collective, agreed */
-    if (rc == 0)
+    if (rc == 0 && h5ckpt__meta_mine(ck))
         rc = h5ckpt__attr_write_int64s(ck->fid, H5CKPT_A_COMMITTED, 0, &one,
                                        ck->errmsg);
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) == 0) {
-        if (H5Fclose(ck->fid) < 0) {
+        if (ck->fid >= 0 && H5Fclose(ck->fid) < 0) {
             rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed",
                              ck->tmp_path);
             h5ckpt__append_h5err(ck->errmsg);
         }
         ck->fid = H5I_INVALID_HID;
+        h5ckpt__meta_wait(ck);
         rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
     }
     h5ckpt__h5quiet_end(&q);

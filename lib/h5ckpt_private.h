@@ -297,6 +297,7 @@ struct h5ckpt {
     uint64_t *sumtab;
     int has_sums;
     int64_t started_ns; /* writer: rank 0's clock at create (leftovers.c) */
+    int meta_root; /* writer: rank 0 alone holds the HDF5 file (meta.c) */
 };
 
 int h5ckpt__set(h5ckpt *ck, int code, const char *fmt, ...)
@@ -444,5 +445,29 @@ int h5ckpt__executor_resolve(h5ckpt_executor *ex, char *msg);
  * creates the objects first). */
 int h5ckpt__exec_write(h5ckpt *ck, const h5ckpt__plan *plan);
 int h5ckpt__exec_read(h5ckpt *ck, const h5ckpt__plan *plan);
+
+/* ---- who makes a writer's HDF5 calls (meta.c) -------------------------- */
+
+/* Local, at create once the executor is resolved: rank 0 alone holds the
+ * writer's HDF5 file (serial sec2 driver) with the fast executor on a
+ * little-endian host; otherwise every rank does, collectively (MPI-IO).
+ * Identical on every rank. */
+void h5ckpt__meta_choose(h5ckpt *ck);
+/* 1 if this rank makes the writer's HDF5 calls (ck->fid is valid). */
+int h5ckpt__meta_mine(const h5ckpt *ck);
+/* The communicator of the ranks making them: ck->comm, or MPI_COMM_SELF
+ * when rank 0 alone does. */
+MPI_Comm h5ckpt__meta_comm(const h5ckpt *ck);
+/* Collective: a barrier that waits asleep (non-blocking barrier polled
+ * every 0.1 ms), for ranks that wait on rank 0's serial HDF5 work: spinning
+ * in the MPI call that follows would take CPU from rank 0 where ranks share
+ * cores. */
+void h5ckpt__wait_asleep(MPI_Comm comm);
+/* h5ckpt__wait_asleep(ck->comm) when rank 0 alone holds the writer's file;
+ * no-op otherwise. */
+void h5ckpt__meta_wait(const h5ckpt *ck);
+/* Collective, after the objects of the queued ops exist: give every rank
+ * the datasets' offsets (op->offset) that rank 0 learnt.  Agreed. */
+int h5ckpt__meta_share_offsets(h5ckpt *ck);
 
 #endif /* H5CKPT_PRIVATE_H */

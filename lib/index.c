@@ -576,6 +576,7 @@ int h5ckpt__index_load(h5ckpt *ck)
                 rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
         }
     }
+    h5ckpt__wait_asleep(ck->comm); /* the walk is rank 0's alone */
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
         goto done;
     if ((rc = h5ckpt__buf_bcast(&b, 0, ck->comm)) == 0 && ck->rank != 0) {

@@ -24,6 +24,7 @@ lib_libh5ckpt_core_la_SOURCES = \
 	lib/checksum_read.c \
 	lib/leftovers.c \
 	lib/exec_fast.c \
+	lib/meta.c \
 	lib/executor.c
 lib_libh5ckpt_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DH5CKPT_BUILDING
 lib_libh5ckpt_core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
