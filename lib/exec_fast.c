@@ -8,7 +8,9 @@
  * per row segment for strided (Shard(1)-like) pieces, and neighbouring runs
  * that are contiguous both in the file and in memory are merged.
  *
- * Why bytes written this way are safe next to the MPI-IO handle HDF5 holds:
+ * Why bytes written this way are safe next to the HDF5 handle (rank 0's
+ * serial one for a fast writer, see meta.c; the collective MPI-IO one
+ * otherwise):
  *  - Early allocation reserves each dataset's extent when it is created; HDF5
  *    never places metadata inside an allocated raw-data extent, and with
  *    fill time "never" and no H5Dwrite it never writes raw data itself, so
