@@ -65,6 +65,9 @@ kill_save() {
                 t=$((t + 1))
             done
             [ $t -lt 100 ] || echo "trial $i: mpirun had not ended the job 10 s after a rank died"
+        else
+            # no rank started yet: the whole job goes, and is counted so
+            jobkills=$((jobkills + 1))
         fi
     else
         jobkills=$((jobkills + 1))
