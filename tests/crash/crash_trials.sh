@@ -78,6 +78,23 @@ kill_save() {
     job=
 }
 
+# Every temporary file given (what a killed save left) refuses to open with
+# ENOTCOMMITTED/ENOTCKPT and fails h5ckpt verify; sets n to their number.
+refuse_temporaries() {
+    n=0
+    for t in "$@"; do
+        [ -e "$t" ] || continue
+        n=$((n + 1))
+        $mpi -np 1 "$sample" read "$t" >"$d/tmpread" 2>&1 &&
+            fail "a half-written file was accepted as a checkpoint ($t)"
+        grep -q -E 'H5CKPT_ENOTCOMMITTED|H5CKPT_ENOTCKPT' "$d/tmpread" ||
+            fail "a half-written file failed without ENOTCOMMITTED/ENOTCKPT: $(cat "$d/tmpread")"
+        "$h5ckpt" verify "$t" >/dev/null 2>&1 &&
+            fail "h5ckpt verify passed a half-written file ($t)"
+    done
+    partials=$((partials + n))
+}
+
 # One trial of a save over the same path.
 trial_same_path() {
     how=$1
@@ -97,18 +114,7 @@ trial_same_path() {
         completed=$((completed + 1)); outcome="save had completed"
         cp "$p" "$d/prev.h5"
     fi
-    n=0
-    for t in "$d"/.ckpt.h5.h5ckpt-tmp-*; do
-        [ -e "$t" ] || continue
-        n=$((n + 1))
-        $mpi -np 1 "$sample" read "$t" >"$d/tmpread" 2>&1 &&
-            fail "a half-written file was accepted as a checkpoint ($t)"
-        grep -q -E 'H5CKPT_ENOTCOMMITTED|H5CKPT_ENOTCKPT' "$d/tmpread" ||
-            fail "a half-written file failed without ENOTCOMMITTED/ENOTCKPT: $(cat "$d/tmpread")"
-        "$h5ckpt" verify "$t" >/dev/null 2>&1 &&
-            fail "h5ckpt verify passed a half-written file ($t)"
-    done
-    partials=$((partials + n))
+    refuse_temporaries "$d"/.ckpt.h5.h5ckpt-tmp-*
     # The next save succeeds and removes the leftovers.
     $mpi -np "$np" "$sample" write "$p" >"$d/next" 2>&1 || fail "the next save: $(cat "$d/next")"
     for t in "$d"/.ckpt.h5.h5ckpt-tmp-*; do
@@ -154,18 +160,7 @@ trial_dir_index() {
     fi
     "$h5ckpt" verify "$(ckname "$after")" >"$d/verify" 2>&1 ||
         fail "verify of the latest: $(cat "$d/verify")"
-    n=0
-    for t in "$dir"/.ckpt-*.h5.h5ckpt-tmp-*; do
-        [ -e "$t" ] || continue
-        n=$((n + 1))
-        $mpi -np 1 "$sample" read "$t" >"$d/tmpread" 2>&1 &&
-            fail "a half-written file was accepted as a checkpoint ($t)"
-        grep -q -E 'H5CKPT_ENOTCOMMITTED|H5CKPT_ENOTCKPT' "$d/tmpread" ||
-            fail "a half-written file failed without ENOTCOMMITTED/ENOTCKPT: $(cat "$d/tmpread")"
-        "$h5ckpt" verify "$t" >/dev/null 2>&1 &&
-            fail "h5ckpt verify passed a half-written file ($t)"
-    done
-    partials=$((partials + n))
+    refuse_temporaries "$dir"/.ckpt-*.h5.h5ckpt-tmp-*
     # The next save takes the next index and removes the leftovers.
     $mpi -np "$np" "$sample" write "$dir" --dir >"$d/next" 2>&1 ||
         fail "the next save: $(cat "$d/next")"
