@@ -25,6 +25,8 @@ Suite *test_suite(void);
 const char *t_dir(void);
 /* "<t_dir>/<name>" in a static rotating buffer (8 slots). */
 const char *t_path(const char *name);
+/* Copy a file byte for byte (local; the caller checks the copy's use). */
+void t_copy_file(const char *from, const char *to);
 
 /* Collective assertion: fails on every rank if `cond` is false on any. */
 #define T_ALL(cond, ...)                                                      \

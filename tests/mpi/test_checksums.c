@@ -170,21 +170,6 @@ static void write_reference(const char *path, uint64_t *npieces)
 
 /* ---- helpers on files (rank 0) ------------------------------------------ */
 
-static void copy_file(const char *from, const char *to)
-{
-    char buf[1 << 16];
-    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ssize_t n;
-
-    while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
-        if (write(out, buf, (size_t)n) != n)
-            break;
-    if (in >= 0)
-        close(in);
-    if (out >= 0)
-        close(out);
-}
-
 /* Byte offset in the file of element `elem` of contiguous dataset `path`. */
 static long long elem_offset(const char *file, const char *path, uint64_t elem)
 {
@@ -418,7 +403,7 @@ static void flip_and_detect(const char *ref, int t, uint64_t elem, size_t byte,
 
     memset(&r, 0, sizeof r);
     if (T_rank == 0) {
-        copy_file(ref, g);
+        t_copy_file(ref, g);
         ok = flip_bit(g, elem_offset(g, paths[t], elem * es + byte), bit);
     }
     SHARE(ok);
@@ -470,7 +455,7 @@ START_TEST(files_without_checksums_load_and_verify_says_no_checksums)
     memset(&r, 0, sizeof r);
     if (T_rank == 0) { /* what a writer before checksums left */
         hid_t h;
-        copy_file(f, g);
+        t_copy_file(f, g);
         h = H5Fopen(g, H5F_ACC_RDWR, H5P_DEFAULT);
         ok = h >= 0 && H5Adelete(h, H5CKPT_A_CHECKSUM_ALGO) >= 0 &&
              H5Ldelete(h, H5CKPT_CHECKSUM_TABLE, H5P_DEFAULT) >= 0;
@@ -500,7 +485,7 @@ START_TEST(a_reader_that_ignores_checksums_sees_the_table_as_a_uint64_tensor)
      * the attribute that tells this reader to hide the table. */
     if (T_rank == 0) {
         hid_t h;
-        copy_file(f, g);
+        t_copy_file(f, g);
         h = H5Fopen(g, H5F_ACC_RDWR, H5P_DEFAULT);
         ok = h >= 0 && H5Adelete(h, H5CKPT_A_CHECKSUM_ALGO) >= 0;
         H5Fclose(h);
@@ -557,7 +542,7 @@ START_TEST(a_malformed_checksum_table_is_reported_and_never_crashes)
     for (i = 0; i < sizeof cases / sizeof *cases; i++) {
         int rc = 0, ok = 1, lrc;
         if (T_rank == 0) {
-            copy_file(f, g);
+            t_copy_file(f, g);
             ok = poke(g, 0, cases[i].col, cases[i].v);
         }
         SHARE(ok);
@@ -576,7 +561,7 @@ START_TEST(a_malformed_checksum_table_is_reported_and_never_crashes)
         if (T_rank == 0) {
             hid_t h, sp, d;
             hsize_t dims[2] = {2, 7};
-            copy_file(f, g);
+            t_copy_file(f, g);
             h = H5Fopen(g, H5F_ACC_RDWR, H5P_DEFAULT);
             H5Ldelete(h, H5CKPT_CHECKSUM_TABLE, H5P_DEFAULT);
             sp = H5Screate_simple(2, dims, NULL);

@@ -11,21 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void copy_file(const char *from, const char *to)
-{
-    char buf[1 << 16];
-    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ssize_t n;
-
-    while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
-        if (write(out, buf, (size_t)n) != n)
-            break;
-    if (in >= 0)
-        close(in);
-    if (out >= 0)
-        close(out);
-}
-
 static void save(const char *path)
 {
     h5ckpt *ck = NULL;
@@ -45,8 +30,8 @@ START_TEST(a_complete_file_under_the_temporary_name_is_refused_as_uncommitted)
 
     save(p);
     if (T_rank == 0) {
-        copy_file(p, tmp);
-        copy_file(p, other);
+        t_copy_file(p, tmp);
+        t_copy_file(p, other);
     }
     MPI_Barrier(MPI_COMM_WORLD);
     T_CODE(H5CKPT_ENOTCOMMITTED, h5ckpt_open(&ck, tmp, MPI_COMM_WORLD, NULL, &err));
@@ -65,8 +50,8 @@ START_TEST(the_next_save_removes_stale_temporaries_of_its_target_only)
 
     save(p);
     if (T_rank == 0) {
-        copy_file(p, stale);
-        copy_file(p, foreign);
+        t_copy_file(p, stale);
+        t_copy_file(p, foreign);
         usleep(20000); /* the stale file predates the next save */
     }
     MPI_Barrier(MPI_COMM_WORLD);
