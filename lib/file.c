@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,22 @@ static int new_handle(h5ckpt **out, int mode, const char *path, MPI_Comm comm,
     return 0;
 }
 
+/* The caller's options as the current version: a version 1 struct ends
+ * before staging_bytes, so only its fields are read. */
+static void copy_options(h5ckpt_options *dst, const h5ckpt_options *src)
+{
+    h5ckpt_options defaults = H5CKPT_OPTIONS_INIT;
+
+    *dst = defaults;
+    if (!src)
+        return;
+    if (src->version == 1)
+        memcpy(dst, src, offsetof(h5ckpt_options, staging_bytes));
+    else
+        *dst = *src;
+    dst->version = H5CKPT_OPTIONS_VERSION;
+}
+
 /* Argument checks shared by create and open.  Collective once the
  * communicator is known to be usable: one rank's bad argument (a NULL `out`
  * or path) fails every rank alike instead of leaving the others waiting. */
@@ -168,9 +185,11 @@ static int check_args(h5ckpt **out, const char *path, MPI_Comm comm,
         rc = h5ckpt__fail(msg, H5CKPT_EINVAL, "out is NULL");
     else if (!path || !*path)
         rc = h5ckpt__fail(msg, H5CKPT_EINVAL, "path is NULL or empty");
-    else if (opts && opts->version != H5CKPT_OPTIONS_VERSION)
+    else if (opts && opts->version != H5CKPT_OPTIONS_VERSION &&
+             opts->version != 1)
         rc = h5ckpt__fail(msg, H5CKPT_EINVAL,
-                          "options version %u is not %d (use H5CKPT_OPTIONS_INIT)",
+                          "options version %u is neither 1 nor %d (use "
+                          "H5CKPT_OPTIONS_INIT)",
                           opts->version, H5CKPT_OPTIONS_VERSION);
     return h5ckpt__agree(comm, rc, msg);
 }
@@ -192,6 +211,7 @@ static int check_same(MPI_Comm comm, const char *path, const h5ckpt_options *o,
     h5ckpt__buf_u64(&b, (uint64_t)o->file_locking);
     h5ckpt__buf_u64(&b, o->alignment);
     h5ckpt__buf_u64(&b, (uint64_t)o->verify_checksums);
+    h5ckpt__buf_u64(&b, o->staging_bytes);
     h5ckpt__buf_str(&b, o->mesh ? o->mesh->desc : "");
     mine = root = h5ckpt__hash(b.data, b.len);
     h5ckpt__buf_free(&b);
@@ -264,8 +284,7 @@ int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
         goto done;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
-    if (opts)
-        o = *opts;
+    copy_options(&o, opts);
     rc = h5ckpt__executor_resolve(&o.executor, msg);
     if (rc == 0 && opts && opts->mesh && opts->mesh->size != size)
         rc = h5ckpt__fail(msg, H5CKPT_EINVAL,
@@ -357,8 +376,7 @@ int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
     if ((rc = check_args(out, path, comm, opts, msg)) != 0)
         goto done;
     MPI_Comm_rank(comm, &rank);
-    if (opts)
-        o = *opts;
+    copy_options(&o, opts);
     rc = h5ckpt__executor_resolve(&o.executor, msg);
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0 ||
         (rc = check_same(comm, path, &o, msg)) != 0)

@@ -72,7 +72,8 @@ extern "C" {
     X(ECORRUPT, -18, "malformed checkpoint file")                             \
     X(ENOTSUP, -19, "not supported by this build")                           \
     X(ENOCKPT, -20, "nothing to load: no committed checkpoint")              \
-    X(ECHECKSUM, -21, "checksum mismatch: the data read is not the data written")
+    X(ECHECKSUM, -21, "checksum mismatch: the data read is not the data written") \
+    X(EDEVICE, -22, "device error (CUDA or NCCL)")
 
 typedef enum {
 #define H5CKPT__ERR_ENUM(name, value, desc) H5CKPT_##name = (value),
@@ -266,11 +267,16 @@ typedef struct {
     uint64_t alignment;        /* H5Pset_alignment threshold=alignment; 0: off */
     int verify_checksums;      /* open: check the checksum of every written
                                   piece a read touches (section "Checksums") */
+    /* version 2 */
+    uint64_t staging_bytes;    /* pinned host staging per rank for device
+                                  buffers (section "Device buffers");
+                                  0: 256 MiB */
 } h5ckpt_options;
 
-#define H5CKPT_OPTIONS_VERSION 1
+/* Version 1 options (without staging_bytes) are still accepted. */
+#define H5CKPT_OPTIONS_VERSION 2
 #define H5CKPT_OPTIONS_INIT                                                   \
-    { H5CKPT_OPTIONS_VERSION, NULL, 1, H5CKPT_EXECUTOR_DEFAULT, 1, 0, 0 }
+    { H5CKPT_OPTIONS_VERSION, NULL, 1, H5CKPT_EXECUTOR_DEFAULT, 1, 0, 0, 0 }
 
 /*
  * Start a new checkpoint that will appear at `path` when committed.  Data is
