@@ -117,7 +117,9 @@ int h5ckpt__create_objects(h5ckpt *ck)
      * (meta.c) makes them in the same order with the same arguments
      * (agreement was checked by the planner). */
     for (i = 0; h5ckpt__meta_mine(ck) && rc == 0 && i < ck->nops; i++)
-        rc = create_dataset(ck, &ck->ops[i]);
+        if ((rc = create_dataset(ck, &ck->ops[i])) == 0 &&
+            (i + 1) % H5CKPT__TRIM_EVERY == 0)
+            rc = h5ckpt__meta_trim(ck); /* bounds rank 0's memory */
     for (i = 0; h5ckpt__meta_mine(ck) && rc == 0 && i < ck->nattrs; i++)
         rc = write_attr(ck, &ck->attrs[i]);
     h5ckpt__meta_wait(ck);

@@ -466,6 +466,12 @@ void h5ckpt__wait_asleep(MPI_Comm comm);
 /* h5ckpt__wait_asleep(ck->comm) when rank 0 alone holds the writer's file;
  * no-op otherwise. */
 void h5ckpt__meta_wait(const h5ckpt *ck);
+/* Rank 0 of a writer that alone holds the file: close and reopen it so
+ * HDF5 writes out and frees the metadata it caches for the objects made so
+ * far (see meta.c); a no-op elsewhere, or while any object is open.  Local.
+ * Returns 0 or H5CKPT_EIO (ck->fid is then invalid). */
+#define H5CKPT__TRIM_EVERY 1024
+int h5ckpt__meta_trim(h5ckpt *ck);
 /* Collective, after the objects of the queued ops exist: give every rank
  * the datasets' offsets (op->offset) that rank 0 learnt.  Agreed. */
 int h5ckpt__meta_share_offsets(h5ckpt *ck);

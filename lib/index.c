@@ -426,6 +426,30 @@ static int cmp_attr(const void *a, const void *b)
 }
 
 /*
+ * A metadata cache of SCAN_CACHE bytes for the scan.  The walk visits each
+ * object once, read-only, so evicting is only freeing; with HDF5's default
+ * (up to 32 MiB of on-disk sizes, several times that decoded) a file of
+ * 10,000 tensors cost rank 0 ~40 MiB of heap, measured with massif.
+ */
+#define SCAN_CACHE ((size_t)256 << 10)
+static int small_cache(hid_t fapl)
+{
+    H5AC_cache_config_t c;
+
+    c.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+    if (H5Pget_mdc_config(fapl, &c) < 0)
+        return -1;
+    c.set_initial_size = 1;
+    c.initial_size = c.max_size = SCAN_CACHE;
+    if (c.min_size > SCAN_CACHE)
+        c.min_size = SCAN_CACHE;
+    c.incr_mode = H5C_incr__off;
+    c.flash_incr_mode = H5C_flash_incr__off;
+    c.decr_mode = H5C_decr__off;
+    return H5Pset_mdc_config(fapl, &c) < 0 ? -1 : 0;
+}
+
+/*
  * Rank 0: validate and read everything, through its own serial (POSIX)
  * handle on the file.  HDF5 may make MPI calls on the communicator of an
  * MPI-IO file while opening some objects (a virtual dataset duplicates it),
@@ -443,6 +467,7 @@ static int scan(h5ckpt *ck)
     w.fid = H5I_INVALID_HID;
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_sec2(fapl) < 0 ||
         H5Pset_file_locking(fapl, ck->opts.file_locking ? 1 : 0, 1) < 0 ||
+        small_cache(fapl) < 0 ||
         (w.fid = H5Fopen(ck->path, H5F_ACC_RDONLY, fapl)) < 0) {
         rc = h5ckpt__set(ck, H5CKPT_ENOTCKPT, "cannot open '%s' as HDF5", ck->path);
         h5ckpt__append_h5err(ck->errmsg);

@@ -222,6 +222,63 @@ START_TEST(fast_reader_falls_back_for_chunked_and_compact_datasets)
 }
 END_TEST
 
+/* Rank 0 of a fast writer closes and reopens its file every
+ * H5CKPT__TRIM_EVERY (1024) datasets to free HDF5's cached metadata
+ * (lib/meta.c): 2,600 tensors cross two reopens, in groups made before and
+ * after them, and every value and checksum still comes back. */
+START_TEST(many_tensors_round_trip_across_rank0_metadata_reopens)
+{
+    enum { N = 2600 };
+    static const uint64_t shape[2] = {5, 3};
+    h5ckpt_options o = H5CKPT_OPTIONS_INIT;
+    h5ckpt_mesh *m = world_mesh();
+    h5ckpt_layout *l = NULL, *w = NULL;
+    int32_t *mine = NULL, whole[15];
+    uint64_t off[2], cnt[2], bad = 0;
+    size_t nproblems = 99;
+    h5ckpt *ck = NULL;
+    char name[64];
+    int p = H5CKPT_SHARD(0), i, k;
+
+    o.executor = H5CKPT_EXECUTOR_FAST;
+    o.mesh = m;
+    T_PASS(NULL, h5ckpt_layout_sharded(&l, m, 2, shape, &p));
+    T_PASS(NULL, h5ckpt_layout_whole(&w, 2, shape));
+    T_PASS(NULL, h5ckpt_layout_get_box(l, 0, off, cnt));
+    mine = calloc((size_t)N * 15, sizeof *mine);
+    T_ALL(mine != NULL, "out of memory");
+    for (i = 0; i < N; i++)
+        for (k = 0; k < (int)(cnt[0] * 3); k++)
+            mine[(size_t)i * 15 + k] = i * 1000 + (int)(off[0] * 3) + k;
+    T_PASS(NULL, h5ckpt_create(&ck, t_path("many.h5"), MPI_COMM_WORLD, &o, NULL));
+    for (i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "g%d/t%d", i / 500, i);
+        T_PASS(ck, h5ckpt_tensor_put(ck, name, H5CKPT_INT32, l, mine + (size_t)i * 15, NULL));
+    }
+    T_PASS(ck, h5ckpt_commit(ck));
+    T_PASS(NULL, h5ckpt_close(ck));
+    o.verify_checksums = 1;
+    T_PASS(NULL, h5ckpt_open(&ck, t_path("many.h5"), MPI_COMM_WORLD, &o, NULL));
+    T_ALL(h5ckpt_tensor_count(ck) == N, "%zu tensors", h5ckpt_tensor_count(ck));
+    for (i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "g%d/t%d", i / 500, i);
+        memset(whole, 0, sizeof whole);
+        T_PASS(ck, h5ckpt_tensor_get(ck, name, H5CKPT_INT32, w, whole, NULL));
+        T_PASS(ck, h5ckpt_flush(ck));
+        for (k = 0; k < 15; k++)
+            bad += whole[k] != i * 1000 + k;
+    }
+    T_ALL(bad == 0, "%llu wrong values", (unsigned long long)bad);
+    T_PASS(NULL, h5ckpt_close(ck));
+    T_PASS(NULL, h5ckpt_verify(t_path("many.h5"), MPI_COMM_WORLD, NULL, NULL, &nproblems, NULL));
+    T_ALL(nproblems == 0, "verify found %zu problems", nproblems);
+    free(mine);
+    h5ckpt_layout_free(l);
+    h5ckpt_layout_free(w);
+    h5ckpt_mesh_free(m);
+}
+END_TEST
+
 START_TEST(unknown_executor_values_are_rejected_on_every_rank)
 {
     h5ckpt_options o = H5CKPT_OPTIONS_INIT;
@@ -248,6 +305,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, each_executor_reads_the_others_file_on_several_layouts);
     tcase_add_test(tc, fast_reader_falls_back_for_chunked_and_compact_datasets);
     tcase_add_test(tc, unknown_executor_values_are_rejected_on_every_rank);
+    tcase_add_test(tc, many_tensors_round_trip_across_rank0_metadata_reopens);
     suite_add_tcase(s, tc);
     return s;
 }
