@@ -206,9 +206,10 @@ static void setup(void)
 
 static void teardown(void)
 {
-    T_ALL(fake_st.streams_live == 0 && fake_st.host_blocks_live == 0,
-          "%ld streams and %ld pinned blocks left", fake_st.streams_live,
-          fake_st.host_blocks_live);
+    T_ALL(fake_st.streams_live == 0 && fake_st.host_blocks_live == 0 &&
+              fake_st.dev_live == 0,
+          "%ld streams, %ld pinned blocks and %ld device buffers left",
+          fake_st.streams_live, fake_st.host_blocks_live, fake_st.dev_live);
     fake_uninstall();
     h5ckpt__replica_off = 0;
 }
