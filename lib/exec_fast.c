@@ -28,6 +28,12 @@
  * Tensors without a contiguous extent (offset -1: written by another tool
  * with chunked or compact storage) go through the plain executor, decided
  * identically on every rank from the shared index.
+ *
+ * Device buffers take the same runs (h5ckpt__box_runs emits them through a
+ * callback) through the bounded pinned staging of stage.c; replicated
+ * device reads may arrive by group broadcast instead (replica.c), after
+ * every rank's file work; device buffers of the fallback tensors go through
+ * host mirrors (device.c).
  */
 #include "h5ckpt_private.h"
 
