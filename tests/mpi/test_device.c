@@ -574,6 +574,41 @@ START_TEST(verifying_reads_into_device_buffers_pass_and_find_a_flipped_bit)
 }
 END_TEST
 
+START_TEST(device_reads_of_chunked_datasets_go_through_host_mirrors)
+{
+    static const uint64_t s[2] = {9, 8};
+    const char *src = t_path("contig-dev.h5"), *dst = t_path("chunked-dev.h5");
+    h5ckpt_mesh *m = world_mesh();
+    char cmd[1200] = "";
+    dten d[2];
+    int i, rc = 0;
+
+    setup();
+    memset(d, 0, sizeof d);
+    tensor_init(&d[0].t, H5CKPT_INT16, 151, 2, s, "chunked/a");
+    tensor_init(&d[1].t, H5CKPT_FLOAT32, 152, 2, s, "chunked/b");
+    for (i = 0; i < 2; i++) {
+        d[i].declared = 1;
+        T_ALL(sharded(&d[i], m, H5CKPT_SHARD(i)) == 0, "layout");
+    }
+    write_all(src, d, 2, NULL);
+    if (T_rank == 0) { /* no file offset: the fast reader falls back */
+        snprintf(cmd, sizeof cmd,
+                 "h5repack -l /chunked/a:CHUNK=2x3 -l /chunked/b:CHUNK=4x4 "
+                 "'%s' '%s' >/dev/null 2>&1", src, dst);
+        rc = system(cmd);
+    }
+    T_ALL(rc == 0, "h5repack failed (%d): %s", rc, cmd);
+    d[1].strided = 1;
+    T_ALL(sharded(&d[0], m, H5CKPT_SHARD(1)) == 0 && whole(&d[1]) == 0, "layout");
+    T_CHECK(read_all(dst, d, 2, NULL, NULL));
+    for (i = 0; i < 2; i++)
+        dten_release(&d[i]);
+    h5ckpt_mesh_free(m);
+    teardown();
+}
+END_TEST
+
 /* ---- replicated reads ------------------------------------------------ */
 
 /* Read a replicated tensor whole on every rank; the sum of bytes_read. */
@@ -835,6 +870,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, staging_far_smaller_than_a_tensor_cycles_its_halves);
     tcase_add_test(tc, device_written_data_and_checksums_equal_host_written);
     tcase_add_test(tc, verifying_reads_into_device_buffers_pass_and_find_a_flipped_bit);
+    tcase_add_test(tc, device_reads_of_chunked_datasets_go_through_host_mirrors);
     tcase_add_test(tc, replicated_device_reads_take_one_file_read_per_group);
     tcase_add_test(tc, a_failing_copy_at_commit_fails_every_rank_and_keeps_the_previous_checkpoint);
     tcase_add_test(tc, a_failing_copy_to_the_device_fails_the_read_on_every_rank);
