@@ -780,11 +780,18 @@ START_TEST(the_builtin_backend_refuses_cuda_buffers_alike_on_every_rank)
     char msg[H5CKPT_MSG_MAX];
     float x = 1;
 
+    const h5ckpt__devops *b = h5ckpt__devops_builtin();
+    char why[H5CKPT_MSG_MAX] = "";
+    int usable = b && b->probe(why) == 0;
+
     fake_uninstall(); /* the build's backend */
-    T_CODE(H5CKPT_ENOTSUP, put_one(&x, H5CKPT_MEM_CUDA, msg));
+    /* no backend, or no device (CI): ENOTSUP; a real GPU: a host pointer */
+    T_CODE(usable ? H5CKPT_EINVAL : H5CKPT_ENOTSUP, put_one(&x, H5CKPT_MEM_CUDA, msg));
     T_ALL(same_everywhere(msg), "messages differ: %s", msg);
-    if (!h5ckpt__devops_builtin())
+    if (!b)
         T_ALL(strstr(msg, "CUDA buffers need a CUDA build") != NULL, "message: %s", msg);
+    else if (!usable)
+        T_ALL(strstr(msg, why) != NULL, "message: %s, probe: %s", msg, why);
 }
 END_TEST
 
