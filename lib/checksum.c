@@ -99,20 +99,38 @@ void h5ckpt__box_text(int ndim, const uint64_t *off, const uint64_t *cnt,
         snprintf(buf + n, size - n, "]");
 }
 
+void h5ckpt__checksum_row(h5ckpt *ck, const h5ckpt__task *t, size_t k,
+                          uint64_t h)
+{
+    const h5ckpt_layout *l = &t->op->layout;
+    const uint64_t *box = t->sel + k * 2 * (size_t)l->ndim;
+    int d;
+
+    h5ckpt__buf_u64(&ck->sumrows, h5ckpt__path_hash(t->op->path));
+    h5ckpt__buf_u64(&ck->sumrows, h);
+    h5ckpt__buf_u64(&ck->sumrows, (uint64_t)l->ndim);
+    for (d = 0; d < 2 * l->ndim; d++)
+        h5ckpt__buf_u64(&ck->sumrows, box[d]);
+    ck->nsumrows++;
+}
+
 int h5ckpt__checksum_record(h5ckpt *ck, const h5ckpt__plan *plan)
 {
     size_t i, k;
-    int d;
 
     for (i = 0; !h5ckpt__checksums_off && i < plan->ntasks; i++) {
         const h5ckpt__task *t = &plan->tasks[i];
         const h5ckpt__op *op = t->op;
         const h5ckpt_layout *l = &op->layout;
         size_t es = h5ckpt_dtype_size(op->dtype);
-        uint64_t ph = h5ckpt__path_hash(op->path);
 
         if (l->ndim > ck->sum_maxnd)
             ck->sum_maxnd = l->ndim; /* identical on every rank: ops agree */
+        /* Device memory is never read here: the fast executor hashes those
+         * pieces from its staging as they pass (stage.c), and the plain one
+         * sees host mirrors. */
+        if (op->memkind == H5CKPT_MEM_CUDA)
+            continue;
         for (k = 0; k < t->nsel; k++) {
             const uint64_t *box = t->sel + k * 2 * (size_t)l->ndim;
             uint64_t h;
@@ -123,12 +141,7 @@ int h5ckpt__checksum_record(h5ckpt *ck, const h5ckpt__plan *plan)
                 h = h5ckpt__hash_strided((const char *)op->data +
                                              t->memoff[k] * es,
                                          l->ndim, box + l->ndim, NULL, es);
-            h5ckpt__buf_u64(&ck->sumrows, ph);
-            h5ckpt__buf_u64(&ck->sumrows, h);
-            h5ckpt__buf_u64(&ck->sumrows, (uint64_t)l->ndim);
-            for (d = 0; d < 2 * l->ndim; d++)
-                h5ckpt__buf_u64(&ck->sumrows, box[d]);
-            ck->nsumrows++;
+            h5ckpt__checksum_row(ck, t, k, h);
         }
     }
     return ck->sumrows.err ? h5ckpt__set(ck, H5CKPT_ENOMEM,

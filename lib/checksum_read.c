@@ -293,7 +293,9 @@ static int check_piece(checker *c, const struct h5ckpt__piece *p,
         at += (int64_t)(p->off[d] - box[d]) * strides[d];
     }
     *covered += inter;
-    if (inside) {
+    /* a device buffer is never read by the host: hash the piece from the
+     * file instead */
+    if (inside && op->memkind != H5CKPT_MEM_CUDA) {
         h = h5ckpt__hash_strided(base + at * (int64_t)es, l->ndim, p->cnt,
                                  strides, es);
     } else {

@@ -28,6 +28,12 @@
  * Tensors without a contiguous extent (offset -1: written by another tool
  * with chunked or compact storage) go through the plain executor, decided
  * identically on every rank from the shared index.
+ *
+ * Device buffers take the same runs (h5ckpt__box_runs emits them through a
+ * callback) through the bounded pinned staging of stage.c; replicated
+ * device reads may arrive by group broadcast instead (replica.c), after
+ * every rank's file work; device buffers of the fallback tensors go through
+ * host mirrors (device.c).
  */
 #include "h5ckpt_private.h"
 
@@ -90,18 +96,16 @@ static int run_flush(run_io *r)
     return rc;
 }
 
-/* Emit the runs of one box (file base `base`, element size `es`) whose
- * elements lie row-major at `mem`. */
-static int box_runs(run_io *r, int ndim, const uint64_t *shape,
-                    const uint64_t *box, uint64_t base, size_t es,
-                    unsigned char *mem)
+int h5ckpt__box_runs(int ndim, const uint64_t *shape, const uint64_t *box,
+                     uint64_t base, size_t es, uint64_t moff,
+                     h5ckpt__run_fn fn, void *ctx)
 {
     const uint64_t *off = box, *cnt = box + ndim;
     uint64_t idx[H5CKPT_MAX_NDIM] = {0}, runlen = 1, tail = 1, nruns = 1, i;
     int d, split, e;
 
     if (ndim == 0)
-        return run_add(r, base, mem, es);
+        return fn(ctx, base, moff, es);
     /* Dimensions after `split` are whole; `split` itself may be partial. */
     for (split = ndim - 1; split > 0 && cnt[split] == shape[split]; split--)
         tail *= shape[split];
@@ -112,7 +116,7 @@ static int box_runs(run_io *r, int ndim, const uint64_t *shape,
         uint64_t flat = 0;
         for (e = 0; e < ndim; e++)
             flat = flat * shape[e] + off[e] + (e < split ? idx[e] : 0);
-        if (run_add(r, base + flat * es, mem + i * runlen * es, runlen * es) != 0)
+        if (fn(ctx, base + flat * es, moff + i * runlen * es, runlen * es) != 0)
             return -1;
         for (d = split - 1; d >= 0; d--) { /* odometer over dims < split */
             if (++idx[d] < cnt[d])
@@ -121,6 +125,19 @@ static int box_runs(run_io *r, int ndim, const uint64_t *shape,
         }
     }
     return 0;
+}
+
+/* Host buffers: runs at `mem` + their offset, merged where possible. */
+typedef struct {
+    run_io *r;
+    unsigned char *mem;
+} host_runs;
+
+static int host_run(void *ctx, uint64_t foff, uint64_t moff, uint64_t len)
+{
+    host_runs *h = ctx;
+
+    return run_add(h->r, foff, h->mem + moff, len);
 }
 
 static int is_little_endian(void)
@@ -154,12 +171,15 @@ static int task_io(h5ckpt *ck, run_io *r, const h5ckpt__task *t, int64_t base,
     const h5ckpt_layout *l = &op->layout;
     size_t es = h5ckpt_dtype_size(op->dtype), k;
     unsigned char *buf = op->strided ? pack : op->data;
+    host_runs h = {r, buf};
 
     if (op->strided && r->writing)
         h5ckpt__pack(pack, op->data, l->local_ndim, l->local_shape, op->strides, es);
+
     for (k = 0; k < t->nsel; k++)
-        if (box_runs(r, l->ndim, l->shape, t->sel + k * 2 * (size_t)l->ndim,
-                     (uint64_t)base, es, buf + t->memoff[k] * es) != 0)
+        if (h5ckpt__box_runs(l->ndim, l->shape, t->sel + k * 2 * (size_t)l->ndim,
+                             (uint64_t)base, es, t->memoff[k] * es, host_run,
+                             &h) != 0)
             return -1;
     /* The packing buffer is reused by the next strided task: finish with it. */
     if (op->strided && run_flush(r) != 0)
@@ -174,28 +194,70 @@ static int task_io(h5ckpt *ck, run_io *r, const h5ckpt__task *t, int64_t base,
 }
 
 /* Collective: the tasks without a contiguous extent, through the plain
- * executor (the same subset on every rank). */
+ * executor (the same subset on every rank); device buffers among them go
+ * through host mirrors (device.c). */
 static int fallback(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
 {
-    h5ckpt__plan sub = {0};
+    h5ckpt__plan sub = {0}, dev = {0};
+    h5ckpt__mirrors ms = {0};
     size_t i;
-    int rc = 0;
+    int rc = 0, r2;
 
-    if (!(sub.tasks = malloc((plan->ntasks + 1) * sizeof *sub.tasks)))
+    if (!(sub.tasks = malloc((plan->ntasks + 1) * sizeof *sub.tasks)) ||
+        !(dev.tasks = malloc((plan->ntasks + 1) * sizeof *dev.tasks)))
         rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
         goto done;
     for (i = 0; i < plan->ntasks; i++) {
         const h5ckpt_layout *l = &plan->tasks[i].op->layout;
         if (h5ckpt__volume(l->ndim, l->shape, NULL) > 0 &&
-            task_offset(ck, &plan->tasks[i]) < 0)
+            task_offset(ck, &plan->tasks[i]) < 0) {
             sub.tasks[sub.ntasks++] = plan->tasks[i];
+            if (h5ckpt__task_on_device(&plan->tasks[i]))
+                dev.tasks[dev.ntasks++] = plan->tasks[i];
+        }
     }
-    if (sub.ntasks)
-        rc = writing ? h5ckpt__exec_plain_write(ck, &sub)
-                     : h5ckpt__exec_plain_read(ck, &sub);
+    if (sub.ntasks == 0) /* identical on every rank */
+        goto done;
+    rc = h5ckpt__mirrors_make(ck, &dev, writing, &ms);
+    /* the staging did not hash these device pieces: hash their mirrors */
+    if (rc == 0 && writing)
+        rc = h5ckpt__checksum_record(ck, &dev);
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        goto done;
+    rc = writing ? h5ckpt__exec_plain_write(ck, &sub)
+                 : h5ckpt__exec_plain_read(ck, &sub);
+    r2 = h5ckpt__mirrors_finish(ck, &ms, !writing && rc == 0);
+    if (rc == 0) /* agreed */
+        rc = h5ckpt__agree(ck->comm, r2, ck->errmsg);
 done:
+    h5ckpt__mirrors_finish(ck, &ms, 0);
     free(sub.tasks);
+    free(dev.tasks);
+    return rc;
+}
+
+/* Local: this rank's file work: host tasks through merged runs, device
+ * tasks through the staging (`st`); tasks with role 2 arrive by broadcast
+ * later. */
+static int move_tasks(h5ckpt *ck, const h5ckpt__plan *plan, run_io *r,
+                      h5ckpt__stage *st, const int *role, void *pack)
+{
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; rc == 0 && i < plan->ntasks; i++) {
+        const h5ckpt__task *t = &plan->tasks[i];
+        int64_t base = task_offset(ck, t);
+        if (t->nelems == 0 || base < 0 || (role && role[i] == 2))
+            continue;
+        if (h5ckpt__task_on_device(t))
+            rc = h5ckpt__stage_task(st, r->fd, t, base, r->writing);
+        else if (task_io(ck, r, t, base, pack) != 0)
+            rc = H5CKPT_EIO;
+    }
+    if (rc == 0 && run_flush(r) != 0)
+        rc = H5CKPT_EIO;
     return rc;
 }
 
@@ -204,48 +266,60 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
     const char *path = writing ? ck->tmp_path : ck->path;
     run_io r = {-1, writing, 0, NULL, 0, 0};
     uint64_t need = 0;
+    h5ckpt__stage *st = NULL;
+    int *role = NULL;
     void *pack = NULL;
-    size_t i;
+    size_t i, ndev = 0;
     int rc = 0;
 
+    /* readers: which device tasks arrive by group broadcast (replica.c) */
+    if (!writing && !(role = calloc(plan->ntasks + 1, sizeof *role)))
+        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0 ||
+        (!writing && (rc = h5ckpt__replica_plan(ck, plan, role)) != 0))
+        goto done;
     for (i = 0; i < plan->ntasks; i++) {
-        const h5ckpt__op *op = plan->tasks[i].op;
-        uint64_t b = op->layout.local_count * h5ckpt_dtype_size(op->dtype);
-        if (op->strided && plan->tasks[i].nelems && b > need)
+        const h5ckpt__task *t = &plan->tasks[i];
+        uint64_t b = t->op->layout.local_count * h5ckpt_dtype_size(t->op->dtype);
+        if (h5ckpt__task_on_device(t) && task_offset(ck, t) >= 0)
+            ndev++;
+        else if (t->op->strided && t->nelems && b > need)
             need = b;
     }
     if (need && !(pack = malloc(need)))
         rc = h5ckpt__set(ck, H5CKPT_ENOMEM,
                          "cannot allocate %llu bytes to pack strided buffers",
                          (unsigned long long)need);
-    else if ((r.fd = open(path, writing ? O_WRONLY : O_RDONLY)) < 0)
+    else if (ndev)
+        rc = h5ckpt__stage_open(ck, plan, &st);
+    if (rc == 0 && (r.fd = open(path, writing ? O_WRONLY : O_RDONLY)) < 0)
         rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot open '%s' for raw %s: %s", path,
                          writing ? "writes" : "reads", strerror(errno));
-    for (i = 0; rc == 0 && i < plan->ntasks; i++) {
-        const h5ckpt__task *t = &plan->tasks[i];
-        int64_t base = task_offset(ck, t);
-        if (t->nelems == 0 || base < 0)
-            continue;
-        if (task_io(ck, &r, t, base, pack) != 0)
-            rc = H5CKPT_EIO;
-    }
-    if (rc == 0 && run_flush(&r) != 0)
-        rc = H5CKPT_EIO;
+    if (rc == 0)
+        rc = move_tasks(ck, plan, &r, st, role, pack);
     if (rc == H5CKPT_EIO && r.err)
         h5ckpt__set(ck, rc, "raw %s of '%s' failed: %s",
                     writing ? "write" : "read", path, strerror(r.err));
+    /* the last staged segment is written (or read and queued) */
+    rc = h5ckpt__stage_finish(st, rc);
     if (rc == 0 && writing && ck->opts.fsync && fsync(r.fd) != 0)
         rc = h5ckpt__set(ck, H5CKPT_EIO, "fsync of '%s' failed: %s", path,
                          strerror(errno));
     if (r.fd >= 0 && close(r.fd) != 0 && rc == 0)
         rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed: %s", path,
                          strerror(errno));
+    /* every rank's file work is done before any group broadcast */
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) == 0 && !writing)
+        rc = h5ckpt__agree(ck->comm, h5ckpt__replica_bcast(ck, st, plan, role),
+                           ck->errmsg);
+done:
+    rc = h5ckpt__agree(ck->comm, h5ckpt__stage_free(st, rc), ck->errmsg);
     free(pack);
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+    free(role);
+    if (rc)
         return rc;
     return fallback(ck, plan, writing);
 }
-
 int h5ckpt__exec_fast_write(h5ckpt *ck, const h5ckpt__plan *plan)
 {
     int rc;

@@ -269,8 +269,9 @@ typedef struct {
                                   piece a read touches (section "Checksums") */
     /* version 2 */
     uint64_t staging_bytes;    /* pinned host staging per rank for device
-                                  buffers (section "Device buffers");
-                                  0: 256 MiB */
+                                  buffers with the fast executor, split in
+                                  two halves (section "Device buffers");
+                                  0: 256 MiB; less than 64 KiB: 64 KiB */
 } h5ckpt_options;
 
 /* Version 1 options (without staging_bytes) are still accepted. */
@@ -333,7 +334,9 @@ H5CKPT_API MPI_Comm h5ckpt_comm(const h5ckpt *ck);
  * contiguous row-major host buffer. */
 typedef enum {
     H5CKPT_MEM_HOST = 0,
-    H5CKPT_MEM_CUDA = 1 /* device memory; needs a CUDA build */
+    H5CKPT_MEM_CUDA = 1 /* CUDA device memory of the calling thread's
+                           current device; needs a CUDA build (section
+                           "Device buffers") */
 } h5ckpt_memkind;
 
 typedef struct {
@@ -356,8 +359,10 @@ typedef struct {
  * every rank otherwise.
  * Errors: H5CKPT_ENAME (invalid path), H5CKPT_EEXIST (path already used,
  * or it lies inside a tensor, or a tensor would contain it: "a" then "a/b"),
- * H5CKPT_EINVAL (NULL data for a non-empty part, bad strides, bad dtype),
- * H5CKPT_EMODE (reader handle or committed writer), H5CKPT_ENOTSUP.
+ * H5CKPT_EINVAL (NULL data for a non-empty part, bad strides, bad dtype,
+ * a host pointer declared CUDA), H5CKPT_EMODE (reader handle or committed
+ * writer), H5CKPT_ENOTSUP (CUDA buffers without a usable device; section
+ * "Device buffers").
  * An error is also remembered and returned by the next flush on every rank.
  */
 H5CKPT_API int h5ckpt_tensor_put(h5ckpt *ck, const char *path,
@@ -369,8 +374,8 @@ H5CKPT_API int h5ckpt_tensor_put(h5ckpt *ck, const char *path,
  * dtype and global shape must equal those stored.  Data arrives at the next
  * h5ckpt_flush().  Local, with the same ordering rule as put.
  * Errors: H5CKPT_ENOTFOUND (no such tensor), H5CKPT_EDTYPE, H5CKPT_ESHAPE,
- * H5CKPT_ENAME, H5CKPT_EINVAL, H5CKPT_EMODE.  An error is also remembered and
- * returned by the next flush on every rank.
+ * H5CKPT_ENAME, H5CKPT_EINVAL, H5CKPT_EMODE, H5CKPT_ENOTSUP (as put).  An
+ * error is also remembered and returned by the next flush on every rank.
  */
 H5CKPT_API int h5ckpt_tensor_get(h5ckpt *ck, const char *path,
                                  h5ckpt_dtype dtype,
@@ -382,7 +387,8 @@ H5CKPT_API int h5ckpt_tensor_get(h5ckpt *ck, const char *path,
  * replicas), then performs the I/O.  Collective.  After an error the queue
  * is emptied; a writer that failed can only be closed.
  * Errors: H5CKPT_EDISAGREE, H5CKPT_ELAYOUT (explicit boxes overlap or do not
- * cover a tensor), any error remembered from put/get, H5CKPT_EIO, H5CKPT_EMPI.
+ * cover a tensor), any error remembered from put/get, H5CKPT_EIO, H5CKPT_EMPI,
+ * H5CKPT_EDEVICE (a CUDA or NCCL error; section "Device buffers").
  */
 H5CKPT_API int h5ckpt_flush(h5ckpt *ck);
 
@@ -819,6 +825,71 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  *    another value, and with H5CKPT_EDISAGREE on every rank when ranks
  *    resolve to different executors.
  * docs/PERFORMANCE.md has the measurements; `h5ckpt bench` reruns them.
+ */
+
+/* ------------------------------------------------------------------------ */
+/* Device buffers                                                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A put or get may name CUDA device memory; it is then written and read like
+ * a host buffer, with the same file (the file format does not change).
+ *
+ * Which buffers are device buffers:
+ *  - declared: h5ckpt_buffer.kind = H5CKPT_MEM_CUDA.  The put/get fails with
+ *    H5CKPT_ENOTSUP in a build without CUDA ("CUDA buffers need a CUDA
+ *    build") or when no device can be used (the reason, e.g. "no CUDA
+ *    device: ..."), and with H5CKPT_EINVAL when the pointer is not device
+ *    memory (a host, registered or managed pointer);
+ *  - detected: a NULL `buf` or kind H5CKPT_MEM_HOST whose pointer the CUDA
+ *    runtime reports as device memory (cudaPointerGetAttributes) is a device
+ *    buffer too.  Managed and registered host memory stay host buffers.
+ * Strides are allowed on device buffers (not with range layouts).
+ *
+ * How bytes move:
+ *  - H5CKPT_EXECUTOR_FAST (the real path): through pinned host staging of
+ *    `staging_bytes` per rank (0: 256 MiB; less than 64 KiB: 64 KiB; but no
+ *    half larger than the largest device buffer of the flush), allocated
+ *    once per flush that has device tensors and split into two halves used
+ *    alternately on one CUDA stream of the library's own (never the default
+ *    stream), with events between them: device-to-host copies of the next
+ *    segment overlap the pwrite of the previous one, and the pread of the
+ *    next segment overlaps the host-to-device copy of the previous one.
+ *    Strided device buffers are packed (written) or unpacked (read) on the
+ *    device through a device temporary as large as the largest strided
+ *    device buffer.  Writers hash each piece from the staged bytes as it
+ *    passes, so checksums are the same as for host buffers.  Tensors stored
+ *    without a contiguous extent go through host mirrors, as below.
+ *  - H5CKPT_EXECUTOR_PLAIN (the reference): each device buffer is copied to
+ *    a host mirror (pinned, as large as the rank's part of the tensor)
+ *    before the write, or read into one and copied to the device after the
+ *    read; host memory use is then the rank's local shard bytes of every
+ *    device tensor of the flush.
+ *  - Replicated reads (fast executor): in a build with NCCL, when every
+ *    rank of the handle uses a distinct GPU (device ids compared once per
+ *    handle), ranks that read an identical non-empty part of a tensor into
+ *    device buffers form a replica group: one of them reads it from the
+ *    file and an NCCL broadcast over the group delivers it to the others.
+ *    The groups' communicators are made on first use (MPI_Comm_split, one
+ *    NCCL communicator per distinct grouping), kept on the handle and freed
+ *    by h5ckpt_close().  h5ckpt_bytes_read() counts file bytes only.  In
+ *    other cases every rank reads its part from the file.
+ *  - With verify_checksums, pieces read into device buffers are checked by
+ *    hashing them from the file (the host never reads device memory), which
+ *    adds that many bytes to the reads.
+ *
+ * Errors: every CUDA or NCCL error is returned as H5CKPT_EDEVICE with the
+ * call and the library's message ("cudaMemcpyAsync: invalid argument
+ * (cudaErrorInvalidValue)"), the same code and message on every rank.  The
+ * flush then fails like any other: a writer can only be closed and the
+ * previous file at its path stays as it was.
+ *
+ * Threads and streams: device buffers belong to the calling thread's
+ * current device and must not change until the flush (or commit) returns;
+ * the library orders its work on its own stream and synchronises it before
+ * returning, so work the caller queued on other streams must be complete
+ * (e.g. cudaStreamSynchronize) before the flush.  Not thread-safe, like
+ * the rest of the library.
  */
 
 /* ------------------------------------------------------------------------ */

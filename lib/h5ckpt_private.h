@@ -15,6 +15,7 @@
 #include <stdarg.h>
 
 #include "h5ckpt.h"
+#include "device.h"
 
 #define H5CKPT_MSG_MAX 512
 #define H5CKPT_FORMAT_NAME "h5ckpt"
@@ -298,6 +299,7 @@ struct h5ckpt {
     int has_sums;
     int64_t started_ns; /* writer: rank 0's clock at create (leftovers.c) */
     int meta_root; /* writer: rank 0 alone holds the HDF5 file (meta.c) */
+    struct h5ckpt__replica *replica; /* reader: device groups (replica.c) */
 };
 
 int h5ckpt__set(h5ckpt *ck, int code, const char *fmt, ...)
@@ -475,5 +477,88 @@ int h5ckpt__meta_trim(h5ckpt *ck);
 /* Collective, after the objects of the queued ops exist: give every rank
  * the datasets' offsets (op->offset) that rank 0 learnt.  Agreed. */
 int h5ckpt__meta_share_offsets(h5ckpt *ck);
+
+/* ---- device buffers (device.c, stage.c, replica.c; interface device.h) -- */
+
+/* Local, at put/get: the memory kind of `data` for tensor `path`.  Declared
+ * CUDA (`declared_cuda`): needs a backend (else H5CKPT_ENOTSUP), whose probe
+ * succeeds (else its code and reason) and which says `data` (if not NULL)
+ * is device memory (else H5CKPT_EINVAL).  Declared host or undeclared: CUDA
+ * when a usable backend says `data` is device memory (detection), else
+ * host.  Returns 0 or the error with a message in `msg`. */
+int h5ckpt__device_kind(const char *path, int declared_cuda, const void *data,
+                        h5ckpt_memkind *kind, char *msg);
+/* Pinned staging of a handle: options' staging_bytes, 0 giving
+ * H5CKPT__STAGING_DEFAULT, raised to H5CKPT__STAGING_MIN. */
+uint64_t h5ckpt__staging_bytes(const h5ckpt *ck);
+/* 1 if the task moves elements of a device buffer. */
+int h5ckpt__task_on_device(const h5ckpt__task *t);
+
+/* Host mirrors of device ops (the reference path, see device.c). */
+typedef struct {
+    struct h5ckpt__mirror *m;
+    size_t n;
+} h5ckpt__mirrors;
+/* Local: a host mirror for every device task of `plan` (filled from the
+ * device when `fill`); the ops then point at their mirrors as contiguous
+ * host buffers.  Returns 0 or an error (message on the handle; nothing is
+ * left allocated). */
+int h5ckpt__mirrors_make(h5ckpt *ck, const h5ckpt__plan *plan, int fill,
+                         h5ckpt__mirrors *ms);
+/* Local: point the ops at their device buffers again, after copying the
+ * mirrors back to them when `copy_back`; free the mirrors.  Accepts an
+ * empty set.  Returns 0 or the device error (message on the handle). */
+int h5ckpt__mirrors_finish(h5ckpt *ck, h5ckpt__mirrors *ms, int copy_back);
+
+/* The fast executor's device path (stage.c): bounded pinned staging in two
+ * halves on one stream.  Opened once per flush. */
+typedef struct h5ckpt__stage h5ckpt__stage;
+/* Local: staging for the device tasks of `plan` (pinned halves of at most
+ * half the handle's staging bytes each, and a device temporary as large as
+ * the largest strided device buffer).  Returns 0 or an error (message on
+ * the handle; nothing is left allocated). */
+int h5ckpt__stage_open(h5ckpt *ck, const h5ckpt__plan *plan,
+                       h5ckpt__stage **out);
+/* Local: move task `t` between its device buffer and the file `fd` at
+ * dataset offset `base` through the staging (writers also hash each box
+ * and keep its checksum row).  Returns 0 or an error (message on the
+ * handle; H5CKPT_EIO for a failed pwrite/pread). */
+int h5ckpt__stage_task(h5ckpt__stage *st, int fd, const h5ckpt__task *t,
+                       int64_t base, int writing);
+/* Local: finish the queued work (writers: the last segment's pwrite;
+ * readers: every copy to the device done).  Accepts NULL.  Returns `rc`
+ * when it is not 0 (nothing more is done then), else 0 or an error. */
+int h5ckpt__stage_finish(h5ckpt__stage *st, int rc);
+/* Local: free the staging (accepts NULL); returns `rc`. */
+int h5ckpt__stage_free(h5ckpt__stage *st, int rc);
+/* The staging's stream and device temporary (replica.c). */
+h5ckpt__stream *h5ckpt__stage_stream(const h5ckpt__stage *st);
+void *h5ckpt__stage_tmp(const h5ckpt__stage *st);
+/* Emit the runs of one box as (file offset, byte offset in the packed
+ * local buffer, bytes), in increasing memory order (exec_fast.c). */
+typedef int (*h5ckpt__run_fn)(void *ctx, uint64_t foff, uint64_t moff,
+                              uint64_t len);
+int h5ckpt__box_runs(int ndim, const uint64_t *shape, const uint64_t *box,
+                     uint64_t base, size_t es, uint64_t moff,
+                     h5ckpt__run_fn fn, void *ctx);
+/* Checksum row of box k of task t with hash h (checksum.c). */
+void h5ckpt__checksum_row(h5ckpt *ck, const h5ckpt__task *t, size_t k,
+                          uint64_t h);
+
+/* Replicated device reads through group broadcasts (replica.c). */
+/* Tests only: nonzero turns the group path off (identical on every rank). */
+extern int h5ckpt__replica_off;
+/* Collective (fast reader, before the transfers): mark in `role` (one
+ * entry per task) what this rank does with each task: 0 the ordinary path,
+ * 1 read it from the file and broadcast it, 2 receive it from a
+ * broadcast.  Agreed.  Returns 0 or an error. */
+int h5ckpt__replica_plan(h5ckpt *ck, const h5ckpt__plan *plan, int *role);
+/* Collective over each group (fast reader, after the file reads): the
+ * broadcasts of the tasks marked 1 or 2.  Returns 0 or an error (not
+ * agreed). */
+int h5ckpt__replica_bcast(h5ckpt *ck, h5ckpt__stage *st,
+                          const h5ckpt__plan *plan, const int *role);
+/* Free the handle's cached groups (close).  Local. */
+void h5ckpt__replica_free(h5ckpt *ck);
 
 #endif /* H5CKPT_PRIVATE_H */

@@ -25,7 +25,12 @@ lib_libh5ckpt_core_la_SOURCES = \
 	lib/leftovers.c \
 	lib/exec_fast.c \
 	lib/meta.c \
-	lib/executor.c
+	lib/executor.c \
+	lib/device.h \
+	lib/device.c \
+	lib/device_none.c \
+	lib/stage.c \
+	lib/replica.c
 lib_libh5ckpt_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DH5CKPT_BUILDING
 lib_libh5ckpt_core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 lib_libh5ckpt_core_la_LIBADD = $(HDF5_LIBS) $(XXHASH_LIBS)

@@ -80,7 +80,7 @@ static int check_buffer(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
                         const h5ckpt_buffer *buf, h5ckpt__op *op)
 {
     uint64_t span;
-    int d;
+    int d, rc;
 
     if (!h5ckpt_dtype_name(dtype))
         return h5ckpt__set(ck, H5CKPT_EINVAL, "tensor '%s': invalid dtype %d",
@@ -105,20 +105,23 @@ static int check_buffer(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
                            path, (unsigned long long)layout->local_count);
     op->dtype = dtype;
     op->data = (void *)(uintptr_t)data;
-    op->memkind = H5CKPT_MEM_HOST;
     op->strided = 0;
+    /* a host-declared or undeclared buffer may still be device memory */
+    if ((!buf || buf->kind == H5CKPT_MEM_HOST) &&
+        (rc = h5ckpt__device_kind(path, 0, data, &op->memkind, ck->errmsg)) != 0)
+        return rc;
     if (!buf)
         return 0;
     if (buf->version != H5CKPT_BUFFER_VERSION)
         return h5ckpt__set(ck, H5CKPT_EINVAL,
                            "tensor '%s': buffer version %u is not %d", path,
                            buf->version, H5CKPT_BUFFER_VERSION);
-    if (buf->kind == H5CKPT_MEM_CUDA)
-        return h5ckpt__set(ck, H5CKPT_ENOTSUP,
-                           "tensor '%s': CUDA buffers need a CUDA build", path);
-    if (buf->kind != H5CKPT_MEM_HOST)
+    if (buf->kind != H5CKPT_MEM_HOST && buf->kind != H5CKPT_MEM_CUDA)
         return h5ckpt__set(ck, H5CKPT_EINVAL, "tensor '%s': bad memory kind",
                            path);
+    if (buf->kind == H5CKPT_MEM_CUDA &&
+        (rc = h5ckpt__device_kind(path, 1, data, &op->memkind, ck->errmsg)) != 0)
+        return rc;
     if (buf->strides) {
         if (layout->kind == H5CKPT__LAYOUT_RANGE)
             return h5ckpt__set(ck, H5CKPT_EINVAL,
@@ -220,6 +223,7 @@ int h5ckpt_tensor_get(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
 int h5ckpt_flush(h5ckpt *ck)
 {
     h5ckpt__plan plan = {0};
+    h5ckpt__mirrors ms = {0};
     h5ckpt__h5quiet q;
     int rc = 0;
 
@@ -237,17 +241,34 @@ int h5ckpt_flush(h5ckpt *ck)
         goto done;
     if ((rc = h5ckpt__plan_build(ck, &plan)) != 0)
         goto done;
+    /* The plain executor moves device buffers through host mirrors (the
+     * fast one stages them itself), made before anything reads them. */
+    if (ck->opts.executor == H5CKPT_EXECUTOR_PLAIN &&
+        (rc = h5ckpt__agree(ck->comm,
+                            h5ckpt__mirrors_make(ck, &plan,
+                                                 ck->mode == H5CKPT__WRITER, &ms),
+                            ck->errmsg)) != 0)
+        goto done;
     if (ck->mode == H5CKPT__WRITER) {
-        /* checksums of the pieces this rank owns, whatever the executor */
+        /* checksums of the pieces this rank owns, whatever the executor
+         * (the fast executor's device pieces: as they are staged) */
         if ((rc = h5ckpt__agree(ck->comm, h5ckpt__checksum_record(ck, &plan),
                                 ck->errmsg)) == 0)
             rc = h5ckpt__exec_write(ck, &plan); /* creates the objects first */
     } else {
         rc = h5ckpt__exec_read(ck, &plan);
+        /* device buffers get their data; checks then read device pieces
+         * from the file, never from device memory */
+        if (ck->opts.executor == H5CKPT_EXECUTOR_PLAIN) {
+            int r2 = h5ckpt__mirrors_finish(ck, &ms, rc == 0);
+            if (rc == 0) /* rc is agreed */
+                rc = h5ckpt__agree(ck->comm, r2, ck->errmsg);
+        }
         if (rc == 0 && ck->opts.verify_checksums)
             rc = h5ckpt__checksum_check_reads(ck, &plan);
     }
 done:
+    h5ckpt__mirrors_finish(ck, &ms, 0);
     h5ckpt__plan_free(&plan);
     h5ckpt__queue_clear(ck);
     if (rc && ck->mode == H5CKPT__WRITER && ck->state == H5CKPT__OPEN)
