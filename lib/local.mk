@@ -41,3 +41,6 @@ nodist_include_HEADERS += lib/h5ckpt_version.h
 
 # Training-state layer: numbered checkpoint directories and the state object.
 lib_libh5ckpt_core_la_SOURCES += lib/ckdir.c lib/state.c
+
+# Device backends (CUDA, NCCL, none).
+include lib/device.mk
