@@ -23,3 +23,4 @@ include tests/mpi/checksums.mk
 include tests/crash/local.mk
 include tests/mpi/executors.mk
 include tests/corpus/local.mk
+include tests/gpu/local.mk
