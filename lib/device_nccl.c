@@ -127,6 +127,8 @@ done:
     return rc;
 }
 
+/* Every member frees the group at the same point of its work: NCCL may wait
+ * there for the others to be quiescent. */
 static void nccl_group_free(h5ckpt__dgroup *g)
 {
     if (!g)
