@@ -5,8 +5,11 @@
  * ranks sharing one GPU; writer and reader on different meshes; host and
  * device tensors mixed in one checkpoint; strided device buffers; checksum
  * verification on read; tensors larger than the staging area; replicated
- * reads (the NCCL path when built with NCCL and the replicas are on
- * distinct GPUs; at one rank a one-member group).
+ * reads into device buffers.  On one GPU the core never broadcasts with
+ * NCCL (a replica group of one rank reads for itself; several ranks share
+ * the device): the NCCL group operations themselves are tested on one rank
+ * by test_cuda_backend, and this file checks that the replicated device
+ * read path delivers the right data either way.
  *
  * Values come from tests/mpi/values.c (a function of tensor id and global
  * index): each test builds the host image as the host tests do, copies it
@@ -597,10 +600,11 @@ START_TEST(device_reads_verify_checksums_through_small_staging)
 END_TEST
 
 /*
- * Replicated data read into device buffers on every rank.  With NCCL and
- * one rank this is the single-rank NCCL path (a one-member replica group);
- * with several ranks sharing one GPU the core must take the host path
- * (NCCL refuses two ranks on one device), and the data must be the same.
+ * Replicated data read into device buffers on every rank.  With one rank
+ * the replica group has one member, which reads for itself; with several
+ * ranks sharing one GPU the core must not broadcast with NCCL (it refuses
+ * two ranks on one device) and takes the staging path: the data must be
+ * the same.  On a machine with a GPU per rank this is the NCCL path.
  */
 START_TEST(replicated_tensors_read_into_device_buffers)
 {
