@@ -14,7 +14,7 @@ h="$b/tools/h5ckpt"
 d=$(mktemp -d "${TMPDIR:-/tmp}/h5ckpt-benchcuda-XXXXXX")
 trap 'rm -rf "$d"' EXIT
 
-"$h" bench --device cuda --write "$d/p.h5" >"$d/out" 2>"$d/err"
+"$h" bench --device cuda --write "$d/p.h5" --count 1 --size 4K >"$d/out" 2>"$d/err"
 rc=$?
 if grep -q "this build has no CUDA support" "$d/err"; then
     [ "$rc" = 1 ] || fail "no-CUDA refusal exited $rc, not 1"
