@@ -11,7 +11,8 @@
 #      (git-ignored through .git/info/exclude).
 #   2. On the GPU machine (the device tool: carry [".devdeps"]):
 #        sh scripts/gpu-check.sh            # FULL=1: the whole make check too
-#      (about 3-5 minutes without FULL; the device tool allows 10 per command)
+#      (never timed; the device tool allows 10 minutes per command, so run
+#      FULL=1 as a second command if the first one is close to that)
 #      unpacks the packages into /opt/dep (never into /), builds the tarball
 #      with --with-cuda --with-nccl in /tmp/h5ckpt-gpu, runs the GPU tests
 #      (test_cuda_backend; test_cuda_roundtrip at 1-4 ranks, both
