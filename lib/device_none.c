@@ -1,7 +1,7 @@
 /*
- * The build's device backend when it has no CUDA: none.  Temporary on this
- * branch so that it links; the CUDA branch (gpu) has the same file, and
- * device_cuda.c for CUDA builds.  On a merge, theirs wins.
+ * The device backend of a build without CUDA: there is none.  The core then
+ * refuses device buffers (H5CKPT_ENOTSUP) and never needs a staging area.
+ * Tests may still install a fake backend with h5ckpt__devops_override().
  */
 #include "device.h"
 

@@ -26,9 +26,7 @@ lib_libh5ckpt_core_la_SOURCES = \
 	lib/exec_fast.c \
 	lib/meta.c \
 	lib/executor.c \
-	lib/device.h \
 	lib/device.c \
-	lib/device_none.c \
 	lib/stage.c \
 	lib/replica.c
 lib_libh5ckpt_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DH5CKPT_BUILDING
@@ -46,3 +44,6 @@ nodist_include_HEADERS += lib/h5ckpt_version.h
 
 # Training-state layer: numbered checkpoint directories and the state object.
 lib_libh5ckpt_core_la_SOURCES += lib/ckdir.c lib/state.c
+
+# Device backends (CUDA, NCCL, none).
+include lib/device.mk

@@ -24,3 +24,4 @@ include tests/crash/local.mk
 include tests/mpi/executors.mk
 include tests/corpus/local.mk
 include tests/mpi/device.mk
+include tests/gpu/local.mk

@@ -55,4 +55,29 @@ uint64_t bench_values(void *buf, size_t es, int ndim, const uint64_t *shape,
                       const uint64_t *off, const uint64_t *cnt, uint64_t id,
                       int verify, char *msg, size_t msglen);
 
+/*
+ * Device side of `h5ckpt bench --device cuda`: tools/bench_cuda.c in CUDA
+ * builds, tools/bench_nocuda.c (every call fails with "this build has no
+ * CUDA support") otherwise.  Local; each returns 0, or -1 with a one-line
+ * message in `msg` (512 bytes).
+ */
+/* Whether this process can use a CUDA device ("no CUDA device: ..."). */
+int bench_dev_probe(char *msg);
+/* Device memory of `n` bytes holding a copy of `host` (*out NULL if n is
+ * 0), and its release (accepts NULL). */
+int bench_dev_upload(void **out, const void *host, size_t n, char *msg);
+void bench_dev_free(void *dev);
+/* Copy `n` bytes of device `dev` to `host`. */
+int bench_dev_download(void *host, const void *dev, size_t n, char *msg);
+/* Pinned host memory of `n` bytes, filled with 0xA5, and its release. */
+int bench_dev_pinned(void **out, size_t n, char *msg);
+void bench_dev_pinned_free(void *p);
+/* The copy ceiling: move the first `total` bytes of the device buffers
+ * dev[0..count) (bytes[i] each, in order) to (d2h) or from pinned `pin` of
+ * `pin_bytes`, one cudaMemcpy per piece of at most pin_bytes; returns when
+ * the copies are done. */
+int bench_dev_copy(void *pin, size_t pin_bytes, void *const *dev,
+                   const uint64_t *bytes, size_t count, uint64_t total,
+                   int d2h, char *msg);
+
 #endif

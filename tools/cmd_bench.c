@@ -6,6 +6,13 @@
  *
  * Every timed phase starts after sync() and a barrier, so neither the
  * checkpoint nor the ceiling inherits the other's dirty pages.
+ *
+ * --device cuda places the same state in CUDA device buffers (generated on
+ * the host and copied before timing; read back and verified after timing)
+ * and also times the pinned copy ceiling: the same per-rank bytes through
+ * one pinned buffer with cudaMemcpy (device to host when writing, host to
+ * device when reading).  The device side lives in bench_cuda.c
+ * (bench_nocuda.c in builds without CUDA).
  */
 #include "bench.h"
 #include "cli.h"
@@ -20,7 +27,7 @@
 
 enum { K_WRITE = 'w', K_READ = 'r', K_MESH = 'm', K_PRESET = 'p', K_COUNT = 'n',
        K_SIZE = 's', K_DTYPE = 256, K_POLICY, K_EXEC, K_FSYNC, K_NOFSYNC, K_JSON,
-       K_HIDDEN };
+       K_HIDDEN, K_DEVICE };
 
 static const cli_opt opts[] = {
     {"write", K_WRITE, "FILE", "write the synthetic state to FILE (timed)"},
@@ -37,12 +44,14 @@ static const cli_opt opts[] = {
     {"executor", K_EXEC, "NAME", "plain or fast (default: the library's default)"},
     {"fsync", K_FSYNC, NULL, "fsync the checkpoint and the ceiling's scratch file"},
     {"no-fsync", K_NOFSYNC, NULL, "do not fsync (default)"},
+    {"device", K_DEVICE, "KIND", "host (default) or cuda: the state in CUDA device "
+                                 "buffers, plus the pinned cudaMemcpy ceiling"},
     {"json", K_JSON, NULL, "print one JSON object instead of text"},
     {NULL, 0, NULL, NULL}};
 
 typedef struct {
     const char *file, *preset, *mesh;
-    int writing, fsync, json;
+    int writing, fsync, json, cuda;
     h5ckpt_executor executor;
     bench_knobs knobs;
 } args;
@@ -52,7 +61,9 @@ typedef struct {
     size_t n;
     h5ckpt_layout **layouts;
     void **bufs;
-    uint64_t shard_bytes, total_bytes;
+    void **dbufs;    /* --device cuda: device copies of bufs */
+    uint64_t *bytes; /* local bytes of each tensor */
+    uint64_t shard_bytes, total_bytes, max_bytes;
 } state;
 
 static double now(void) { return MPI_Wtime(); }
@@ -114,6 +125,11 @@ static int parse(const cli_cmd *self, int argc, char **argv, args *a)
         case K_FSYNC: a->fsync = 1; break;
         case K_NOFSYNC: a->fsync = 0; break;
         case K_JSON: a->json = 1; break;
+        case K_DEVICE:
+            if (strcmp(arg, "host") && strcmp(arg, "cuda"))
+                return cli_usage_error(self, "unknown device '%s' (host or cuda)", arg);
+            a->cuda = !strcmp(arg, "cuda");
+            break;
         default: return CLI_USAGE;
         }
     }
@@ -164,7 +180,11 @@ static void state_free(state *s)
             h5ckpt_layout_free(s->layouts[i]);
         if (s->bufs)
             free(s->bufs[i]);
+        if (s->dbufs)
+            bench_dev_free(s->dbufs[i]);
     }
+    free(s->dbufs);
+    free(s->bytes);
     free(s->layouts);
     free(s->bufs);
     free(s->t);
@@ -176,14 +196,16 @@ static int state_make(const cli_cmd *self, const args *a, const h5ckpt_mesh *m,
                       state *s)
 {
     int md = h5ckpt_mesh_ndim(m), pl[H5CKPT_MAX_NDIM], d, bad = 0;
-    char msg[256] = "";
+    char msg[512] = "";
     size_t i;
 
     if (bench_state_build(a->preset, &a->knobs, &s->t, &s->n, msg, sizeof msg) != 0)
         return cli_usage_error(self, "%s", msg);
     s->layouts = calloc(s->n + 1, sizeof *s->layouts);
     s->bufs = calloc(s->n + 1, sizeof *s->bufs);
-    bad = !s->layouts || !s->bufs;
+    s->dbufs = calloc(s->n + 1, sizeof *s->dbufs);
+    s->bytes = calloc(s->n + 1, sizeof *s->bytes);
+    bad = !s->layouts || !s->bufs || !s->dbufs || !s->bytes;
     for (i = 0; !bad && i < s->n; i++) {
         const bench_tensor *t = &s->t[i];
         size_t es = h5ckpt_dtype_size(t->dtype);
@@ -196,7 +218,10 @@ static int state_make(const cli_cmd *self, const args *a, const h5ckpt_mesh *m,
             break;
         }
         bytes = h5ckpt_layout_local_count(s->layouts[i]) * es;
+        s->bytes[i] = bytes;
         s->shard_bytes += bytes;
+        if (bytes > s->max_bytes)
+            s->max_bytes = bytes;
         s->total_bytes += t->shape[0] * (t->ndim == 2 ? t->shape[1] : 1) * es;
         if (bytes && !(s->bufs[i] = malloc(bytes))) {
             bad = 1;
@@ -211,8 +236,16 @@ static int state_make(const cli_cmd *self, const args *a, const h5ckpt_mesh *m,
     }
     if (any(bad))
         return cli_error(self, CLI_USAGE, "cannot build the state (out of memory?)");
+    /* --device cuda: the same contents (values, or poison) on the device */
+    for (i = 0; a->cuda && !bad && i < s->n; i++)
+        bad = bench_dev_upload(&s->dbufs[i], s->bufs[i], s->bytes[i], msg) != 0;
+    if (any(bad))
+        return cli_error(self, CLI_FAIL, "device buffers: %s",
+                         *msg ? msg : "failed on another rank");
     return 0;
 }
+
+static const h5ckpt_buffer cuda_buf = {H5CKPT_BUFFER_VERSION, H5CKPT_MEM_CUDA, NULL};
 
 /* Timed: write (or read) the state through h5ckpt.  Returns 0 or the
  * library's error code (same on every rank); *moved is this rank's bytes. */
@@ -237,13 +270,16 @@ static int run_ckpt(const args *a, const h5ckpt_mesh *m, state *s, double *secs,
         snprintf(msg, 512, "%s", err.message);
         return rc;
     }
-    for (i = 0; i < s->n; i++)
+    for (i = 0; i < s->n; i++) {
+        void *data = a->cuda ? s->dbufs[i] : s->bufs[i];
+        const h5ckpt_buffer *b = a->cuda ? &cuda_buf : NULL;
         if (a->writing)
             h5ckpt_tensor_put(ck, s->t[i].path, s->t[i].dtype, s->layouts[i],
-                              s->bufs[i], NULL);
+                              data, b);
         else
             h5ckpt_tensor_get(ck, s->t[i].path, s->t[i].dtype, s->layouts[i],
-                              s->bufs[i], NULL);
+                              data, b);
+    }
     /* put/get errors are remembered and returned by flush/commit */
     rc = a->writing ? h5ckpt_commit(ck) : h5ckpt_flush(ck);
     if (rc != 0)
@@ -338,6 +374,55 @@ fail:
     return -1;
 }
 
+/* The pinned copy ceiling (--device cuda): `bytes` of this rank between its
+ * device buffers and one pinned buffer (at most 256 MiB, the library's
+ * default staging), device to host when writing.  Reading copies the
+ * pinned buffer's 0xA5 into the device buffers: they hold that poison
+ * before the timed read, as after state_make.  Returns 0 or -1 on every
+ * rank. */
+static int copy_ceiling(const args *a, state *s, uint64_t bytes, double *secs,
+                        char *msg)
+{
+    size_t pin_bytes = s->max_bytes < ((uint64_t)256 << 20) ? (size_t)s->max_bytes
+                                                            : (size_t)256 << 20;
+    void *pin = NULL;
+    double t0;
+    int bad;
+
+    bad = bench_dev_pinned(&pin, pin_bytes, msg) != 0;
+    if (any(bad))
+        goto done;
+    MPI_Barrier(MPI_COMM_WORLD);
+    t0 = now();
+    bad = bench_dev_copy(pin, pin_bytes ? pin_bytes : 1, s->dbufs, s->bytes, s->n,
+                         bytes, a->writing, msg) != 0;
+    MPI_Barrier(MPI_COMM_WORLD);
+    *secs = now() - t0;
+done:
+    bench_dev_pinned_free(pin);
+    if (!any(bad))
+        return 0;
+    if (!*msg)
+        snprintf(msg, 512, "pinned copy ceiling failed on another rank");
+    return -1;
+}
+
+/* --device cuda, after timing: the device buffers back into the host ones
+ * (then verified there).  Returns 0 or -1 on every rank. */
+static int download(state *s, char *msg)
+{
+    size_t i;
+    int bad = 0;
+
+    for (i = 0; !bad && i < s->n; i++)
+        bad = bench_dev_download(s->bufs[i], s->dbufs[i], s->bytes[i], msg) != 0;
+    if (!any(bad))
+        return 0;
+    if (!*msg)
+        snprintf(msg, 512, "copying device buffers back failed on another rank");
+    return -1;
+}
+
 static uint64_t verify(state *s, char *msg)
 {
     uint64_t bad = 0, off[2], cnt[2];
@@ -360,7 +445,7 @@ static uint64_t verify(state *s, char *msg)
 }
 
 typedef struct {
-    double secs, csecs;
+    double secs, csecs, dsecs; /* h5ckpt, file ceiling, pinned copy */
     uint64_t bad, rss_max, shard_max, overhead_max;
 } result;
 
@@ -388,22 +473,37 @@ static void report(const args *a, const h5ckpt_mesh *m, const state *s, const re
             "mismatches", (json_int_t)r->bad, "rss_max_bytes", (json_int_t)r->rss_max,
             "shard_max_bytes", (json_int_t)r->shard_max, "rss_over_shard_max_bytes",
             (json_int_t)r->overhead_max);
+        if (j)
+            json_object_set_new(j, "device", json_string(a->cuda ? "cuda" : "host"));
+        if (j && a->cuda) {
+            double lim = r->csecs > r->dsecs ? r->csecs : r->dsecs;
+            json_object_set_new(j, "copy_direction", json_string(a->writing ? "d2h" : "h2d"));
+            json_object_set_new(j, "copy_seconds", json_real(r->dsecs));
+            json_object_set_new(j, "copy_gbps", json_real(gb / r->dsecs));
+            json_object_set_new(j, "ratio_device", json_real(lim / r->secs));
+        }
         char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
         cli_out("%s\n", txt ? txt : "{}");
         free(txt);
         json_decref(j);
         return;
     }
-    cli_out("%s %s: %zu tensors, %.3f GB, %d ranks, mesh %s, %s executor, %s\n",
+    cli_out("%s %s: %zu tensors, %.3f GB, %d ranks, mesh %s, %s executor, %s%s\n",
             a->writing ? "write" : "read", a->preset, s->n, gb, cli_size, mesh,
             a->executor == H5CKPT_EXECUTOR_PLAIN ? "plain"
             : a->executor == H5CKPT_EXECUTOR_FAST ? "fast" : "default",
-            a->fsync ? "fsync" : "no fsync");
+            a->fsync ? "fsync" : "no fsync", a->cuda ? ", CUDA device buffers" : "");
     cli_out("  h5ckpt   %8.3f s  %7.3f GB/s  %10.0f tensors/s\n", r->secs,
             gb / r->secs, (double)s->n / r->secs);
     cli_out("  ceiling  %8.3f s  %7.3f GB/s  (POSIX, same bytes per rank)\n",
             r->csecs, gb / r->csecs);
     cli_out("  ratio    %8.3f\n", r->csecs / r->secs);
+    if (a->cuda) {
+        double lim = r->csecs > r->dsecs ? r->csecs : r->dsecs;
+        cli_out("  copy     %8.3f s  %7.3f GB/s  (pinned cudaMemcpy %s, same bytes per "
+                "rank)\n", r->dsecs, gb / r->dsecs, a->writing ? "D2H" : "H2D");
+        cli_out("  ratio to min(copy, ceiling) %8.3f\n", lim / r->secs);
+    }
     cli_out("  peak RSS %8.1f MiB max over ranks; largest own shard %.1f MiB; "
             "RSS over own shard %.1f MiB max\n",
             r->rss_max / 1048576.0, r->shard_max / 1048576.0,
@@ -426,6 +526,11 @@ static int run(const cli_cmd *self, int argc, char **argv)
 
     if ((rc = parse(self, argc, argv, &a)) != 0)
         return rc < 0 ? CLI_OK : rc;
+    if (a.cuda && any(bench_dev_probe(msg) != 0)) {
+        if (!*msg)
+            snprintf(msg, sizeof msg, "no CUDA device on another rank");
+        return cli_error(self, CLI_FAIL, "%s", msg);
+    }
     if ((rc = make_mesh(self, a.mesh, &m)) != 0 ||
         (rc = state_make(self, &a, m, &s)) != 0)
         goto done;
@@ -438,13 +543,16 @@ static int run(const cli_cmd *self, int argc, char **argv)
         sync();
     if (a.writing) { /* checkpoint first: the ceiling needs its byte counts */
         if ((rc = run_ckpt(&a, m, &s, &r.secs, &moved, msg)) != 0 ||
-            (rc = ceiling(&a, &s, moved, &r.csecs, msg)) != 0) {
+            (rc = ceiling(&a, &s, moved, &r.csecs, msg)) != 0 ||
+            (a.cuda && (rc = copy_ceiling(&a, &s, moved, &r.dsecs, msg)) != 0)) {
             rc = cli_error(self, CLI_USAGE, "%s", msg);
             goto done;
         }
     } else {
         if (ceiling(&a, &s, s.shard_bytes, &r.csecs, msg) != 0 ||
-            run_ckpt(&a, m, &s, &r.secs, &moved, msg) != 0) {
+            (a.cuda && copy_ceiling(&a, &s, s.shard_bytes, &r.dsecs, msg) != 0) ||
+            run_ckpt(&a, m, &s, &r.secs, &moved, msg) != 0 ||
+            (a.cuda && download(&s, msg) != 0)) {
             rc = cli_error(self, CLI_USAGE, "%s", msg);
             goto done;
         }
