@@ -80,7 +80,7 @@ typedef struct h5ckpt__devops {
     int (*wait)(h5ckpt__stream *s, int i, char *msg);
     int (*sync)(h5ckpt__stream *s, char *msg);
 
-    /* Device broadcast groups (NCCL).  All five are NULL when the backend
+    /* Device broadcast groups (NCCL).  All six are NULL when the backend
      * has none.
      * group_create: collective over `comm` (every rank of it calls, each
      * with its own device): a group of those ranks, rank r of `comm` being
@@ -89,13 +89,17 @@ typedef struct h5ckpt__devops {
      * from group rank `root` to the others (in place).  Every group member
      * queues the same broadcasts in the same order.
      * group_begin/group_end bracket several broadcasts, possibly on several
-     * groups, so they progress together (ncclGroupStart/End). */
+     * groups, so they progress together (ncclGroupStart/End).
+     * group_abort: abandon the group's queued broadcasts, which some member
+     * never queued (so waiting on the stream would never return), and free
+     * it; the stream's other work completes (ncclCommAbort).  Local. */
     int (*group_create)(h5ckpt__dgroup **out, MPI_Comm comm, char *msg);
     void (*group_free)(h5ckpt__dgroup *g); /* accepts NULL */
     int (*group_bcast)(h5ckpt__dgroup *g, h5ckpt__stream *s, void *buf,
                        size_t n, int root, char *msg);
     int (*group_begin)(char *msg);
     int (*group_end)(char *msg);
+    void (*group_abort)(h5ckpt__dgroup *g); /* accepts NULL */
 } h5ckpt__devops;
 
 /* The build's backend: the CUDA one (device_cuda.c) or NULL

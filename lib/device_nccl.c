@@ -137,6 +137,14 @@ static void nccl_group_free(h5ckpt__dgroup *g)
     free(g);
 }
 
+static void nccl_group_abort(h5ckpt__dgroup *g)
+{
+    if (!g)
+        return;
+    (void)ncclCommAbort(g->comm); /* ends its uncompleted operations */
+    free(g);
+}
+
 static int nccl_group_bcast(h5ckpt__dgroup *g, h5ckpt__stream *s, void *buf,
                             size_t n, int root, char *msg)
 {
@@ -169,4 +177,5 @@ void h5ckpt__nccl_fill(h5ckpt__devops *ops)
     ops->group_bcast = nccl_group_bcast;
     ops->group_begin = nccl_group_begin;
     ops->group_end = nccl_group_end;
+    ops->group_abort = nccl_group_abort;
 }

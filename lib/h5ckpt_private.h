@@ -553,9 +553,10 @@ extern int h5ckpt__replica_off;
  * 1 read it from the file and broadcast it, 2 receive it from a
  * broadcast.  Agreed.  Returns 0 or an error. */
 int h5ckpt__replica_plan(h5ckpt *ck, const h5ckpt__plan *plan, int *role);
-/* Collective over each group (fast reader, after the file reads): the
- * broadcasts of the tasks marked 1 or 2.  Returns 0 or an error (not
- * agreed). */
+/* Collective (fast reader, after the file reads): queue the broadcasts of
+ * the tasks marked 1 or 2, agree that every rank queued its own (else all
+ * abandon their groups: group_abort), then wait for them.  Returns 0 or an
+ * error; a failure to queue is agreed, one while waiting is not. */
 int h5ckpt__replica_bcast(h5ckpt *ck, h5ckpt__stage *st,
                           const h5ckpt__plan *plan, const int *role);
 /* Free the handle's cached groups (close).  Local. */

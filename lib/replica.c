@@ -32,6 +32,7 @@ typedef struct {
 
 struct h5ckpt__replica {
     int usable; /* -1 not decided yet */
+    int aborting; /* free the groups with group_abort */
     part *parts;
     size_t nparts;
 };
@@ -46,7 +47,7 @@ void h5ckpt__replica_free(h5ckpt *ck)
         return;
     for (i = 0; i < r->nparts; i++) {
         if (r->parts[i].g && d)
-            d->group_free(r->parts[i].g);
+            (r->aborting ? d->group_abort : d->group_free)(r->parts[i].g);
         if (r->parts[i].comm != MPI_COMM_NULL)
             MPI_Comm_free(&r->parts[i].comm);
         free(r->parts[i].colors);
@@ -61,7 +62,8 @@ static int has_groups(const h5ckpt__devops *d)
     char why[H5CKPT_MSG_MAX];
 
     return d && d->group_create && d->group_free && d->group_bcast &&
-           d->group_begin && d->group_end && d->probe(why) == 0;
+           d->group_begin && d->group_end && d->group_abort &&
+           d->probe(why) == 0;
 }
 
 /* Collective, once per handle: 1 if every rank has a distinct device. */
@@ -259,7 +261,17 @@ int h5ckpt__replica_bcast(h5ckpt *ck, h5ckpt__stage *st,
             rc = d->unpack(s, op->data, tmp, l->local_ndim, l->local_shape,
                            op->strides, es, msg);
     }
-    if (rc == 0 && st)
+    /* A rank that could not queue its broadcasts leaves its partners'
+     * queued ones without a peer: waiting on the stream would never return.
+     * So the queueing is agreed first, and on failure every rank abandons
+     * its groups (rebuilt by the next flush that needs them). */
+    if ((rc = h5ckpt__agree(ck->comm, rc, msg)) != 0) {
+        if (ck->replica)
+            ck->replica->aborting = 1;
+        h5ckpt__replica_free(ck); /* the next flush decides and builds anew */
+        return rc;
+    }
+    if (st)
         rc = d->sync(s, msg);
     return rc;
 }

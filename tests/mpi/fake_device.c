@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-fake_config fake_cfg = {-1, 0, 0, 0, 0};
+fake_config fake_cfg = {-1, 0, 0, 0, 0, -1};
 fake_stats fake_st;
 
 #define REGION ((size_t)512 << 20)
@@ -91,7 +91,7 @@ void fake_download(void *host, const void *dev, size_t n)
 
 /* ---- streams: queued work runs at a wait or sync that covers it ---------- */
 
-enum { Q_COPY, Q_PACK, Q_UNPACK };
+enum { Q_COPY, Q_PACK, Q_UNPACK, Q_BCAST };
 
 typedef struct {
     int kind;
@@ -101,6 +101,8 @@ typedef struct {
     int ndim;
     uint64_t shape[H5CKPT_MAX_NDIM];
     int64_t strides[H5CKPT_MAX_NDIM];
+    int root;                 /* Q_BCAST */
+    struct h5ckpt__dgroup *g; /* Q_BCAST */
 } qop;
 
 struct h5ckpt__stream {
@@ -111,7 +113,11 @@ struct h5ckpt__stream {
 
 struct h5ckpt__dgroup {
     MPI_Comm comm;
+    int aborted; /* its queued broadcasts are skipped */
+    struct h5ckpt__dgroup *next; /* aborted groups, freed at uninstall */
 };
+
+static struct h5ckpt__dgroup *aborted_groups;
 
 static void run_to(h5ckpt__stream *s, size_t upto)
 {
@@ -120,7 +126,13 @@ static void run_to(h5ckpt__stream *s, size_t upto)
         qop *o = &s->q[s->done];
         if (o->kind == Q_COPY)
             memcpy(o->dst, o->src, o->n);
-        else if (o->kind == Q_PACK)
+        else if (o->kind == Q_BCAST) {
+            if (!o->g->aborted) {
+                MPI_Bcast(o->dst, (int)o->n, MPI_BYTE, o->root, o->g->comm);
+                fake_st.bcasts++;
+                fake_st.bcast_bytes += o->n;
+            }
+        } else if (o->kind == Q_PACK)
             h5ckpt__pack(o->dst, o->src, o->ndim, o->shape, o->strides, o->es);
         else
             h5ckpt__unpack(o->dst, o->src, o->ndim, o->shape, o->strides, o->es);
@@ -222,7 +234,7 @@ static void f_stream_destroy(h5ckpt__stream *s)
 static int f_copy(h5ckpt__stream *s, int dir, void *dst, const void *src,
                   size_t n, char *msg)
 {
-    qop o = {Q_COPY, dst, src, n, 0, 0, {0}, {0}};
+    qop o = {Q_COPY, dst, src, n, 0, 0, {0}, {0}, 0, NULL};
     int ok = dir == H5CKPT__D2H   ? in_region(src) && !in_region(dst)
              : dir == H5CKPT__H2D ? in_region(dst) && !in_region(src)
                                   : in_region(dst) && in_region(src);
@@ -241,7 +253,7 @@ static int f_pack_common(h5ckpt__stream *s, int kind, void *dst,
                          const void *src, int ndim, const uint64_t *shape,
                          const int64_t *strides, size_t es, char *msg)
 {
-    qop o = {kind, dst, src, 0, es, ndim, {0}, {0}};
+    qop o = {kind, dst, src, 0, es, ndim, {0}, {0}, 0, NULL};
 
     if (!in_region(dst) || !in_region(src))
         return fail(msg, H5CKPT_EDEVICE,
@@ -319,17 +331,32 @@ static void f_group_free(h5ckpt__dgroup *g)
 static int f_group_bcast(h5ckpt__dgroup *g, h5ckpt__stream *s, void *buf,
                          size_t n, int root, char *msg)
 {
-    int rc;
+    qop o;
+    int rank = 0;
 
     if (!in_group || !in_region(buf) || n > (size_t)1 << 30)
         return fail(msg, H5CKPT_EDEVICE, "fakeBroadcast: invalid usage");
-    run_to(s, s->n); /* stream order: everything queued before it */
-    region_open();
-    rc = MPI_Bcast(buf, (int)n, MPI_BYTE, root, g->comm);
-    region_close();
-    fake_st.bcasts++;
-    fake_st.bcast_bytes += n;
-    return rc == MPI_SUCCESS ? 0 : fail(msg, H5CKPT_EDEVICE, "fakeBroadcast: failed");
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (rank == fake_cfg.fail_bcast_rank)
+        return fail(msg, H5CKPT_EDEVICE, FAKE_BCAST_ERRMSG);
+    memset(&o, 0, sizeof o);
+    o.kind = Q_BCAST;
+    o.dst = buf;
+    o.n = n;
+    o.root = root;
+    o.g = g;
+    return push(s, &o, msg); /* runs in stream order, at a wait or sync */
+}
+
+static void f_group_abort(h5ckpt__dgroup *g)
+{
+    if (!g)
+        return;
+    g->aborted = 1;
+    g->next = aborted_groups; /* queued work may still name it */
+    aborted_groups = g;
+    fake_st.groups--;
+    fake_st.aborts++;
 }
 
 static int f_group_begin(char *msg)
@@ -348,16 +375,17 @@ static const h5ckpt__devops with_groups = {
     "fake", f_probe, f_is_device, f_device_id, f_host_alloc, f_host_free,
     f_dev_alloc, fake_dev_free, f_stream_create, f_stream_destroy, f_copy,
     f_pack, f_unpack, f_mark, f_wait, f_sync, f_group_create, f_group_free,
-    f_group_bcast, f_group_begin, f_group_end};
+    f_group_bcast, f_group_begin, f_group_end, f_group_abort};
 
 static const h5ckpt__devops without_groups = {
     "fake", f_probe, f_is_device, f_device_id, f_host_alloc, f_host_free,
     f_dev_alloc, fake_dev_free, f_stream_create, f_stream_destroy, f_copy,
-    f_pack, f_unpack, f_mark, f_wait, f_sync, NULL, NULL, NULL, NULL, NULL};
+    f_pack, f_unpack, f_mark, f_wait, f_sync, NULL, NULL, NULL, NULL, NULL,
+    NULL};
 
 void fake_reset(void)
 {
-    fake_config def = {-1, 0, 0, 0, 0};
+    fake_config def = {-1, 0, 0, 0, 0, -1};
     long dev = fake_st.dev_live, groups = (long)fake_st.groups;
 
     fake_cfg = def;
@@ -374,4 +402,13 @@ void fake_install(void)
     h5ckpt__devops_override(fake_cfg.no_groups ? &without_groups : &with_groups);
 }
 
-void fake_uninstall(void) { h5ckpt__devops_override(NULL); }
+void fake_uninstall(void)
+{
+    while (aborted_groups) {
+        struct h5ckpt__dgroup *g = aborted_groups;
+        aborted_groups = g->next;
+        MPI_Comm_free(&g->comm);
+        free(g);
+    }
+    h5ckpt__devops_override(NULL);
+}

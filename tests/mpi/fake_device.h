@@ -12,7 +12,9 @@
  *    with H5CKPT_EDEVICE and FAKE_ERRMSG);
  *  - device ids are "fake-<world rank>" (distinct) or one shared id;
  *  - group operations are MPI: a group is a communicator, a broadcast is
- *    MPI_Bcast on the region.
+ *    MPI_Bcast on the region, queued like the rest (so a member that never
+ *    queued its part leaves the others hanging at their wait, as NCCL
+ *    would, unless they abort the group).
  */
 #ifndef H5CKPT_TEST_FAKE_DEVICE_H
 #define H5CKPT_TEST_FAKE_DEVICE_H
@@ -24,6 +26,7 @@
 
 #define FAKE_ERRMSG "fakeMemcpyAsync: injected failure (fakeErrorInjected)"
 #define FAKE_PROBE_MSG "no fake device: turned off by the test"
+#define FAKE_BCAST_ERRMSG "fakeBroadcast: injected failure (fakeErrorInjected)"
 
 typedef struct {
     int fail_dir;    /* H5CKPT__D2H / H5CKPT__H2D, or -1: no injection */
@@ -31,11 +34,13 @@ typedef struct {
     int probe_fails; /* probe returns ENOTSUP with FAKE_PROBE_MSG */
     int shared_id;   /* every rank reports the same device id */
     int no_groups;   /* a table without group operations */
+    int fail_bcast_rank; /* world rank whose group_bcast fails with
+                            FAKE_BCAST_ERRMSG, queuing nothing; -1 none */
 } fake_config;
 
 typedef struct {
     uint64_t copies[3], bytes[3]; /* per direction */
-    uint64_t packs, unpacks, bcasts, bcast_bytes, groups;
+    uint64_t packs, unpacks, bcasts, bcast_bytes, groups, aborts;
     uint64_t host_live, host_peak; /* pinned bytes */
     long dev_live, streams_live, host_blocks_live;
 } fake_stats;

@@ -751,6 +751,52 @@ START_TEST(a_failing_copy_to_the_device_fails_the_read_on_every_rank)
 }
 END_TEST
 
+/* A broadcast that one rank cannot queue leaves its partners' broadcasts
+ * without a peer: every rank must fail alike instead of waiting forever,
+ * and the next flush builds the groups anew and succeeds. */
+START_TEST(a_broadcast_one_rank_cannot_queue_fails_every_rank_without_a_hang)
+{
+    static const uint64_t s[2] = {40, 9};
+    h5ckpt_mesh *m = world_mesh();
+    const char *f = t_path("bcastfail.h5");
+    h5ckpt *ck = NULL;
+    uint64_t bad;
+    dten d;
+
+    setup();
+    memset(&d, 0, sizeof d);
+    tensor_init(&d.t, H5CKPT_FLOAT32, 131, 2, s, "bcast/x");
+    d.declared = 1;
+    T_ALL(sharded(&d, m, H5CKPT_SHARD(0)) == 0, "layout");
+    write_all(f, &d, 1, NULL);
+    T_ALL(whole(&d) == 0, "whole");
+    fake_cfg.fail_bcast_rank = T_size - 1;
+    T_PASS(NULL, h5ckpt_open(&ck, f, MPI_COMM_WORLD, NULL, NULL));
+    T_PASS(ck, dten_queue(ck, &d, 0));
+    if (fast() && T_size > 1) {
+        T_CODE(H5CKPT_EDEVICE, h5ckpt_flush(ck));
+        T_ALL(!strcmp(h5ckpt_errmsg(ck), FAKE_BCAST_ERRMSG), "message: %s",
+              h5ckpt_errmsg(ck));
+        T_ALL(fake_st.aborts > 0 && fake_st.bcasts == 0,
+              "%llu groups aborted, %llu broadcasts ran",
+              (unsigned long long)fake_st.aborts, (unsigned long long)fake_st.bcasts);
+    } else { /* no groups: one rank, or the plain executor */
+        T_PASS(ck, h5ckpt_flush(ck));
+    }
+    fake_cfg.fail_bcast_rank = -1;
+    T_PASS(ck, dten_queue(ck, &d, 0));
+    T_PASS(ck, h5ckpt_flush(ck));
+    bad = dten_bad(&d);
+    T_CHECK(bad);
+    T_ALL((fast() && T_size > 1) == (fake_st.bcasts > 0), "%llu broadcasts",
+          (unsigned long long)fake_st.bcasts);
+    T_PASS(NULL, h5ckpt_close(ck));
+    dten_release(&d);
+    h5ckpt_mesh_free(m);
+    teardown();
+}
+END_TEST
+
 /* ---- put/get checks -------------------------------------------------- */
 
 /* Collective: put one element of `data` declared as `kind`; returns the
@@ -879,6 +925,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, verifying_reads_into_device_buffers_pass_and_find_a_flipped_bit);
     tcase_add_test(tc, device_reads_of_chunked_datasets_go_through_host_mirrors);
     tcase_add_test(tc, replicated_device_reads_take_one_file_read_per_group);
+    tcase_add_test(tc, a_broadcast_one_rank_cannot_queue_fails_every_rank_without_a_hang);
     tcase_add_test(tc, a_failing_copy_at_commit_fails_every_rank_and_keeps_the_previous_checkpoint);
     tcase_add_test(tc, a_failing_copy_to_the_device_fails_the_read_on_every_rank);
     tcase_add_test(tc, the_builtin_backend_refuses_cuda_buffers_alike_on_every_rank);
