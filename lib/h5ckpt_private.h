@@ -472,7 +472,7 @@ void h5ckpt__meta_wait(const h5ckpt *ck);
  * HDF5 writes out and frees the metadata it caches for the objects made so
  * far (see meta.c); a no-op elsewhere, or while any object is open.  Local.
  * Returns 0 or H5CKPT_EIO (ck->fid is then invalid). */
-#define H5CKPT__TRIM_EVERY 1024
+#define H5CKPT__TRIM_EVERY 512
 int h5ckpt__meta_trim(h5ckpt *ck);
 /* Collective, after the objects of the queued ops exist: give every rank
  * the datasets' offsets (op->offset) that rank 0 learnt.  Agreed. */

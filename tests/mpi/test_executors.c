@@ -223,8 +223,8 @@ START_TEST(fast_reader_falls_back_for_chunked_and_compact_datasets)
 END_TEST
 
 /* Rank 0 of a fast writer closes and reopens its file every
- * H5CKPT__TRIM_EVERY (1024) datasets to free HDF5's cached metadata
- * (lib/meta.c): 2,600 tensors cross two reopens, in groups made before and
+ * H5CKPT__TRIM_EVERY (512) datasets to free HDF5's cached metadata
+ * (lib/meta.c): 2,600 tensors cross five reopens, in groups made before and
  * after them, and every value and checksum still comes back. */
 START_TEST(many_tensors_round_trip_across_rank0_metadata_reopens)
 {
