@@ -246,3 +246,109 @@ uint64_t tensor_bytes(const tensor *t)
     return n;
 }
 
+/* ---- strided buffers (test_roundtrip, test_cuda_roundtrip) ---- */
+
+/* Fill (or check) a strided local buffer of box (off, cnt) of `t`.  Returns
+ * the number of mismatches when checking. */
+uint64_t strided_io(tensor *t, const uint64_t *off, const uint64_t *cnt,
+                    const int64_t *strides, int fill)
+{
+    size_t es = elsize[t->dt];
+    uint64_t idx[H5CKPT_MAX_NDIM] = {0}, at[H5CKPT_MAX_NDIM], vol = 1, bad = 0;
+    int d;
+
+    for (d = 0; d < t->ndim; d++)
+        vol *= cnt[d];
+    if (vol == 0)
+        return 0;
+    do {
+        int64_t m = 0;
+        uint64_t want, got;
+        char *p;
+
+        for (d = 0; d < t->ndim; d++) {
+            at[d] = off[d] + idx[d];
+            m += (int64_t)idx[d] * strides[d];
+        }
+        p = (char *)t->buf + m * (int64_t)es;
+        want = elem_bits(t->dt, t->id, flat_index(t->ndim, t->shape, at));
+        if (fill) {
+            put_bits(p, es, want);
+        } else if ((got = get_bits(p, es)) != want) {
+            note_bad("%s: strided element at buffer offset %lld: expected "
+                     "0x%llx, got 0x%llx",
+                     t->path, (long long)m, (unsigned long long)want,
+                     (unsigned long long)got);
+            bad++;
+        }
+    } while (next_index(t->ndim, cnt, idx));
+    return bad;
+}
+
+/* Allocate `span` elements of poison (or PAD for int32) for a strided part. */
+void strided_alloc(tensor *t, uint64_t span)
+{
+    size_t es = elsize[t->dt];
+    uint64_t i;
+
+    free(t->buf);
+    t->buf = span ? malloc(span * es) : NULL;
+    for (i = 0; i < span; i++)
+        put_bits((char *)t->buf + i * es, es,
+                 t->dt == H5CKPT_INT32 ? PAD : 0xA5A5A5A5A5A5A5A5ull);
+}
+
+/* Number of padding elements (column >= 4 of rows of 6) that changed. */
+uint64_t pad_bad(const tensor *t, uint64_t rows)
+{
+    uint64_t r, c, bad = 0;
+
+    for (r = 0; r < rows; r++)
+        for (c = 4; c < 6; c++)
+            if (get_bits((const char *)t->buf + (r * 6 + c) * 4, 4) != PAD) {
+                note_bad("%s: padding of row %llu overwritten", t->path,
+                         (unsigned long long)r);
+                bad++;
+            }
+    return bad;
+}
+
+void local_box(const h5ckpt_layout *l, int ndim, uint64_t *off,
+                      uint64_t *cnt)
+{
+    int d;
+
+    for (d = 0; d < ndim; d++)
+        off[d] = cnt[d] = 0;
+    if (h5ckpt_layout_nboxes(l) > 0)
+        h5ckpt_layout_get_box(l, 0, off, cnt);
+}
+
+/* channels_last strides of a (O, I, H, W) box: (I*H*W, 1, W*I, I); an
+ * empty extent counts as 1 so that strides stay positive. */
+void channels_last(const uint64_t *cnt, int64_t *st)
+{
+    uint64_t c[4];
+    int d;
+
+    for (d = 0; d < 4; d++)
+        c[d] = cnt[d] ? cnt[d] : 1;
+    st[0] = (int64_t)(c[1] * c[2] * c[3]);
+    st[1] = 1;
+    st[2] = (int64_t)(c[3] * c[1]);
+    st[3] = (int64_t)c[1];
+}
+
+/* Elements a strided part spans from its start (0 when empty). */
+uint64_t span_of(int ndim, const uint64_t *cnt, const int64_t *st)
+{
+    uint64_t s = 1;
+    int d;
+
+    for (d = 0; d < ndim; d++) {
+        if (cnt[d] == 0)
+            return 0;
+        s += (cnt[d] - 1) * (uint64_t)st[d];
+    }
+    return s;
+}

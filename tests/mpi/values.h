@@ -42,6 +42,25 @@ int tensor_get(h5ckpt *ck, tensor *t);
 uint64_t tensor_bad(const tensor *t);
 uint64_t tensor_bytes(const tensor *t);
 
+/* Strided local buffers (the int32 pattern tests use rows of 6 with 2
+ * padding columns, PAD). */
+#define PAD 0x7EADBEEFu
+/* Fill (fill != 0) or check a strided local buffer of box (off, cnt) of
+ * `t`; returns the mismatches when checking. */
+uint64_t strided_io(tensor *t, const uint64_t *off, const uint64_t *cnt,
+                    const int64_t *strides, int fill);
+/* Allocate `span` elements of poison (or PAD for int32) as t->buf. */
+void strided_alloc(tensor *t, uint64_t span);
+/* Number of padding elements (column >= 4 of rows of 6, int32) that
+ * changed. */
+uint64_t pad_bad(const tensor *t, uint64_t rows);
+/* The first box of a layout (zeros when it has none). */
+void local_box(const h5ckpt_layout *l, int ndim, uint64_t *off, uint64_t *cnt);
+/* channels_last strides of a (O, I, H, W) box (empty extents count as 1). */
+void channels_last(const uint64_t *cnt, int64_t *st);
+/* Elements a strided part spans from its start (0 when empty). */
+uint64_t span_of(int ndim, const uint64_t *cnt, const int64_t *st);
+
 /* Collective: no mismatches on any rank (forgets the first mismatch). */
 #define T_CHECK(bad)                                                          \
     do {                                                                      \
