@@ -118,7 +118,8 @@ END_TEST
 
 /* ---- create --------------------------------------------------------------- */
 
-enum { O_FSYNC, O_LOCKING, O_ALIGNMENT, O_MESH, O_MESH_NAMES, O_VERSION, O_NULL_OUT };
+enum { O_FSYNC, O_LOCKING, O_ALIGNMENT, O_MESH, O_MESH_NAMES, O_VERSION, O_NULL_OUT,
+       O_STAGING };
 
 static void create_with_odd_option(int field, int code)
 {
@@ -141,6 +142,7 @@ static void create_with_odd_option(int field, int code)
         case O_MESH: o.mesh = NULL; break;
         case O_MESH_NAMES: o.mesh = other; break; /* (tp=N) against (N) */
         case O_VERSION: o.version = 99; break;
+        case O_STAGING: o.staging_bytes = 1 << 20; break;
         }
     }
     T_CODE(code, h5ckpt_create(field == O_NULL_OUT && T_rank == T_size - 1 ? NULL : &ck, path,
@@ -157,6 +159,13 @@ START_TEST(create_fails_alike_when_one_rank_disables_fsync)
 {
     if (!needs_two())
         create_with_odd_option(O_FSYNC, H5CKPT_EDISAGREE);
+}
+END_TEST
+
+START_TEST(create_fails_alike_when_one_rank_sets_another_staging_size)
+{
+    if (!needs_two())
+        create_with_odd_option(O_STAGING, H5CKPT_EDISAGREE);
 }
 END_TEST
 
@@ -580,6 +589,7 @@ Suite *test_suite(void)
     tcase_add_test(c, create_fails_alike_when_one_rank_disables_fsync);
     tcase_add_test(c, create_fails_alike_when_one_rank_disables_file_locking);
     tcase_add_test(c, create_fails_alike_when_one_rank_sets_an_alignment);
+    tcase_add_test(c, create_fails_alike_when_one_rank_sets_another_staging_size);
     tcase_add_test(c, create_fails_alike_when_one_rank_gives_no_mesh);
     tcase_add_test(c, create_fails_alike_when_one_rank_gives_other_mesh_names);
     tcase_add_test(c, create_fails_alike_when_one_rank_passes_a_bad_options_version);
