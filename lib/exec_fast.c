@@ -241,7 +241,8 @@ done:
  * tasks through the staging (`st`); tasks with role 2 arrive by broadcast
  * later. */
 static int move_tasks(h5ckpt *ck, const h5ckpt__plan *plan, run_io *r,
-                      h5ckpt__stage *st, const int *role, void *pack)
+                      h5ckpt__stage *st, const int *role, void *pack,
+                      const unsigned char *skip)
 {
     size_t i;
     int rc = 0;
@@ -249,7 +250,8 @@ static int move_tasks(h5ckpt *ck, const h5ckpt__plan *plan, run_io *r,
     for (i = 0; rc == 0 && i < plan->ntasks; i++) {
         const h5ckpt__task *t = &plan->tasks[i];
         int64_t base = task_offset(ck, t);
-        if (t->nelems == 0 || base < 0 || (role && role[i] == 2))
+        if (t->nelems == 0 || base < 0 || (role && role[i] == 2) ||
+            (skip && skip[i]))
             continue;
         if (h5ckpt__task_on_device(t))
             rc = h5ckpt__stage_task(st, r->fd, t, base, r->writing);
@@ -267,13 +269,16 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
     run_io r = {-1, writing, 0, NULL, 0, 0};
     uint64_t need = 0;
     h5ckpt__stage *st = NULL;
+    h5ckpt__xplan *xp = NULL;
+    int64_t *bases = NULL;
     int *role = NULL;
     void *pack = NULL;
     size_t i, ndev = 0;
     int rc = 0;
 
     /* readers: which device tasks arrive by group broadcast (replica.c) */
-    if (!writing && !(role = calloc(plan->ntasks + 1, sizeof *role)))
+    if (!writing && (!(role = calloc(plan->ntasks + 1, sizeof *role)) ||
+                     !(bases = calloc(plan->ntasks + 1, sizeof *bases))))
         rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0 ||
         (!writing && (rc = h5ckpt__replica_plan(ck, plan, role)) != 0))
@@ -295,8 +300,16 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
     if (rc == 0 && (r.fd = open(path, writing ? O_WRONLY : O_RDONLY)) < 0)
         rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot open '%s' for raw %s: %s", path,
                          writing ? "writes" : "reads", strerror(errno));
+    /* readers: fragmented host reads shared among the node's ranks
+     * (exchange.c); collective, so every rank takes part whatever its rc */
+    for (i = 0; !writing && i < plan->ntasks; i++)
+        bases[i] = task_offset(ck, &plan->tasks[i]);
+    if (!writing)
+        rc = h5ckpt__exchange_plan(ck, plan, bases, role, rc, &xp);
     if (rc == 0)
-        rc = move_tasks(ck, plan, &r, st, role, pack);
+        rc = move_tasks(ck, plan, &r, st, role, pack, xp ? h5ckpt__exchange_mine(xp) : NULL);
+    if (xp)
+        rc = h5ckpt__exchange_run(ck, plan, xp, bases, r.fd, rc);
     if (rc == H5CKPT_EIO && r.err)
         h5ckpt__set(ck, rc, "raw %s of '%s' failed: %s",
                     writing ? "write" : "read", path, strerror(r.err));
@@ -314,8 +327,10 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
                            ck->errmsg);
 done:
     rc = h5ckpt__agree(ck->comm, h5ckpt__stage_free(st, rc), ck->errmsg);
+    h5ckpt__exchange_done(xp);
     free(pack);
     free(role);
+    free(bases);
     if (rc)
         return rc;
     return fallback(ck, plan, writing);

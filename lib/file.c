@@ -511,6 +511,7 @@ int h5ckpt_close(h5ckpt *ck)
     h5ckpt__index_free(ck);
     h5ckpt__checksum_free(ck);
     h5ckpt__replica_free(ck);
+    h5ckpt__exchange_free(ck);
     free(ck->ops);
     free(ck->attrs);
     h5ckpt__strmap_free(&ck->names);

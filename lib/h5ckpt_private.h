@@ -300,6 +300,7 @@ struct h5ckpt {
     int64_t started_ns; /* writer: rank 0's clock at create (leftovers.c) */
     int meta_root; /* writer: rank 0 alone holds the HDF5 file (meta.c) */
     struct h5ckpt__replica *replica; /* reader: device groups (replica.c) */
+    struct h5ckpt__exchange *exchange; /* reader: node exchange (exchange.c) */
 };
 
 int h5ckpt__set(h5ckpt *ck, int code, const char *fmt, ...)
@@ -544,6 +545,31 @@ int h5ckpt__box_runs(int ndim, const uint64_t *shape, const uint64_t *box,
 /* Checksum row of box k of task t with hash h (checksum.c). */
 void h5ckpt__checksum_row(h5ckpt *ck, const h5ckpt__task *t, size_t k,
                           uint64_t h);
+
+/* Node-local exchange of fragmented host reads (exchange.c). */
+typedef struct h5ckpt__xplan h5ckpt__xplan;
+/* Per task: 1 when the exchange reads it for this rank. */
+const unsigned char *h5ckpt__exchange_mine(const h5ckpt__xplan *p);
+/* Tests only: bytes of file per unit (0: the default, 1 MiB). */
+extern uint64_t h5ckpt__exchange_unit;
+/* Tests only: units this process has delivered so far. */
+extern uint64_t h5ckpt__exchange_units;
+/* Collective (fast reader, after the replica plan): decide which tasks go
+ * through the exchange.  `bases`: each task's file offset (-1 none);
+ * `role`: replica roles (may be NULL); `rc`: this rank's error so far (it
+ * takes part all the same).  *out is NULL when nothing is exchanged.
+ * Returns 0 or an agreed error. */
+int h5ckpt__exchange_plan(h5ckpt *ck, const h5ckpt__plan *plan,
+                          const int64_t *bases, const int *role, int rc,
+                          h5ckpt__xplan **out);
+/* Local (after this rank's own reads, before the transfer's agreement):
+ * claim and deliver units until none is left; returns `rc` when it is not
+ * 0 (then claims nothing), else 0 or an error (message on the handle). */
+int h5ckpt__exchange_run(h5ckpt *ck, const h5ckpt__plan *plan,
+                         h5ckpt__xplan *p, const int64_t *bases, int fd, int rc);
+void h5ckpt__exchange_done(h5ckpt__xplan *p);
+/* Collective (close): the node communicator and window. */
+void h5ckpt__exchange_free(h5ckpt *ck);
 
 /* Replicated device reads through group broadcasts (replica.c). */
 /* Tests only: nonzero turns the group path off (identical on every rank). */

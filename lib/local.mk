@@ -28,7 +28,8 @@ lib_libh5ckpt_core_la_SOURCES = \
 	lib/executor.c \
 	lib/device.c \
 	lib/stage.c \
-	lib/replica.c
+	lib/replica.c \
+	lib/exchange.c
 lib_libh5ckpt_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DH5CKPT_BUILDING
 lib_libh5ckpt_core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 lib_libh5ckpt_core_la_LIBADD = $(HDF5_LIBS) $(XXHASH_LIBS)

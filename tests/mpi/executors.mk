@@ -10,3 +10,14 @@ tests_mpi_test_executors_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
 endif
 TESTS += tests/scripts/bench.sh
 EXTRA_DIST += tests/scripts/bench.sh
+
+# The fast reader's node-local exchange (test_exchange): links the
+# convenience library to set the unit size and count units.
+if HAVE_CHECK
+check_PROGRAMS += tests/mpi/test_exchange
+TESTS += tests/mpi/test_exchange
+tests_mpi_test_exchange_SOURCES = tests/mpi/test_exchange.c tests/mpi/values.c \
+	tests/mpi/values.h tests/mpi/harness.c tests/mpi/harness.h
+tests_mpi_test_exchange_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_mpi_test_exchange_LDADD = lib/libh5ckpt_core.la $(CHECK_LIBS) $(HDF5_LIBS) $(XXHASH_LIBS)
+endif
