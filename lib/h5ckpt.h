@@ -819,6 +819,14 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  *    descriptor are seen by other processes after close (any local or
  *    POSIX-coherent parallel file system).  Tensors stored without a
  *    contiguous extent (written by other tools) are read the plain way.
+ *    Reading, the ranks of one node share fragmented reads (a Shard(1)
+ *    part of a row-major tensor: one short segment per row): each 1 MiB
+ *    of such a tensor is read once, by whichever rank of the node claims
+ *    it, and copied into every rank's buffer that wants it (Linux
+ *    process_vm_writev; host buffers without strides).  It turns itself
+ *    off where cross-memory attach is refused (probed once per handle);
+ *    H5CKPT_EXCHANGE=0 in any rank's environment turns it off.  A caller's
+ *    buffers must therefore be writable memory of its own process.
  *  - H5CKPT_EXECUTOR_DEFAULT (what H5CKPT_OPTIONS_INIT and NULL options
  *    give): the environment variable H5CKPT_EXECUTOR ("plain" or "fast")
  *    when set, else fast.  create and open fail with H5CKPT_EINVAL for
