@@ -127,16 +127,6 @@ static uint64_t dcheck(tensor *t, void *dev)
     return tensor_bad(t);
 }
 
-static h5ckpt_mesh *world_mesh(void)
-{
-    h5ckpt_mesh *m = NULL;
-    h5ckpt_error err = {0, ""};
-
-    T_ALL(h5ckpt_mesh_create(&m, MPI_COMM_WORLD, 1, &T_size, NULL, &err) == 0,
-          "mesh_create: %s", err.message);
-    return m;
-}
-
 /* ---- tests -------------------------------------------------------------- */
 
 START_TEST(every_dtype_round_trips_through_device_buffers)

@@ -24,16 +24,6 @@
 static const h5ckpt_options fast = {H5CKPT_OPTIONS_VERSION, NULL, 1,
                                     H5CKPT_EXECUTOR_FAST, 1, 0, 0, 0};
 
-static h5ckpt_mesh *world_mesh(void)
-{
-    h5ckpt_mesh *m = NULL;
-    h5ckpt_error err = {0, ""};
-
-    T_ALL(h5ckpt_mesh_create(&m, MPI_COMM_WORLD, 1, &T_size, NULL, &err) == 0,
-          "mesh_create: %s", err.message);
-    return m;
-}
-
 /* 2-D float32, 3-D bf16 (runs of several elements), int64 with few
  * columns: every one has at least 16 rows, so every rank's Shard(1) read
  * is fragmented. */

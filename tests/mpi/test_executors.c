@@ -17,16 +17,6 @@
 
 #define NT 7
 
-static h5ckpt_mesh *world_mesh(void)
-{
-    h5ckpt_mesh *m = NULL;
-    h5ckpt_error err = {0, ""};
-
-    T_ALL(h5ckpt_mesh_create(&m, MPI_COMM_WORLD, 1, &T_size, NULL, &err) == 0,
-          "mesh_create: %s", err.message);
-    return m;
-}
-
 /* The tensors under test: Shard(0), Shard(1) and Shard(2) (strided runs),
  * replicated, an uneven flat range, a scalar, and an empty tensor. */
 static void make_state(tensor *t)

@@ -18,16 +18,6 @@
 
 /* ---- meshes, ranges, boxes ---------------------------------------- */
 
-static h5ckpt_mesh *world_mesh(void)
-{
-    h5ckpt_mesh *m = NULL;
-    h5ckpt_error err = {0, ""};
-
-    T_ALL(h5ckpt_mesh_create(&m, MPI_COMM_WORLD, 1, &T_size, NULL, &err) == 0,
-          "mesh_create: %s", err.message);
-    return m;
-}
-
 /* Split points of n elements over T_size ranks: even (k*n/T) or shifted
  * (k*n/T + 5, clamped), so that two splits differ at every rank count > 1. */
 static uint64_t split_point(uint64_t n, int k, int shifted)

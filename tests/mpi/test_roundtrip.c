@@ -19,16 +19,6 @@
 
 /* ---- meshes, communicators, ranges -------------------------------------- */
 
-static h5ckpt_mesh *world_mesh(void)
-{
-    h5ckpt_mesh *m = NULL;
-    h5ckpt_error err = {0, ""};
-
-    T_ALL(h5ckpt_mesh_create(&m, MPI_COMM_WORLD, 1, &T_size, NULL, &err) == 0,
-          "mesh_create: %s", err.message);
-    return m;
-}
-
 /* The first n ranks of MPI_COMM_WORLD (MPI_COMM_NULL on the others).
  * Collective over MPI_COMM_WORLD. */
 static MPI_Comm first_ranks(int n)

@@ -352,3 +352,14 @@ uint64_t span_of(int ndim, const uint64_t *cnt, const int64_t *st)
     }
     return s;
 }
+
+/* Collective: a 1-D mesh over all ranks of MPI_COMM_WORLD. */
+h5ckpt_mesh *world_mesh(void)
+{
+    h5ckpt_mesh *m = NULL;
+    h5ckpt_error err = {0, ""};
+
+    T_ALL(h5ckpt_mesh_create(&m, MPI_COMM_WORLD, 1, &T_size, NULL, &err) == 0,
+          "mesh_create: %s", err.message);
+    return m;
+}

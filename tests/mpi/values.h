@@ -61,6 +61,10 @@ void channels_last(const uint64_t *cnt, int64_t *st);
 /* Elements a strided part spans from its start (0 when empty). */
 uint64_t span_of(int ndim, const uint64_t *cnt, const int64_t *st);
 
+/* Collective: a 1-D mesh over all ranks of MPI_COMM_WORLD (the test
+ * fails on every rank when it cannot be made). */
+h5ckpt_mesh *world_mesh(void);
+
 /* Collective: no mismatches on any rank (forgets the first mismatch). */
 #define T_CHECK(bad)                                                          \
     do {                                                                      \
