@@ -297,9 +297,12 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
                          (unsigned long long)need);
     else if (ndev)
         rc = h5ckpt__stage_open(ck, plan, &st);
-    if (rc == 0 && (r.fd = open(path, writing ? O_WRONLY : O_RDONLY)) < 0)
-        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot open '%s' for raw %s: %s", path,
-                         writing ? "writes" : "reads", strerror(errno));
+    /* readers read the file their handle holds (file.c, hold_file) */
+    if (rc == 0 && !writing)
+        r.fd = ck->rawfd;
+    else if (rc == 0 && (r.fd = open(path, O_WRONLY)) < 0)
+        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot open '%s' for raw writes: %s",
+                         path, strerror(errno));
     /* readers: fragmented host reads shared among the node's ranks
      * (exchange.c); collective, so every rank takes part whatever its rc */
     for (i = 0; !writing && i < plan->ntasks; i++)
@@ -318,7 +321,7 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
     if (rc == 0 && writing && ck->opts.fsync && fsync(r.fd) != 0)
         rc = h5ckpt__set(ck, H5CKPT_EIO, "fsync of '%s' failed: %s", path,
                          strerror(errno));
-    if (r.fd >= 0 && close(r.fd) != 0 && rc == 0)
+    if (writing && r.fd >= 0 && close(r.fd) != 0 && rc == 0)
         rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed: %s", path,
                          strerror(errno));
     /* every rank's file work is done before any group broadcast */

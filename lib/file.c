@@ -145,6 +145,7 @@ static int new_handle(h5ckpt **out, int mode, const char *path, MPI_Comm comm,
     }
     ck->mode = mode;
     ck->fid = H5I_INVALID_HID;
+    ck->rawfd = -1;
     ck->comm = MPI_COMM_NULL;
     ck->opts = opts ? *opts : defaults;
     ck->write_version = ck->read_version = -1;
@@ -362,6 +363,43 @@ static int check_source(const char *path, char *msg)
     return 0;
 }
 
+/* 0 when `path` still names the file ck->rawfd holds, else H5CKPT_EIO. */
+static int same_file(const h5ckpt *ck, char *msg)
+{
+    struct stat a, b;
+
+    if (fstat(ck->rawfd, &a) != 0 || stat(ck->path, &b) != 0 ||
+        a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+        return h5ckpt__fail(msg, H5CKPT_EIO,
+                            "'%s' was replaced while it was being opened; "
+                            "open it again", ck->path);
+    return 0;
+}
+
+/* Collective: every rank opens the file for raw reads, and all must hold
+ * the file rank 0 holds.  Agreed. */
+static int hold_file(h5ckpt *ck, char *msg)
+{
+    struct stat st;
+    uint64_t id[2] = {0, 0}, root[2];
+    int rc = 0;
+
+    if ((ck->rawfd = open(ck->path, O_RDONLY | O_CLOEXEC)) < 0 ||
+        fstat(ck->rawfd, &st) != 0)
+        rc = h5ckpt__fail(msg, H5CKPT_EIO, "cannot open '%s' for raw reads: %s",
+                          ck->path, strerror(errno));
+    else
+        id[0] = (uint64_t)st.st_dev, id[1] = (uint64_t)st.st_ino;
+    memcpy(root, id, sizeof root);
+    if (MPI_Bcast(root, 2, MPI_UINT64_T, 0, ck->comm) != MPI_SUCCESS)
+        rc = h5ckpt__fail(msg, H5CKPT_EMPI, "MPI_Bcast failed");
+    if (rc == 0 && (root[0] != id[0] || root[1] != id[1]))
+        rc = h5ckpt__fail(msg, H5CKPT_EIO,
+                          "'%s' was replaced while it was being opened; "
+                          "open it again", ck->path);
+    return h5ckpt__agree(ck->comm, rc, msg);
+}
+
 int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
                 const h5ckpt_options *opts, h5ckpt_error *err)
 {
@@ -391,6 +429,11 @@ int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
     MPI_Comm_dup(comm, &ck->comm);
     ck->rank = rank;
     MPI_Comm_size(comm, &ck->size);
+    /* The descriptor the fast reader reads through, held until close: a
+     * checkpoint renamed over `path` later does not change what this
+     * handle reads.  Every rank must hold the same file. */
+    if ((rc = hold_file(ck, msg)) != 0)
+        goto done;
     if ((fapl = make_fapl(ck->comm, &ck->opts, 0)) < 0 ||
         (ck->fid = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) {
         rc = h5ckpt__fail(msg, H5CKPT_ENOTCKPT, "cannot open '%s' as HDF5", path);
@@ -399,6 +442,10 @@ int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
         goto done;
     rc = h5ckpt__index_load(ck);
+    /* rank 0 scanned the file by name: still the one every rank holds? */
+    if (rc == 0)
+        rc = h5ckpt__agree(ck->comm, rank == 0 ? same_file(ck, ck->errmsg) : 0,
+                           ck->errmsg);
     if (rc == 0 && ck->opts.verify_checksums)
         rc = h5ckpt__checksum_load(ck);
     if (rc)
@@ -504,6 +551,8 @@ int h5ckpt_close(h5ckpt *ck)
     if (ck->fid >= 0 && H5Fclose(ck->fid) < 0)
         rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed", ck->path);
     h5ckpt__h5quiet_end(&q);
+    if (ck->rawfd >= 0)
+        close(ck->rawfd);
     if (ck->mode == H5CKPT__WRITER && ck->state != H5CKPT__DONE &&
         ck->tmp_path && ck->rank == 0)
         unlink(ck->tmp_path); /* abort: the target path is untouched */

@@ -296,7 +296,10 @@ H5CKPT_API int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
 /*
  * Open a committed checkpoint for reading on any communicator.  Rank 0 reads
  * the file's index (tensors, groups, attributes) and shares it, so every rank
- * sees the same listing.
+ * sees the same listing.  The handle reads the file it opened until it is
+ * closed, even if another checkpoint is renamed over `path` meanwhile (each
+ * rank holds a descriptor on it); a replacement during the open itself fails
+ * with H5CKPT_EIO ("open it again") on every rank.
  *
  * Collective over `comm` (duplicated).  `opts` may be NULL.
  * Errors: H5CKPT_ENOENT, H5CKPT_EISDIR, H5CKPT_ENOTCKPT (not HDF5, or HDF5

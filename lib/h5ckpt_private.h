@@ -263,6 +263,7 @@ struct h5ckpt {
     int rank, size;
     char *path, *tmp_path;
     hid_t fid;
+    int rawfd; /* reader: the file opened at h5ckpt_open, for raw reads (-1 none) */
     h5ckpt_options opts;
     char errmsg[H5CKPT_MSG_MAX];
     /* queued work (both modes) */

@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,13 +28,15 @@ static const h5ckpt_options fast = {H5CKPT_OPTIONS_VERSION, NULL, 1,
 /* 2-D float32, 3-D bf16 (runs of several elements), int64 with few
  * columns: every one has at least 16 rows, so every rank's Shard(1) read
  * is fragmented. */
+static uint64_t id_base; /* another value: the same tensors, other data */
+
 static void make_state(tensor *t)
 {
     static const uint64_t s0[2] = {40, 37}, s1[3] = {33, 50, 3}, s2[2] = {64, 9};
 
-    tensor_init(&t[0], H5CKPT_FLOAT32, 11, 2, s0, "x/a");
-    tensor_init(&t[1], H5CKPT_BFLOAT16, 12, 3, s1, "x/b");
-    tensor_init(&t[2], H5CKPT_INT64, 13, 2, s2, "y/c");
+    tensor_init(&t[0], H5CKPT_FLOAT32, id_base + 11, 2, s0, "x/a");
+    tensor_init(&t[1], H5CKPT_BFLOAT16, id_base + 12, 3, s1, "x/b");
+    tensor_init(&t[2], H5CKPT_INT64, id_base + 13, 2, s2, "y/c");
 }
 
 /* Written Shard(0) over the world mesh. */
@@ -289,6 +292,39 @@ START_TEST(a_truncated_file_fails_alike_on_every_rank)
 }
 END_TEST
 
+/* A checkpoint renamed over the path after open (a later save to the same
+ * name) does not change what the handle reads, with either executor: the
+ * fast reader reads through the descriptor every rank opened at
+ * h5ckpt_open, the plain one through HDF5's handle. */
+START_TEST(a_reader_reads_the_file_it_opened)
+{
+    const char *path = t_path("xe.h5"), *other = t_path("xe-other.h5");
+    h5ckpt_mesh *m = world_mesh();
+    h5ckpt_options o = fast;
+    tensor t[NT];
+    uint64_t bad;
+    int i, ex;
+
+    for (ex = 0; ex < 2; ex++) {
+        h5ckpt *ck = NULL;
+        o.executor = ex ? H5CKPT_EXECUTOR_FAST : H5CKPT_EXECUTOR_PLAIN;
+        write_state(path, m);
+        id_base = 100;
+        write_state(other, m);
+        id_base = 0;
+        T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, &o, NULL));
+        T_ALL(T_rank != 0 || rename(other, path) == 0, "rename failed");
+        make_state(t);
+        bad = read_shard1(ck, m, t);
+        T_CHECK(bad);
+        T_PASS(NULL, h5ckpt_close(ck));
+        for (i = 0; i < NT; i++)
+            tensor_release(&t[i]);
+    }
+    h5ckpt_mesh_free(m);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("exchange");
@@ -299,6 +335,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, exchange_off_reads_the_same_per_run);
     tcase_add_test(tc, a_rank_with_a_strided_buffer_reads_alone);
     tcase_add_test(tc, a_truncated_file_fails_alike_on_every_rank);
+    tcase_add_test(tc, a_reader_reads_the_file_it_opened);
     suite_add_tcase(s, tc);
     return s;
 }
