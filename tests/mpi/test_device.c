@@ -36,14 +36,6 @@ static h5ckpt_mesh *mesh_on(MPI_Comm comm, int ndim, const int *shape)
     return h5ckpt_mesh_create(&m, comm, ndim, shape, NULL, NULL) == 0 ? m : NULL;
 }
 
-static h5ckpt_mesh *world_mesh(void)
-{
-    h5ckpt_mesh *m = mesh_on(MPI_COMM_WORLD, 1, &T_size);
-
-    T_ALL(m != NULL, "mesh_create failed");
-    return m;
-}
-
 static void set_strides(dten *d)
 {
     uint64_t sh[H5CKPT_MAX_NDIM];
