@@ -225,6 +225,8 @@ static int fallback(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
         rc = h5ckpt__checksum_record(ck, &dev);
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
         goto done;
+    if (!writing && (rc = h5ckpt__reader_fid(ck)) != 0)
+        goto done;
     rc = writing ? h5ckpt__exec_plain_write(ck, &sub)
                  : h5ckpt__exec_plain_read(ck, &sub);
     r2 = h5ckpt__mirrors_finish(ck, &ms, !writing && rc == 0);

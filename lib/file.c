@@ -400,6 +400,26 @@ static int hold_file(h5ckpt *ck, char *msg)
     return h5ckpt__agree(ck->comm, rc, msg);
 }
 
+int h5ckpt__reader_fid(h5ckpt *ck)
+{
+    hid_t fapl;
+    int rc = 0;
+
+    if (ck->fid >= 0) /* identical on every rank */
+        return 0;
+    if ((fapl = make_fapl(ck->comm, &ck->opts, 0)) < 0 ||
+        (ck->fid = H5Fopen(ck->path, H5F_ACC_RDONLY, fapl)) < 0) {
+        rc = h5ckpt__set(ck, H5CKPT_ENOTCKPT, "cannot open '%s' as HDF5", ck->path);
+        h5ckpt__append_h5err(ck->errmsg);
+    } else {
+        /* opened by name: still the file every rank holds? */
+        rc = same_file(ck, ck->errmsg);
+    }
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return h5ckpt__agree(ck->comm, rc, ck->errmsg);
+}
+
 int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
                 const h5ckpt_options *opts, h5ckpt_error *err)
 {
@@ -434,13 +454,14 @@ int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
      * handle reads.  Every rank must hold the same file. */
     if ((rc = hold_file(ck, msg)) != 0)
         goto done;
-    if ((fapl = make_fapl(ck->comm, &ck->opts, 0)) < 0 ||
-        (ck->fid = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) {
-        rc = h5ckpt__fail(msg, H5CKPT_ENOTCKPT, "cannot open '%s' as HDF5", path);
-        h5ckpt__append_h5err(msg);
-    }
-    if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
+    /* The collective HDF5 handle serves the plain executor and checksum
+     * checks; the fast reader opens it only when a flush needs it
+     * (h5ckpt__reader_fid), sparing every open the MPI-IO file open. */
+    if ((o.executor == H5CKPT_EXECUTOR_PLAIN || o.verify_checksums) &&
+        (rc = h5ckpt__reader_fid(ck)) != 0) {
+        snprintf(msg, sizeof msg, "%s", ck->errmsg);
         goto done;
+    }
     rc = h5ckpt__index_load(ck);
     /* rank 0 scanned the file by name: still the one every rank holds? */
     if (rc == 0)

@@ -779,7 +779,8 @@ H5CKPT_API int h5ckpt_verify(const char *path, MPI_Comm comm,
  * with ",".  Reads the attribute of the open file on the calling rank.
  * Local.  Errors: H5CKPT_ENOTFOUND (unknown key, or the optional attribute is
  * absent), H5CKPT_EINVAL (buffer too small), H5CKPT_EMODE (writer handle),
- * H5CKPT_ECORRUPT.
+ * H5CKPT_ECORRUPT, H5CKPT_EIO (a fast reader, which holds no HDF5 handle of
+ * its own, could not open the file by name).
  */
 H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
                                 size_t size);

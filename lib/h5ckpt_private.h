@@ -304,6 +304,11 @@ struct h5ckpt {
     struct h5ckpt__exchange *exchange; /* reader: node exchange (exchange.c) */
 };
 
+/* Collective (reader): open the collective HDF5 handle ck->fid unless it
+ * is open (the plain executor and checksum checks open it at h5ckpt_open;
+ * the fast reader when a flush first needs it).  Fails when the path no
+ * longer names the file the handle holds.  Agreed. */
+int h5ckpt__reader_fid(h5ckpt *ck);
 int h5ckpt__set(h5ckpt *ck, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void h5ckpt__queue_clear(h5ckpt *ck);

@@ -11,6 +11,7 @@ int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf, size_t size)
     char name[64], msg[H5CKPT_MSG_MAX];
     h5ckpt__attr a = {0};
     h5ckpt__h5quiet q;
+    hid_t fid, own = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
     size_t i, n, len = 0;
     int rc = 0, k;
 
@@ -24,11 +25,21 @@ int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf, size_t size)
         return H5CKPT_ENOTFOUND;
     snprintf(name, sizeof name, "%s%s", H5CKPT_RESERVED_PREFIX, key);
     h5ckpt__h5quiet_begin(&q);
-    if (H5Aexists(ck->fid, name) <= 0) {
+    /* Local: a fast reader may hold no HDF5 handle; read through a serial
+     * one of this rank's own then. */
+    fid = ck->fid;
+    if (fid < 0 && ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
+                    H5Pset_fapl_sec2(fapl) < 0 ||
+                    H5Pset_file_locking(fapl, ck->opts.file_locking ? 1 : 0, 1) < 0 ||
+                    (own = fid = H5Fopen(ck->path, H5F_ACC_RDONLY, fapl)) < 0)) {
+        rc = H5CKPT_EIO;
+        goto done;
+    }
+    if (H5Aexists(fid, name) <= 0) {
         rc = H5CKPT_ENOTFOUND;
         goto done;
     }
-    if (h5ckpt__attr_read(ck->fid, name, &a, msg) != 0 ||
+    if (h5ckpt__attr_read(fid, name, &a, msg) != 0 ||
         (a.type != H5CKPT_ATTR_STRING && a.type != H5CKPT_ATTR_INT64)) {
         rc = H5CKPT_ECORRUPT;
         goto done;
@@ -46,6 +57,10 @@ int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf, size_t size)
     if (len >= size)
         rc = H5CKPT_EINVAL;
 done:
+    if (own >= 0)
+        H5Fclose(own);
+    if (fapl >= 0)
+        H5Pclose(fapl);
     h5ckpt__attr_clear(&a);
     h5ckpt__h5quiet_end(&q);
     return rc;
