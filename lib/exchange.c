@@ -70,7 +70,7 @@ typedef struct {
     int rank;       /* in the node communicator */
     uint64_t addr;  /* destination buffer in that rank's address space */
     size_t nsel;
-    const uint64_t *sel, *memoff; /* into the gathered buffer */
+    const uint64_t *sel; /* into the gathered buffer: see box_of() */
 } decl;
 
 typedef struct {
@@ -325,8 +325,8 @@ static int eligible(const h5ckpt__task *t, int64_t base, int role)
     return runs >= MIN_RUNS && t->nelems * es / runs <= MAX_RUN;
 }
 
-/* Declarations: [pid-free header] ndecl, then per decl: task, addr, nsel,
- * nsel * (2 * ndim + 1) words (box, then memoff). */
+/* Declarations: their count, then per declaration: task, buffer address,
+ * nsel, then nsel * (2 * ndim + 1) words (each box, then its memoff). */
 static int declare(h5ckpt *ck, const h5ckpt__plan *plan, const int64_t *bases,
                    const int *role, int rc, h5ckpt__buf *b)
 {
@@ -354,24 +354,17 @@ static int declare(h5ckpt *ck, const h5ckpt__plan *plan, const int64_t *bases,
     return 0;
 }
 
-static int cmp_decl(const void *a, const void *b)
-{
-    const decl *x = a, *y = b;
-
-    return x->rank != y->rank ? (x->rank < y->rank ? -1 : 1) : 0;
-}
-
 /* Parse every rank's declarations into p->decls grouped by task (ranks in
- * order within a task). */
+ * order within a task: they are placed in gathered order). */
 static int parse(const h5ckpt__plan *plan, struct h5ckpt__xplan *p,
-                 const int *counts, int nsize, size_t *ndecl)
+                 const int *counts, int nsize)
 {
     size_t total = 0, i, w = 0, *fill = NULL;
     const uint64_t *g = p->gathered;
     int r;
 
     for (r = 0; r < nsize; r++)
-        total += g[w] ? (size_t)g[w] : 0, w += (size_t)counts[r] / 8;
+        total += (size_t)g[w], w += (size_t)counts[r] / 8;
     if (!(p->decls = calloc(total + 1, sizeof *p->decls)) ||
         !(p->first = calloc(plan->ntasks + 1, sizeof *p->first)) ||
         !(fill = calloc(plan->ntasks + 1, sizeof *fill)))
@@ -395,8 +388,7 @@ static int parse(const h5ckpt__plan *plan, struct h5ckpt__xplan *p,
                     d->rank = r;
                     d->addr = g[w + 1];
                     d->nsel = nsel;
-                    d->sel = g + w + 3;
-                    d->memoff = NULL; /* interleaved: see box_of() */
+                    d->sel = g + w + 3; /* boxes and memoffs: box_of() */
                 }
                 w += 3 + nsel * (2 * nd + 1);
             }
@@ -406,10 +398,6 @@ static int parse(const h5ckpt__plan *plan, struct h5ckpt__xplan *p,
             for (i = 0; i < plan->ntasks; i++)
                 p->first[i + 1] += p->first[i];
     }
-    for (i = 0; i < plan->ntasks; i++) /* ranks in order (gathered in order) */
-        qsort(p->decls + p->first[i], p->first[i + 1] - p->first[i],
-              sizeof *p->decls, cmp_decl);
-    *ndecl = total;
     free(fill);
     return 0;
 bad:
@@ -442,7 +430,7 @@ int h5ckpt__exchange_plan(h5ckpt *ck, const h5ckpt__plan *plan,
     struct h5ckpt__xplan *p = NULL;
     h5ckpt__buf b = {0};
     int len, r;
-    size_t i, ndecl = 0, nunits = 0;
+    size_t i, nunits = 0;
     uint64_t unitb = h5ckpt__exchange_unit ? h5ckpt__exchange_unit : UNIT;
     long long tot = 0;
 
@@ -481,7 +469,7 @@ int h5ckpt__exchange_plan(h5ckpt *ck, const h5ckpt__plan *plan,
     if (MPI_Allgatherv(b.data, len, MPI_BYTE, p->gathered, x->counts, x->displs,
                        MPI_BYTE, x->node) != MPI_SUCCESS)
         rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allgatherv failed");
-    if (rc == 0 && (rc = parse(plan, p, x->counts, x->nsize, &ndecl)) != 0)
+    if (rc == 0 && (rc = parse(plan, p, x->counts, x->nsize)) != 0)
         h5ckpt__set(ck, rc, rc == H5CKPT_ENOMEM ? "out of memory"
                                                 : "bad exchange declarations");
     /* units: identical on every rank of the node */
