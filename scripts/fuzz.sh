@@ -18,18 +18,16 @@ fi
 mkdir -p build-fuzz/corpus build-fuzz/crashes
 cflags="$(pkg-config --cflags hdf5-openmpi) $(pkg-config --cflags libxxhash)"
 libs="$(pkg-config --libs hdf5-openmpi) $(pkg-config --libs libxxhash)"
-src="lib/error.c lib/util.c lib/name.c lib/dtype.c lib/layout.c lib/pack.c \
-lib/mesh.c lib/attr.c lib/file.c lib/queue.c lib/index.c lib/plan.c \
-lib/exec_plain.c $(ls lib/*.c | grep -v -E '/(error|util|name|dtype|layout|pack|mesh|attr|file|queue|index|plan|exec_plain)\.c$' | tr '\n' ' ')"
+src="$(ls lib/*/*.c | grep -v -E '/device_(cuda|nccl|nonccl)\.c$' | tr '\n' ' ')"
 bin=build-fuzz/fuzz_open
 need=0
-for f in $src tests/fuzz/fuzz_open.c lib/*.h; do [ "$f" -nt "$bin" ] && need=1; done
+for f in $src tests/fuzz/fuzz_open.c lib/*.h lib/*/*.h; do [ "$f" -nt "$bin" ] && need=1; done
 [ -x "$bin" ] || need=1
 if [ "$need" = 1 ]; then
     echo "building $bin"
     # shellcheck disable=SC2086
     clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        -DH5CKPT_BUILDING -Ilib $cflags $src tests/fuzz/fuzz_open.c -o "$bin" $libs -lm
+        -DH5CKPT_BUILDING -Ilib -Ilib/device $cflags $src tests/fuzz/fuzz_open.c -o "$bin" $libs -lm
 fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 seeds=""

@@ -7,7 +7,7 @@
 # (test_cuda_pack_emulated).
 TESTS += tests/gpu/bench_cuda.sh
 EXTRA_DIST += tests/gpu/bench_cuda.sh
-# The device pack logic of lib/device_cuda.c against the host pack, on an
+# The device pack logic of lib/device/device_cuda.c against the host pack, on an
 # emulated CUDA runtime: every build, no GPU or CUDA needed.
 if HAVE_CHECK
 check_PROGRAMS += tests/gpu/test_cuda_pack_emulated
