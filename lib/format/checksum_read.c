@@ -3,7 +3,8 @@
  * every rank receives it) and checking, after a flush's reads, every written
  * piece that the reads touched.  A piece that lies inside a box the rank
  * read is hashed from the caller's buffer; a piece that the box only partly
- * covers is read again from the file, whole, in bounded slices.
+ * covers is read again from the file, whole, in bounded slices, hashed, and
+ * the part the box covers compared with what the read delivered.
  */
 #include "h5ckpt_private.h"
 
@@ -14,9 +15,13 @@
 
 size_t h5ckpt__slice_bytes = 16 << 20;
 
-int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
-                             const uint64_t *off, const uint64_t *cnt,
-                             uint64_t *out)
+/* Called with every slice hash_box reads: its box in the dataset (start,
+ * count) and its elements, row-major. */
+typedef void (*slice_fn)(void *ctx, int ndim, const hsize_t *start,
+                         const hsize_t *count, const void *buf);
+
+static int hash_box(hid_t dset, hid_t type, int ndim, const uint64_t *off,
+                    const uint64_t *cnt, uint64_t *out, slice_fn fn, void *ctx)
 {
     hsize_t start[H5CKPT_MAX_NDIM], count[H5CKPT_MAX_NDIM], n;
     uint64_t idx[H5CKPT_MAX_NDIM] = {0}, row = 1, step, pos = 0;
@@ -56,10 +61,13 @@ int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
     }
     if (ndim == 0) {
         msp = H5Screate(H5S_SCALAR);
-        if (msp < 0 || H5Dread(dset, type, msp, fsp, H5P_DEFAULT, buf) < 0)
+        if (msp < 0 || H5Dread(dset, type, msp, fsp, H5P_DEFAULT, buf) < 0) {
             rc = H5CKPT_EIO;
-        else
+        } else {
             XXH3_64bits_update(st, buf, es);
+            if (fn)
+                fn(ctx, 0, NULL, NULL, buf);
+        }
         goto done;
     }
     for (;;) {
@@ -78,6 +86,8 @@ int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
         H5Sclose(msp);
         msp = H5I_INVALID_HID;
         XXH3_64bits_update(st, buf, n * es);
+        if (fn)
+            fn(ctx, ndim, start, count, buf);
         if ((pos += take) < cnt[sd])
             continue;
         pos = 0;
@@ -99,6 +109,13 @@ done:
     if (fsp >= 0)
         H5Sclose(fsp);
     return rc;
+}
+
+int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
+                             const uint64_t *off, const uint64_t *cnt,
+                             uint64_t *out)
+{
+    return hash_box(dset, type, ndim, off, cnt, out, NULL, NULL);
 }
 
 /* ---- loading ------------------------------------------------------------- */
@@ -259,6 +276,71 @@ typedef struct {
     hid_t dset, type; /* opened on first need */
 } checker;
 
+/* What a piece re-read from the file is compared with: the caller's
+ * memory of one read box (its origin `base`, element `strides`). */
+typedef struct {
+    const uint64_t *box; /* offsets then counts */
+    const char *base;
+    const int64_t *strides;
+    size_t es;
+    int differs;
+} delivered;
+
+/*
+ * slice_fn: compare the elements a slice of the re-read piece shares with
+ * the read box against what the read delivered.  Without it, a read that
+ * covers a piece only partly would be checked against the file alone, and
+ * wrong bytes delivered by the transfer itself (issue 13: a collective
+ * H5Dread of overlapping selections under OMPIO) would pass unnoticed.
+ */
+static void compare_slice(void *ctx, int ndim, const hsize_t *start,
+                          const hsize_t *count, const void *buf)
+{
+    delivered *v = ctx;
+    uint64_t lo[H5CKPT_MAX_NDIM], hi[H5CKPT_MAX_NDIM], idx[H5CKPT_MAX_NDIM];
+    uint64_t srow[H5CKPT_MAX_NDIM], n, k;
+    const char *s = buf;
+    int d, last = ndim - 1;
+
+    if (ndim == 0) {
+        v->differs |= memcmp(v->base, buf, v->es) != 0;
+        return;
+    }
+    for (d = 0; d < ndim; d++) {
+        uint64_t bend = v->box[d] + v->box[ndim + d];
+        lo[d] = start[d] > v->box[d] ? start[d] : v->box[d];
+        hi[d] = start[d] + count[d] < bend ? start[d] + count[d] : bend;
+        if (lo[d] >= hi[d])
+            return; /* nothing in common */
+        idx[d] = lo[d];
+    }
+    for (d = last; d >= 0; d--) /* row-major element strides of the slice */
+        srow[d] = d == last ? 1 : srow[d + 1] * count[d + 1];
+    n = hi[last] - lo[last];
+    do {
+        uint64_t so = 0;
+        int64_t mo = 0;
+        for (d = 0; d < ndim; d++) {
+            so += (idx[d] - start[d]) * srow[d];
+            mo += (int64_t)(idx[d] - v->box[d]) * v->strides[d];
+        }
+        if (v->strides[last] == 1) {
+            v->differs |= memcmp(v->base + mo * (int64_t)v->es, s + so * v->es,
+                                 n * v->es) != 0;
+        } else {
+            for (k = 0; k < n; k++)
+                v->differs |= memcmp(v->base + (mo + (int64_t)k * v->strides[last]) *
+                                                   (int64_t)v->es,
+                                     s + (so + k) * v->es, v->es) != 0;
+        }
+        for (d = last - 1; d >= 0; d--) { /* odometer over dims < last */
+            if (++idx[d] < hi[d])
+                break;
+            idx[d] = lo[d];
+        }
+    } while (d >= 0);
+}
+
 /* Check piece p against box `box` (memory `base`, element `strides`).
  * Adds the elements they share to *covered. */
 static int check_piece(checker *c, const struct h5ckpt__piece *p,
@@ -272,6 +354,7 @@ static int check_piece(checker *c, const struct h5ckpt__piece *p,
     int64_t at = 0;
     int d, inside = 1, rc;
     char text[400];
+    delivered v = {box, base, strides, es, 0};
 
     if (p->ndim != l->ndim)
         return h5ckpt__set(c->ck, H5CKPT_ECORRUPT,
@@ -304,15 +387,22 @@ static int check_piece(checker *c, const struct h5ckpt__piece *p,
              (c->type = H5Dget_type(c->dset)) < 0))
             return h5ckpt__set(c->ck, H5CKPT_EIO, "cannot open tensor '%s'",
                                op->path);
-        if ((rc = h5ckpt__hash_dataset_box(c->dset, c->type, l->ndim, p->off,
-                                           p->cnt, &h)) != 0)
+        /* host buffers: the bytes delivered must be the piece's too */
+        if ((rc = hash_box(c->dset, c->type, l->ndim, p->off, p->cnt, &h,
+                           op->memkind == H5CKPT_MEM_CUDA ? NULL : compare_slice,
+                           &v)) != 0)
             return h5ckpt__set(c->ck, rc, "tensor '%s': cannot read a piece to "
                                           "check its checksum", op->path);
         c->ck->bytes_read += h5ckpt__volume(l->ndim, p->cnt, NULL) * es;
     }
+    h5ckpt__box_text(l->ndim, p->off, p->cnt, text, sizeof text);
+    if (h == p->hash && v.differs)
+        return h5ckpt__set(c->ck, H5CKPT_ECHECKSUM,
+                           "tensor '%s': the data delivered for the piece %s "
+                           "differs from the file's, which matches its checksum",
+                           op->path, text);
     if (h == p->hash)
         return 0;
-    h5ckpt__box_text(l->ndim, p->off, p->cnt, text, sizeof text);
     return h5ckpt__set(c->ck, H5CKPT_ECHECKSUM,
                        "tensor '%s': checksum mismatch in the piece %s",
                        op->path, text);
