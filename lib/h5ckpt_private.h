@@ -346,6 +346,9 @@ typedef struct {
 int h5ckpt__plan_build(h5ckpt *ck, h5ckpt__plan *plan);
 void h5ckpt__plan_free(h5ckpt__plan *plan);
 
+/* Benchmarks only: nonzero makes the plain executor read collectively
+ * (wrong data with OMPIO when selections overlap: exec_plain.c). */
+extern int h5ckpt__plain_collective_reads;
 /* Collective: perform a plan. */
 int h5ckpt__exec_plain_write(h5ckpt *ck, const h5ckpt__plan *plan);
 int h5ckpt__exec_plain_read(h5ckpt *ck, const h5ckpt__plan *plan);

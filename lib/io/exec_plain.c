@@ -1,6 +1,7 @@
 /*
  * The plain executor: creates groups and datasets, then one collective
- * H5Dwrite/H5Dread per tensor with this rank's boxes as a hyperslab union.
+ * H5Dwrite (one independent H5Dread) per tensor with this rank's boxes as a
+ * hyperslab union.
  * It is the reference that faster executors are tested against.
  */
 #include "h5ckpt_private.h"
@@ -184,6 +185,25 @@ static int selections(const h5ckpt__task *t, hid_t dset, hid_t *fsp, hid_t *msp)
     return 0;
 }
 
+int h5ckpt__plain_collective_reads;
+
+/*
+ * How a transfer moves data.  Writes are collective: their selections never
+ * overlap (the planner gives every element one owner).  Reads are
+ * independent: with Open MPI 4.1's OMPIO (fcoll vulcan, dynamic,
+ * dynamic_gen2) and HDF5 1.10.8, a collective H5Dread of selections that
+ * overlap across ranks without being identical returns wrong data without
+ * an error (issue 13; docs/READS.md), and readers' selections overlap as
+ * they like.  Independent reads cost no more here (docs/READS.md has the
+ * measurements).  h5ckpt__plain_collective_reads restores collective reads,
+ * for the benchmark that compares the two.
+ */
+static H5FD_mpio_xfer_t xfer_mode(int writing)
+{
+    return writing || h5ckpt__plain_collective_reads ? H5FD_MPIO_COLLECTIVE
+                                                     : H5FD_MPIO_INDEPENDENT;
+}
+
 static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
 {
     static char dummy[16];
@@ -201,8 +221,8 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
         if (op->strided && b > need)
             need = b;
     }
-    if (dxpl < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0)
-        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot set up collective transfers");
+    if (dxpl < 0 || H5Pset_dxpl_mpio(dxpl, xfer_mode(writing)) < 0)
+        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot set up the transfers");
     else if (need && !(pack = malloc(need)))
         rc = h5ckpt__set(ck, H5CKPT_ENOMEM,
                          "cannot allocate %llu bytes to pack strided buffers",
