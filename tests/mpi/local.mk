@@ -22,3 +22,14 @@ tests_mpi_test_disagree_SOURCES = tests/mpi/test_disagree.c tests/mpi/harness.c 
 tests_mpi_test_disagree_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_mpi_test_disagree_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
 endif
+
+# Reads whose selections overlap across ranks (test_overlap): the values
+# stored, under both executors, contiguous and chunked, verified or not.
+if HAVE_CHECK
+check_PROGRAMS += tests/mpi/test_overlap
+TESTS += tests/mpi/test_overlap
+tests_mpi_test_overlap_SOURCES = tests/mpi/test_overlap.c tests/mpi/values.c tests/mpi/values.h \
+	tests/mpi/harness.c tests/mpi/harness.h
+tests_mpi_test_overlap_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_mpi_test_overlap_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
+endif
