@@ -309,6 +309,16 @@ struct h5ckpt {
  * the fast reader when a flush first needs it).  Fails when the path no
  * longer names the file the handle holds.  Agreed. */
 int h5ckpt__reader_fid(h5ckpt *ck);
+/* Local (reader): a name that opens the very file the handle holds
+ * (ck->rawfd), whatever became of its path since h5ckpt_open: on Linux
+ * "/proc/self/fd/<rawfd>" in `buf` (at least 64 bytes); where /proc is
+ * missing, the path itself.  Every HDF5 open of a reader goes through it. */
+const char *h5ckpt__held_path(const h5ckpt *ck, char *buf, size_t size);
+/* Local (reader): open the held file read-only, serially, with `fapl` (a
+ * sec2 file access list; its driver may be changed to MPI-IO on
+ * MPI_COMM_SELF when the path no longer names the file).  The caller closes
+ * the id.  Returns the id or H5I_INVALID_HID. */
+hid_t h5ckpt__held_open_serial(const h5ckpt *ck, hid_t fapl);
 int h5ckpt__set(h5ckpt *ck, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void h5ckpt__queue_clear(h5ckpt *ck);

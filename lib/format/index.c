@@ -480,7 +480,7 @@ static int scan(h5ckpt *ck)
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_sec2(fapl) < 0 ||
         H5Pset_file_locking(fapl, ck->opts.file_locking ? 1 : 0, 1) < 0 ||
         small_cache(fapl) < 0 ||
-        (w.fid = H5Fopen(ck->path, H5F_ACC_RDONLY, fapl)) < 0) {
+        (w.fid = h5ckpt__held_open_serial(ck, fapl)) < 0) {
         rc = h5ckpt__set(ck, H5CKPT_ENOTCKPT, "cannot open '%s' as HDF5", ck->path);
         h5ckpt__append_h5err(ck->errmsg);
         goto done;

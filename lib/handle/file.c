@@ -341,7 +341,6 @@ done:
 static int check_source(const char *path, char *msg)
 {
     struct stat st;
-    htri_t is;
 
     if (stat(path, &st) != 0)
         return h5ckpt__fail(msg, errno == ENOENT || errno == ENOTDIR
@@ -357,9 +356,49 @@ static int check_source(const char *path, char *msg)
                             path);
     if (mpiio_path_ok(path, msg) != 0)
         return H5CKPT_EINVAL;
-    if ((is = H5Fis_hdf5(path)) <= 0)
+    return 0;
+}
+
+const char *h5ckpt__held_path(const h5ckpt *ck, char *buf, size_t size)
+{
+    struct stat a, b;
+
+    if (ck->rawfd >= 0 &&
+        snprintf(buf, size, "/proc/self/fd/%d", ck->rawfd) < (int)size &&
+        fstat(ck->rawfd, &a) == 0 && stat(buf, &b) == 0 &&
+        a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        return buf;
+    return ck->path;
+}
+
+hid_t h5ckpt__held_open_serial(const h5ckpt *ck, hid_t fapl)
+{
+    char held[64];
+    const char *name = h5ckpt__held_path(ck, held, sizeof held);
+    hid_t fid = H5Fopen(name, H5F_ACC_RDONLY, fapl);
+
+    if (fid >= 0 || name == ck->path)
+        return fid;
+    /* HDF5 1.10 resolves a symbolic link given to a POSIX driver (sec2)
+     * with realpath(), which fails once the path was replaced or deleted
+     * ("/proc/self/fd/N -> x.h5 (deleted)"); MPI-IO takes the name as it
+     * is, and on MPI_COMM_SELF makes no call another rank must match. */
+    if (H5Pset_fapl_mpio(fapl, MPI_COMM_SELF, MPI_INFO_NULL) < 0)
+        return H5I_INVALID_HID;
+    return H5Fopen(name, H5F_ACC_RDONLY, fapl);
+}
+
+/* Rank 0, once every rank holds the file: is the file held HDF5?  Asked of
+ * the held file, not of the path, whose file may have been deleted or
+ * replaced since (issue 13: a deleted checkpoint was reported as not
+ * HDF5). */
+static int check_held(const h5ckpt *ck, char *msg)
+{
+    char held[64];
+
+    if (H5Fis_hdf5(h5ckpt__held_path(ck, held, sizeof held)) <= 0)
         return h5ckpt__fail(msg, H5CKPT_ENOTCKPT, "'%s' is not an HDF5 file",
-                            path);
+                            ck->path);
     return 0;
 }
 
@@ -384,8 +423,12 @@ static int hold_file(h5ckpt *ck, char *msg)
     uint64_t id[2] = {0, 0}, root[2];
     int rc = 0;
 
-    if ((ck->rawfd = open(ck->path, O_RDONLY | O_CLOEXEC)) < 0 ||
-        fstat(ck->rawfd, &st) != 0)
+    /* rank 0 found the file a moment ago: gone now means deleted (by a
+     * concurrent save's retention, say), not unreadable */
+    if ((ck->rawfd = open(ck->path, O_RDONLY | O_CLOEXEC)) < 0 && errno == ENOENT)
+        rc = h5ckpt__fail(msg, H5CKPT_ENOENT,
+                          "'%s' was deleted while it was being opened", ck->path);
+    else if (ck->rawfd < 0 || fstat(ck->rawfd, &st) != 0)
         rc = h5ckpt__fail(msg, H5CKPT_EIO, "cannot open '%s' for raw reads: %s",
                           ck->path, strerror(errno));
     else
@@ -402,17 +445,23 @@ static int hold_file(h5ckpt *ck, char *msg)
 
 int h5ckpt__reader_fid(h5ckpt *ck)
 {
+    char held[64];
+    const char *name = h5ckpt__held_path(ck, held, sizeof held);
     hid_t fapl;
     int rc = 0;
 
     if (ck->fid >= 0) /* identical on every rank */
         return 0;
+    /* Through the held descriptor: a fast reader opens this lazily, long
+     * after h5ckpt_open, when the path may name another file (issue 13).
+     * Each rank's name differs (its own descriptor); MPI-IO (OMPIO and
+     * ROMIO alike) accepts that for a read-only open. */
     if ((fapl = make_fapl(ck->comm, &ck->opts, 0)) < 0 ||
-        (ck->fid = H5Fopen(ck->path, H5F_ACC_RDONLY, fapl)) < 0) {
+        (ck->fid = H5Fopen(name, H5F_ACC_RDONLY, fapl)) < 0) {
         rc = h5ckpt__set(ck, H5CKPT_ENOTCKPT, "cannot open '%s' as HDF5", ck->path);
         h5ckpt__append_h5err(ck->errmsg);
-    } else {
-        /* opened by name: still the file every rank holds? */
+    } else if (name == ck->path) {
+        /* opened by name (no /proc): still the file every rank holds? */
         rc = same_file(ck, ck->errmsg);
     }
     if (fapl >= 0)
@@ -452,7 +501,8 @@ int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
     /* The descriptor the fast reader reads through, held until close: a
      * checkpoint renamed over `path` later does not change what this
      * handle reads.  Every rank must hold the same file. */
-    if ((rc = hold_file(ck, msg)) != 0)
+    if ((rc = hold_file(ck, msg)) != 0 ||
+        (rc = h5ckpt__agree(ck->comm, rank == 0 ? check_held(ck, msg) : 0, msg)) != 0)
         goto done;
     /* The collective HDF5 handle serves the plain executor and checksum
      * checks; the fast reader opens it only when a flush needs it
@@ -463,10 +513,15 @@ int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
         goto done;
     }
     rc = h5ckpt__index_load(ck);
-    /* rank 0 scanned the file by name: still the one every rank holds? */
-    if (rc == 0)
-        rc = h5ckpt__agree(ck->comm, rank == 0 ? same_file(ck, ck->errmsg) : 0,
+    /* rank 0 scanned the held file, or (no /proc) the file at the path:
+     * still the one every rank holds? */
+    if (rc == 0) {
+        char held[64];
+        rc = h5ckpt__agree(ck->comm,
+                           rank == 0 && h5ckpt__held_path(ck, held, sizeof held) == ck->path
+                               ? same_file(ck, ck->errmsg) : 0,
                            ck->errmsg);
+    }
     if (rc == 0 && ck->opts.verify_checksums)
         rc = h5ckpt__checksum_load(ck);
     if (rc)

@@ -26,12 +26,13 @@ int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf, size_t size)
     snprintf(name, sizeof name, "%s%s", H5CKPT_RESERVED_PREFIX, key);
     h5ckpt__h5quiet_begin(&q);
     /* Local: a fast reader may hold no HDF5 handle; read through a serial
-     * one of this rank's own then. */
+     * one of this rank's own then, on the file the handle holds (the path
+     * may name another checkpoint by now). */
     fid = ck->fid;
     if (fid < 0 && ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
                     H5Pset_fapl_sec2(fapl) < 0 ||
                     H5Pset_file_locking(fapl, ck->opts.file_locking ? 1 : 0, 1) < 0 ||
-                    (own = fid = H5Fopen(ck->path, H5F_ACC_RDONLY, fapl)) < 0)) {
+                    (own = fid = h5ckpt__held_open_serial(ck, fapl)) < 0)) {
         rc = H5CKPT_EIO;
         goto done;
     }
