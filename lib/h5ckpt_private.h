@@ -441,6 +441,28 @@ int h5ckpt__verify_checksums(hid_t fid,
                                             const char *message),
                              void *ctx, size_t *nchecked);
 
+/* ---- a writer's file on a full file system (space.c) -------------------- */
+
+/* Writer, local (rank 0 works, the others return 0; the caller agrees):
+ * allocate the blocks of the temporary file up to a bound of HDF5's end of
+ * allocation (at least `end`, and the extents of the queued ops), so that
+ * the HDF5 writes that follow (collective data writes, metadata flushes)
+ * cannot fail for lack of space.  Returns 0 (also where the file system
+ * has no fallocate) or H5CKPT_EIO with the message on the handle. */
+int h5ckpt__reserve(h5ckpt *ck, uint64_t end);
+/* Writer, local (rank 0 of a fast writer, before it closes its file to
+ * trim it): 0 when the file system has room for every byte of HDF5's
+ * metadata cache, else H5CKPT_EIO with the message on the handle. */
+int h5ckpt__room_for_metadata(h5ckpt *ck);
+/* Rank 0, after the final close: free the blocks a reservation left
+ * beyond the end of the file at `path`.  Best effort. */
+void h5ckpt__reserve_release(const char *path);
+/* Writer that failed or was not committed, collective like H5Fclose: close
+ * its open objects and its HDF5 file without writing to disk (its
+ * descriptors point at a memory file first).  ck->fid is invalid after.
+ * Returns 0 or H5CKPT_EIO. */
+int h5ckpt__abort_close(h5ckpt *ck);
+
 /* ---- leftovers of crashed saves (leftovers.c) ---------------------------- */
 
 /* 1 if the base name of `path` is that of a temporary file of a save

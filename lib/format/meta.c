@@ -101,6 +101,13 @@ int h5ckpt__meta_trim(h5ckpt *ck)
         return 0; /* only the file itself may be open */
     if ((fapl = H5Fget_access_plist(ck->fid)) < 0)
         return 0; /* nothing closed: trimming is only an economy */
+    /* A close whose flush fails (a full file system) frees the file but
+     * keeps a broken identifier, which MPI_Finalize closes again: the room
+     * first; without it the file stays open, to be aborted (space.c). */
+    if ((rc = h5ckpt__room_for_metadata(ck)) != 0) {
+        H5Pclose(fapl);
+        return rc;
+    }
     if (H5Fclose(ck->fid) < 0 ||
         (ck->fid = H5I_INVALID_HID,
          (ck->fid = H5Fopen(ck->tmp_path, H5F_ACC_RDWR, fapl)) < 0)) {

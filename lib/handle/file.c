@@ -591,6 +591,9 @@ int h5ckpt_commit(h5ckpt *ck)
     if (rc == 0 && h5ckpt__meta_mine(ck))
         rc = h5ckpt__attr_write_int64s(ck->fid, H5CKPT_A_COMMITTED, 0, &one,
                                        ck->errmsg);
+    /* the close writes HDF5's metadata, which must not fail (space.c) */
+    if (rc == 0)
+        rc = h5ckpt__reserve(ck, 0);
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) == 0) {
         if (ck->fid >= 0 && H5Fclose(ck->fid) < 0) {
             rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed",
@@ -600,6 +603,8 @@ int h5ckpt_commit(h5ckpt *ck)
         ck->fid = H5I_INVALID_HID;
         h5ckpt__meta_wait(ck);
         rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
+        if (rc == 0 && ck->rank == 0)
+            h5ckpt__reserve_release(ck->tmp_path);
     }
     h5ckpt__h5quiet_end(&q);
     if (rc == 0) {
@@ -624,7 +629,11 @@ int h5ckpt_close(h5ckpt *ck)
     if (!ck)
         return 0;
     h5ckpt__h5quiet_begin(&q);
-    if (ck->fid >= 0 && H5Fclose(ck->fid) < 0)
+    /* a writer that failed or was never committed: its file is discarded,
+     * and closing it must not write to disk (space.c) */
+    if (ck->mode == H5CKPT__WRITER && ck->state != H5CKPT__DONE)
+        rc = h5ckpt__abort_close(ck);
+    else if (ck->fid >= 0 && H5Fclose(ck->fid) < 0)
         rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed", ck->path);
     h5ckpt__h5quiet_end(&q);
     if (ck->rawfd >= 0)

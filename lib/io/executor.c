@@ -36,6 +36,10 @@ int h5ckpt__exec_write(h5ckpt *ck, const h5ckpt__plan *plan)
         return h5ckpt__exec_fast_write(ck, plan);
     if ((rc = h5ckpt__create_objects(ck)) != 0)
         return rc;
+    /* OMPIO hangs when a collective write fails on one rank: the space of
+     * every dataset first (space.c) */
+    if ((rc = h5ckpt__agree(ck->comm, h5ckpt__reserve(ck, 0), ck->errmsg)) != 0)
+        return rc;
     return h5ckpt__exec_plain_write(ck, plan);
 }
 
