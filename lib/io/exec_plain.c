@@ -193,8 +193,8 @@ int h5ckpt__plain_collective_reads;
  * independent: with Open MPI 4.1's OMPIO (fcoll vulcan, dynamic,
  * dynamic_gen2) and HDF5 1.10.8, a collective H5Dread of selections that
  * overlap across ranks without being identical returns wrong data without
- * an error (issue 13; docs/READS.md), and readers' selections overlap as
- * they like.  Independent reads cost no more here (docs/READS.md has the
+ * an error (issue 13; docs/WORKAROUNDS.md), and readers' selections overlap as
+ * they like.  Independent reads cost no more here (docs/WORKAROUNDS.md has the
  * measurements).  h5ckpt__plain_collective_reads restores collective reads,
  * for the benchmark that compares the two.
  */
