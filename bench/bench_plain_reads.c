@@ -51,8 +51,8 @@ static void save(const char *path)
     int t;
 
     o.executor = H5CKPT_EXECUTOR_FAST;
-    o.fsync = 0;
-    DIE(h5ckpt_layout_range(&l, 1, &n, a, b));
+    o.no_fsync = 1;
+    DIE(h5ckpt_layout_range(&l, 1, &n, a, b, NULL));
     DIE(h5ckpt_create(&ck, path, MPI_COMM_WORLD, &o, NULL));
     for (t = 0; t < nt; t++) {
         int32_t *p = buf + (size_t)t * (size_t)(b - a);
@@ -96,7 +96,7 @@ static double load(const char *path, int collective, int32_t *buf, uint64_t *wro
     reader_range(&a, &b);
     o.executor = H5CKPT_EXECUTOR_PLAIN;
     h5ckpt__plain_collective_reads = collective;
-    DIE(h5ckpt_layout_range(&l, 1, &n, a, b));
+    DIE(h5ckpt_layout_range(&l, 1, &n, a, b, NULL));
     memset(buf, 0, (size_t)(b - a) * (size_t)nt * sizeof *buf);
     MPI_Barrier(MPI_COMM_WORLD);
     t0 = MPI_Wtime();

@@ -68,7 +68,7 @@ static void save_scalar(const char *path, int64_t value)
     h5ckpt_layout *l = NULL;
     h5ckpt *ck = NULL;
 
-    T_PASS(NULL, h5ckpt_layout_whole(&l, 0, NULL));
+    T_PASS(NULL, h5ckpt_layout_whole(&l, 0, NULL, NULL));
     T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     T_PASS(ck, h5ckpt_tensor_put(ck, "v", H5CKPT_INT64, l, &value, NULL));
     T_PASS(ck, h5ckpt_commit(ck));
@@ -103,7 +103,7 @@ static h5ckpt_ckdir *saved_dir(const char *dir, int n)
     int i;
 
     T_ALL(h5ckpt_ckdir_open(&d, dir, MPI_COMM_WORLD, NULL, &err) == 0, "%s", err.message);
-    T_PASS(NULL, h5ckpt_layout_whole(&l, 0, NULL));
+    T_PASS(NULL, h5ckpt_layout_whole(&l, 0, NULL, NULL));
     for (i = 0; i < n; i++) {
         h5ckpt *ck = NULL;
         value = 10 + i;
@@ -128,7 +128,7 @@ START_TEST(ckdir_load_latest_loads_the_next_latest_when_the_latest_vanishes)
     arm(0, file);
     T_ALL(h5ckpt_ckdir_load(d, H5CKPT_CKDIR_LATEST, &ck, NULL) == 0, "load: %s",
           h5ckpt_ckdir_errmsg(d));
-    T_PASS(NULL, h5ckpt_layout_whole(&l, 0, NULL));
+    T_PASS(NULL, h5ckpt_layout_whole(&l, 0, NULL, NULL));
     T_PASS(ck, h5ckpt_tensor_get(ck, "v", H5CKPT_INT64, l, &v, NULL));
     T_PASS(ck, h5ckpt_flush(ck));
     T_ALL(v == 11, "loaded v = %lld, expected checkpoint 1's 11", (long long)v);
@@ -195,7 +195,7 @@ static void save_state(const char *path, uint64_t id, const char *dim)
     make_state(t, id);
     T_PASS(NULL, h5ckpt_create(&ck, src, MPI_COMM_WORLD, &o, NULL));
     for (i = 0; i < NT; i++) {
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, 2, t[i].shape, &p));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, 2, t[i].shape, &p, NULL));
         T_PASS(ck, tensor_put(ck, &t[i]));
     }
     T_PASS(ck, h5ckpt_attr_put_int64(ck, "", "step", (int64_t)id));
@@ -230,7 +230,7 @@ static void replace(const char *from, const char *to)
 /* Read tensor i whole; mismatches against the values of checkpoint `id`. */
 static uint64_t read_whole(h5ckpt *ck, tensor *t)
 {
-    T_PASS(NULL, h5ckpt_layout_whole(&t->l, 2, t->shape));
+    T_PASS(NULL, h5ckpt_layout_whole(&t->l, 2, t->shape, NULL));
     T_PASS(ck, tensor_get(ck, t));
     T_PASS(ck, h5ckpt_flush(ck));
     return tensor_bad(t);

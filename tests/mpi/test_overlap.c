@@ -90,7 +90,7 @@ static void write_file(const char *path, h5ckpt_executor ex)
         uint64_t n = nelems(&t[i]);
         T_PASS(NULL, h5ckpt_layout_range(&t[i].l, t[i].ndim, t[i].shape,
                                          n * (uint64_t)T_rank / (uint64_t)T_size,
-                                         n * (uint64_t)(T_rank + 1) / (uint64_t)T_size));
+                                         n * (uint64_t)(T_rank + 1) / (uint64_t)T_size, NULL));
         T_PASS(ck, tensor_put(ck, &t[i]));
     }
     T_PASS(ck, h5ckpt_commit(ck));
@@ -152,7 +152,7 @@ static int reader_layout(tensor *t, int i, int round)
     int d, r, box = 0;
 
     if (round == 0 && issue_range(i, &a, &b))
-        return h5ckpt_layout_range(&t->l, t->ndim, t->shape, a, b);
+        return h5ckpt_layout_range(&t->l, t->ndim, t->shape, a, b, NULL);
     for (r = 0; r < T_size; r++) { /* every rank draws every rank's choice */
         int want_box = t->ndim > 1 && (rnd() & 1);
         uint64_t x = between(0, n - 1), y = between(0, n - 1);
@@ -163,13 +163,13 @@ static int reader_layout(tensor *t, int i, int round)
         b = (x < y ? y : x) + 1;
     }
     if (!box)
-        return h5ckpt_layout_range(&t->l, t->ndim, t->shape, a, b);
+        return h5ckpt_layout_range(&t->l, t->ndim, t->shape, a, b, NULL);
     for (d = 0; d < t->ndim; d++) {
         uint64_t x = between(0, t->shape[d] - 1), y = between(0, t->shape[d] - 1);
         off[d] = x < y ? x : y;
         cnt[d] = (x < y ? y : x) + 1 - off[d];
     }
-    return h5ckpt_layout_box(&t->l, t->ndim, t->shape, off, cnt);
+    return h5ckpt_layout_box(&t->l, t->ndim, t->shape, off, cnt, NULL);
 }
 
 /* Collective: read every tensor of `path` in `rounds` flushes of random
@@ -263,9 +263,9 @@ START_TEST(verifying_load_compares_the_delivered_bytes_of_partly_read_pieces)
     }
     /* one piece per tensor: rank 0 writes everything */
     if (T_rank == 0)
-        T_PASS(NULL, h5ckpt_layout_whole(&wl, 1, shape));
+        T_PASS(NULL, h5ckpt_layout_whole(&wl, 1, shape, NULL));
     else
-        T_PASS(NULL, h5ckpt_layout_box(&wl, 1, shape, &zero, &zero));
+        T_PASS(NULL, h5ckpt_layout_box(&wl, 1, shape, &zero, &zero, NULL));
     T_PASS(NULL, h5ckpt_create(&ck, p, MPI_COMM_WORLD, NULL, NULL));
     T_PASS(ck, h5ckpt_tensor_put(ck, "v", H5CKPT_INT32, wl, v, NULL));
     T_PASS(ck, h5ckpt_tensor_put(ck, "w", H5CKPT_INT32, wl, w, NULL));
@@ -273,8 +273,8 @@ START_TEST(verifying_load_compares_the_delivered_bytes_of_partly_read_pieces)
     T_PASS(NULL, h5ckpt_close(ck));
 
     o.verify_checksums = 1;
-    T_PASS(NULL, h5ckpt_layout_range(&rv, 1, shape, 10, 990));
-    T_PASS(NULL, h5ckpt_layout_range(&rw, 1, shape, 0, 980));
+    T_PASS(NULL, h5ckpt_layout_range(&rv, 1, shape, 10, 990, NULL));
+    T_PASS(NULL, h5ckpt_layout_range(&rw, 1, shape, 0, 980, NULL));
     T_PASS(NULL, h5ckpt_open(&ck, p, MPI_COMM_WORLD, &o, NULL));
     /* apart, both verify */
     T_PASS(ck, h5ckpt_tensor_get(ck, "v", H5CKPT_INT32, rv, buf, NULL));

@@ -36,8 +36,7 @@
 
 #define NT 2
 
-static const h5ckpt_options fast = {H5CKPT_OPTIONS_VERSION, NULL, 1,
-                                    H5CKPT_EXECUTOR_FAST, 1, 0, 0, 0};
+static const h5ckpt_options fast = {.executor = H5CKPT_EXECUTOR_FAST};
 
 /* At least 16 rows each, so every rank's Shard(1) part is fragmented
  * enough for the exchange. */
@@ -118,7 +117,7 @@ START_TEST(shard1_reads_fall_back_where_only_process_vm_writev_is_refused)
     make_state(t);
     T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, &fast, NULL));
     for (i = 0; i < NT; i++) {
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p0));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p0, NULL));
         T_PASS(ck, tensor_put(ck, &t[i]));
     }
     T_PASS(ck, h5ckpt_commit(ck));
@@ -139,7 +138,7 @@ START_TEST(shard1_reads_fall_back_where_only_process_vm_writev_is_refused)
     make_state(t);
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, &fast, NULL));
     for (i = 0; i < NT; i++) {
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p1));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p1, NULL));
         T_PASS(ck, tensor_get(ck, &t[i]));
     }
     T_PASS(ck, h5ckpt_flush(ck));

@@ -67,7 +67,7 @@ static int save(const char *path, int n, uint64_t len, int32_t base, int *close_
         free(buf);
         return rc;
     }
-    h5ckpt_layout_range(&l, 1, &len, a, b);
+    h5ckpt_layout_range(&l, 1, &len, a, b, NULL);
     for (t = 0; t < n; t++) {
         for (k = a; k < b; k++)
             buf[k] = t * 7 + (int32_t)k + base;
@@ -134,7 +134,7 @@ static int previous_loads(const char *path)
 
     if ((rc = h5ckpt_open(&ck, path, MPI_COMM_WORLD, NULL, NULL)) != 0)
         return 0;
-    h5ckpt_layout_whole(&l, 1, &len);
+    h5ckpt_layout_whole(&l, 1, &len, NULL);
     if ((rc = h5ckpt_tensor_get(ck, "g0/t0", H5CKPT_INT32, l, buf, NULL)) == 0)
         rc = h5ckpt_flush(ck);
     for (k = 0; rc == 0 && k < 1000; k++)
