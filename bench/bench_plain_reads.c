@@ -22,7 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h5ckpt_private.h"
+#include "base/base.h"
+#include "h5ckpt.h"
 
 static int rank, size, nt, kase;
 static uint64_t n;
@@ -95,7 +96,11 @@ static double load(const char *path, int collective, int32_t *buf, uint64_t *wro
 
     reader_range(&a, &b);
     o.executor = H5CKPT_EXECUTOR_PLAIN;
-    h5ckpt__plain_collective_reads = collective;
+    {
+        h5ckpt__knobs kn = *h5ckpt__knobs_get();
+        kn.plain_collective_reads = collective;
+        h5ckpt__knobs_set(&kn);
+    }
     DIE(h5ckpt_layout_range(&l, 1, &n, a, b, NULL));
     memset(buf, 0, (size_t)(b - a) * (size_t)nt * sizeof *buf);
     MPI_Barrier(MPI_COMM_WORLD);

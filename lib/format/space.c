@@ -10,7 +10,7 @@
  *    its identifier, and MPI_Finalize (HDF5's library termination) then
  *    closes it again: SIGSEGV.
  * So no HDF5 write of a writer may fail for lack of space:
- *  - h5ckpt__reserve() allocates the blocks of the file's whole extent (a
+ *  - h5ckpt__file_reserve() allocates the blocks of the file's whole extent (a
  *    bound of its end of allocation, which covers every dataset created
  *    with early allocation and all metadata HDF5 placed so far) before the
  *    collective writes that must not fail: the plain executor's data, the
@@ -18,12 +18,12 @@
  *    one failed fallocate on rank 0, agreed by the caller like any other
  *    error, before anything collective starts;
  *  - before rank 0 of a fast writer closes its file to trim the metadata
- *    cache (meta.c), h5ckpt__room_for_metadata() checks that the file
+ *    cache (io/meta.c), h5ckpt__file_room_for_metadata() checks that the file
  *    system has room for what the cache holds: a failed flush leaves
  *    HDF5's cache in a state no close survives ("slist already enabled"),
  *    and reserving blocks there would allocate the data extents before
  *    their pwrites (a cost on tmpfs);
- *  - h5ckpt__abort_close() closes the file of a writer that failed (or was
+ *  - h5ckpt__file_abort_close() closes the file of a writer that failed (or was
  *    never committed) with every descriptor the process has on it pointed
  *    at an anonymous memory file first: the metadata HDF5 still flushes
  *    goes there and cannot fail; the file on disk is removed anyway.
@@ -32,7 +32,7 @@
 #define _GNU_SOURCE /* fallocate, memfd_create */
 #endif
 #include "config.h"
-#include "h5ckpt_private.h"
+#include "format/format.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -49,25 +49,7 @@
 /* Reaches past whatever a reservation added beyond the end of a file. */
 #define RESERVE_SLACK_MAX ((uint64_t)1 << 60)
 
-/* The end of the tensor data of the queued ops (their datasets exist). */
-static uint64_t ops_end(const h5ckpt *ck)
-{
-    uint64_t end = 0;
-    size_t i;
-
-    for (i = 0; i < ck->nops; i++) {
-        const h5ckpt__op *op = &ck->ops[i];
-        uint64_t e = op->offset < 0 ? 0
-                                    : (uint64_t)op->offset +
-                                          h5ckpt__volume(op->layout.ndim, op->layout.shape, NULL) *
-                                              h5ckpt_dtype_size(op->dtype);
-        if (e > end)
-            end = e;
-    }
-    return end;
-}
-
-int h5ckpt__reserve(h5ckpt *ck, uint64_t end)
+int h5ckpt__file_reserve(h5ckpt__ctx *ctx, const h5ckpt__file *f, uint64_t end)
 {
 #ifdef HAVE_FALLOCATE
     size_t max_size = 0, min_clean = 0, cur_size = 0;
@@ -75,11 +57,11 @@ int h5ckpt__reserve(h5ckpt *ck, uint64_t end)
     struct stat st;
     int fd, n = 0, rc = 0;
 
-    if (ck->rank != 0 || ck->fid < 0 || !ck->tmp_path)
+    if (ctx->rank != 0 || f->fid < 0 || !f->tmp_path)
         return 0;
-    if ((fd = open(ck->tmp_path, O_WRONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
-        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot open '%s' to reserve its space: %s",
-                         ck->tmp_path, strerror(errno));
+    if ((fd = open(f->tmp_path, O_WRONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+        rc = h5ckpt__set(ctx, H5CKPT_EIO, "cannot open '%s' to reserve its space: %s",
+                         f->tmp_path, strerror(errno));
         goto done;
     }
     /*
@@ -87,15 +69,14 @@ int h5ckpt__reserve(h5ckpt *ck, uint64_t end)
      * MPI-IO driver, and H5Fget_filesize fails there once anything was
      * written): what is on disk, the datasets' extents, and every byte of
      * the metadata cache (entries not yet written lie beyond what is on
-     * disk), plus the aggregators' blocks.
+     * disk), plus the aggregators' blocks; `end` is the caller's (the end of
+     * the datasets it is about to write).
      */
     if ((uint64_t)st.st_size > end)
         end = (uint64_t)st.st_size;
-    if (ops_end(ck) > end)
-        end = ops_end(ck);
-    if (H5Fget_filesize(ck->fid, &size) >= 0 && size > end)
+    if (H5Fget_filesize(f->fid, &size) >= 0 && size > end)
         end = size;
-    if (H5Fget_mdc_size(ck->fid, &max_size, &min_clean, &cur_size, &n) >= 0)
+    if (H5Fget_mdc_size(f->fid, &max_size, &min_clean, &cur_size, &n) >= 0)
         end += cur_size;
     end += RESERVE_SLACK;
     /* The blocks only: the file keeps its size, which HDF5 sets at close;
@@ -103,38 +84,38 @@ int h5ckpt__reserve(h5ckpt *ck, uint64_t end)
      * system without fallocate is left to the writes themselves. */
     if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)end) != 0 && errno != EOPNOTSUPP &&
         errno != ENOSYS)
-        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot reserve the %llu bytes of '%s': %s",
-                         (unsigned long long)end, ck->tmp_path, strerror(errno));
+        rc = h5ckpt__set(ctx, H5CKPT_EIO, "cannot reserve the %llu bytes of '%s': %s",
+                         (unsigned long long)end, f->tmp_path, strerror(errno));
 done:
     if (fd >= 0)
         close(fd);
     return rc;
 #else
-    (void)ck, (void)end;
+    (void)ctx, (void)f, (void)end;
     return 0;
 #endif
 }
 
-int h5ckpt__room_for_metadata(h5ckpt *ck)
+int h5ckpt__file_room_for_metadata(h5ckpt__ctx *ctx, const h5ckpt__file *f)
 {
     size_t max_size = 0, min_clean = 0, cur_size = 0;
     uint64_t room;
     struct statvfs vs;
     int n = 0;
 
-    if (ck->fid < 0 || !ck->tmp_path || statvfs(ck->tmp_path, &vs) != 0 ||
-        H5Fget_mdc_size(ck->fid, &max_size, &min_clean, &cur_size, &n) < 0)
+    if (f->fid < 0 || !f->tmp_path || statvfs(f->tmp_path, &vs) != 0 ||
+        H5Fget_mdc_size(f->fid, &max_size, &min_clean, &cur_size, &n) < 0)
         return 0; /* nothing to go by: the flush decides */
     room = (uint64_t)vs.f_bavail * vs.f_frsize;
     if (room >= (uint64_t)cur_size + RESERVE_SLACK)
         return 0;
-    return h5ckpt__set(ck, H5CKPT_EIO,
+    return h5ckpt__set(ctx, H5CKPT_EIO,
                        "'%s' has %llu bytes free, HDF5's metadata needs up to %llu: %s",
-                       ck->tmp_path, (unsigned long long)room,
+                       f->tmp_path, (unsigned long long)room,
                        (unsigned long long)cur_size + RESERVE_SLACK, strerror(ENOSPC));
 }
 
-void h5ckpt__reserve_release(const char *path)
+void h5ckpt__file_reserve_release(const char *path)
 {
 #ifdef HAVE_FALLOCATE
     struct stat st;
@@ -209,16 +190,16 @@ static void divert(const char *path)
 #endif
 }
 
-int h5ckpt__abort_close(h5ckpt *ck)
+int h5ckpt__file_abort_close(h5ckpt__file *f, char *msg)
 {
     int rc = 0;
 
-    if (ck->fid < 0)
+    if (f->fid < 0)
         return 0;
-    close_objects(ck->fid);
-    divert(ck->tmp_path);
-    if (H5Fclose(ck->fid) < 0)
-        rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed", ck->tmp_path);
-    ck->fid = H5I_INVALID_HID;
+    close_objects(f->fid);
+    divert(f->tmp_path);
+    if (H5Fclose(f->fid) < 0)
+        rc = h5ckpt__fail(msg, H5CKPT_EIO, "closing '%s' failed", f->tmp_path);
+    f->fid = H5I_INVALID_HID;
     return rc;
 }
