@@ -810,11 +810,12 @@ H5CKPT_API int h5ckpt_verify(const char *path, MPI_Comm comm,
  * A reserved root attribute of a reader as text, for display: "created",
  * "library_version", "writer_nranks" or "writer_mesh_dim_names" (the names
  * of format-spec/FORMAT.md without the "h5ckpt_" prefix).  Arrays are joined
- * with ",".  Reads the attribute of the open file on the calling rank.
- * Local.  Errors: H5CKPT_ENOTFOUND (unknown key, or the optional attribute is
- * absent), H5CKPT_EINVAL (buffer too small), H5CKPT_EMODE (writer handle),
- * H5CKPT_ECORRUPT, H5CKPT_EIO (a fast reader, which holds no HDF5 handle of
- * its own, could not open the file by name).
+ * with ",".  The value is what h5ckpt_open() read and validated, so it
+ * describes the file the handle opened whatever happened at its path since.
+ * Local; the message is on the handle.  Errors: H5CKPT_ENOTFOUND (unknown
+ * key, or the optional attribute is absent), H5CKPT_EINVAL (buffer too
+ * small), H5CKPT_EMODE (writer handle), H5CKPT_ECORRUPT (the mesh dimension
+ * names are not strings).
  */
 H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
                                 size_t size);
