@@ -255,14 +255,15 @@ typedef struct {
     void *ctx;
     int code; /* the first problem's code, 0 if none */
     char msg[H5CKPT_MSG_MAX]; /* its message */
+    char scratch[H5CKPT_MSG_MAX];
 } h5ckpt__check;
 
-/* Validate the root group of `fid` (a file at `path`, for messages) and
- * fill `out`.  Returns 0 when no problem was found (or, not stopping, the
+/* Validate the root group of `fid` and fill `out` (messages name no file:
+ * the caller adds `path` where it helps).  Returns 0 when no problem was found (or, not stopping, the
  * first problem's code).  Problems: H5CKPT_ENOTCKPT (not an h5ckpt file:
  * nothing further is checked), H5CKPT_EVERSION, H5CKPT_ENOTCOMMITTED,
  * H5CKPT_ECORRUPT. */
-int h5ckpt__root_check(hid_t fid, const char *path, h5ckpt__check *c,
+int h5ckpt__root_check(hid_t fid, h5ckpt__check *c,
                        h5ckpt__root *out);
 void h5ckpt__root_clear(h5ckpt__root *r);
 
