@@ -905,6 +905,48 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  */
 
 /* ------------------------------------------------------------------------ */
+/* Language bindings: communicators as MPI_Fint                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The same as h5ckpt_mesh_create(), h5ckpt_create(), h5ckpt_open(),
+ * h5ckpt_ckdir_open() and h5ckpt_verify(), with the communicator passed as
+ * its Fortran handle (MPI_Comm_c2f(comm); mpi4py: comm.py2f()) and
+ * converted with MPI_Comm_f2c.  MPI_Comm is a pointer in Open MPI and an
+ * int in MPICH; MPI_Fint is an integer in both, so bindings without a
+ * compile step (Python ctypes) can pass any communicator, split ones
+ * included.  Contracts, collectiveness and errors are those of the
+ * functions they wrap, plus H5CKPT_EINVAL ("MPI is not initialised", or
+ * the handle converts to MPI_COMM_NULL) on the calling rank, before any
+ * communication.
+ */
+H5CKPT_API int h5ckpt_mesh_create_f(h5ckpt_mesh **out, MPI_Fint comm, int ndim,
+                                    const int *shape,
+                                    const char *const *dim_names,
+                                    h5ckpt_error *err);
+H5CKPT_API int h5ckpt_create_f(h5ckpt **out, const char *path, MPI_Fint comm,
+                               const h5ckpt_options *opts, h5ckpt_error *err);
+H5CKPT_API int h5ckpt_open_f(h5ckpt **out, const char *path, MPI_Fint comm,
+                             const h5ckpt_options *opts, h5ckpt_error *err);
+H5CKPT_API int h5ckpt_ckdir_open_f(h5ckpt_ckdir **out, const char *path,
+                                   MPI_Fint comm,
+                                   const h5ckpt_ckdir_options *opts,
+                                   h5ckpt_error *err);
+H5CKPT_API int h5ckpt_verify_f(const char *path, MPI_Fint comm,
+                               h5ckpt_problem_fn fn, void *ctx,
+                               size_t *nproblems, h5ckpt_error *err);
+/*
+ * Whether buffers of memory kind `kind` can be passed to put and get in
+ * this process: 0 for H5CKPT_MEM_HOST; for H5CKPT_MEM_CUDA, 0 when the
+ * library was built with CUDA and a device can be used, else
+ * H5CKPT_ENOTSUP with the reason in `err` ("CUDA buffers need a CUDA
+ * build", "no CUDA device: ...").  Bindings use it to pass device memory
+ * directly or stage it through host memory.  Local.  Errors:
+ * H5CKPT_ENOTSUP, H5CKPT_EINVAL (unknown kind).
+ */
+H5CKPT_API int h5ckpt_memkind_usable(h5ckpt_memkind kind, h5ckpt_error *err);
+
+/* ------------------------------------------------------------------------ */
 /* Limits and malformed files (no new functions)                             */
 /* ------------------------------------------------------------------------ */
 

@@ -2,4 +2,5 @@
 lib_libh5ckpt_core_la_SOURCES += \
 	lib/handle/file.c \
 	lib/handle/queue.c \
-	lib/handle/info.c
+	lib/handle/info.c \
+	lib/handle/binding.c

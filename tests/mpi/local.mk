@@ -22,3 +22,13 @@ tests_mpi_test_disagree_SOURCES = tests/mpi/test_disagree.c tests/mpi/harness.c 
 tests_mpi_test_disagree_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_mpi_test_disagree_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
 endif
+
+# The entry points of language bindings: MPI_Fint communicators,
+# h5ckpt_memkind_usable (test_binding).
+if HAVE_CHECK
+check_PROGRAMS += tests/mpi/test_binding
+TESTS += tests/mpi/test_binding
+tests_mpi_test_binding_SOURCES = tests/mpi/test_binding.c tests/mpi/harness.c tests/mpi/harness.h
+tests_mpi_test_binding_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_mpi_test_binding_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
+endif
