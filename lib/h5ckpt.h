@@ -227,6 +227,29 @@ H5CKPT_API int h5ckpt_layout_none(h5ckpt_layout **out, int ndim,
 H5CKPT_API int h5ckpt_layout_range(h5ckpt_layout **out, int ndim,
                                    const uint64_t *shape, uint64_t start,
                                    uint64_t end);
+/*
+ * Several boxes of one tensor held by the calling rank (a rank holding
+ * several chunks: PyTorch DCP plans, hand-made shardings): box i has
+ * `offsets[i*ndim .. i*ndim+ndim-1]` and the same entries of `counts`.
+ * The local buffer is 1-D: the elements of box 0 in row-major order, then
+ * those of box 1, and so on (h5ckpt_layout_local_shape() gives the total);
+ * it is never strided.  The boxes of one layout must not overlap one
+ * another; across ranks the rules of h5ckpt_layout_box() apply to every
+ * box (identical boxes are replicas, owned once; otherwise no overlap, and
+ * a written tensor is covered).  Empty boxes are allowed and hold nothing.
+ * nboxes = 0 is the same as h5ckpt_layout_none(); a 0-d tensor has at most
+ * one box (offsets and counts unused).  Works with both executors and with
+ * device buffers, for puts and gets.
+ *
+ * Local.  Errors: H5CKPT_EINVAL (bad ndim or shape, NULL offsets or counts
+ * with nboxes > 0, a box outside the shape, two boxes overlapping),
+ * H5CKPT_ENOMEM.  On failure *out is NULL and `err` (may be NULL) holds
+ * the message.
+ */
+H5CKPT_API int h5ckpt_layout_boxes(h5ckpt_layout **out, int ndim,
+                                   const uint64_t *shape, size_t nboxes,
+                                   const uint64_t *offsets,
+                                   const uint64_t *counts, h5ckpt_error *err);
 /* Free a layout.  Accepts NULL.  Local. */
 H5CKPT_API void h5ckpt_layout_free(h5ckpt_layout *layout);
 /*

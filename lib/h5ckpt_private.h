@@ -117,7 +117,14 @@ uint64_t h5ckpt__volume(int n, const uint64_t *extent, int *overflow);
 int h5ckpt__boxes_overlap(int ndim, const uint64_t *a, const uint64_t *b);
 
 /* Layout object. */
-enum { H5CKPT__LAYOUT_SHARDED = 1, H5CKPT__LAYOUT_BOX, H5CKPT__LAYOUT_RANGE };
+/* BOXES: h5ckpt_layout_boxes (boxes.c); like RANGE, a 1-D local buffer of
+ * the boxes' elements in order, never strided. */
+enum {
+    H5CKPT__LAYOUT_SHARDED = 1,
+    H5CKPT__LAYOUT_BOX,
+    H5CKPT__LAYOUT_RANGE,
+    H5CKPT__LAYOUT_BOXES
+};
 
 struct h5ckpt_layout {
     int kind;

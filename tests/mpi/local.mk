@@ -32,3 +32,13 @@ tests_mpi_test_binding_SOURCES = tests/mpi/test_binding.c tests/mpi/harness.c te
 tests_mpi_test_binding_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_mpi_test_binding_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
 endif
+
+# Several boxes per rank (h5ckpt_layout_boxes) (test_boxes).
+if HAVE_CHECK
+check_PROGRAMS += tests/mpi/test_boxes
+TESTS += tests/mpi/test_boxes
+tests_mpi_test_boxes_SOURCES = tests/mpi/test_boxes.c tests/mpi/values.c tests/mpi/values.h \
+	tests/mpi/harness.c tests/mpi/harness.h
+tests_mpi_test_boxes_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_mpi_test_boxes_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
+endif
