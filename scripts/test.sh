@@ -44,6 +44,10 @@ echo "sanitizer run (ASan+UBSan): $san"
 for f in tests/gpu/*.log build-san/tests/gpu/*.log; do
     if [ -f "$f" ]; then grep -h '^skipped: ' "$f" | sed "s|^|${f%.log}: |" || true; fi
 done
+# So do the Python tests that need torch >= 2 or a CUDA device.
+for f in tests/python/*.log build-san/tests/python/*.log; do
+    if [ -f "$f" ]; then grep -h '^skipped: \|^SKIPPED ' "$f" | sort -u | sed "s|^|${f%.log}: |" || true; fi
+done
 # One closing line that any CI reader understands.
 # (counts both the plain and the sanitized run)
 trs=$(find tests build-san/tests -name '*.trs' 2>/dev/null || true) # build-san/ may not exist
