@@ -32,3 +32,5 @@ install-data-local:
 
 uninstall-local:
 	rm -f '$(DESTDIR)$(h5ckptpydir)/_paths.py'
+EXTRA_DIST += python/bench/bench_torch.py python/bench/bench_reader.py \
+	python/bench/summarize.py scripts/bench_python.sh

@@ -35,7 +35,10 @@ class Sharded:
       [start, start + numel) of the row-major flattening (FSDP1 flat
       parameters, ZeRO partitions);
     - ``Sharded.parts([(tensor, offsets), ...], global_shape)``: several
-      boxes held by this rank (written through one multi-box layout).
+      boxes held by this rank (written through one multi-box layout);
+    - ``Sharded.on_mesh(tensor, mesh, placements, global_shape)``: `tensor`
+      is this rank's part of a mesh layout (an h5ckpt.Mesh, Shard/Replicate
+      placements): DTensor's layouts for code without DTensor (torch < 2).
     Every rank passes the same global shape and dtype; boxes of different
     ranks must not overlap (identical boxes are replicas, written once) and
     must cover the tensor.
@@ -64,6 +67,12 @@ class Sharded:
     def parts(cls, parts, global_shape):
         return cls(None, None, global_shape, "parts", list(parts))
 
+    @classmethod
+    def on_mesh(cls, tensor, mesh, placements, global_shape):
+        s = cls(tensor, None, global_shape, "mesh")
+        s.mesh, s.placements = mesh, list(placements)
+        return s
+
     @property
     def dtype(self):
         t = self.tensor if self.tensor is not None else self.parts[0][0]
@@ -72,6 +81,8 @@ class Sharded:
     def layout(self):
         if self.kind == "box":
             return _layout.box(self.global_shape, self.offsets, tuple(self.tensor.shape))
+        if self.kind == "mesh":
+            return _layout.sharded(self.mesh, self.global_shape, self.placements)
         if self.kind == "flat":
             return _layout.flat_range(self.global_shape, self.start,
                                       self.start + self.tensor.numel())
