@@ -64,7 +64,7 @@ class CheckpointDir:
     def indices(self):
         """Committed checkpoint indices, ascending."""
         h = self._handle()
-        return [L.h5ckpt_ckdir_index(h, i) for i in range(L.h5ckpt_ckdir_count(h))]
+        return [L.h5ckpt_ckdir_at(h, i) for i in range(L.h5ckpt_ckdir_count(h))]
 
     @property
     def latest(self):

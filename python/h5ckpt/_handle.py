@@ -13,11 +13,12 @@ _EXECUTORS = {None: _lib.EXECUTOR_DEFAULT, "default": _lib.EXECUTOR_DEFAULT,
 
 
 def options(mesh=None, fsync=None, executor=None, file_locking=None,
-            alignment=None, verify_checksums=None, staging_bytes=None):
+            alignment=None, verify_checksums=None, staging_bytes=None,
+            exchange=None):
     """An h5ckpt_options for create/open, or None when every argument is
     left at its default (the library's defaults then apply)."""
     args = (mesh, fsync, executor, file_locking, alignment, verify_checksums,
-            staging_bytes)
+            staging_bytes, exchange)
     if all(a is None for a in args):
         return None
     if executor not in _EXECUTORS:
@@ -27,16 +28,18 @@ def options(mesh=None, fsync=None, executor=None, file_locking=None,
     if mesh is not None:
         o.mesh = mesh._h
     if fsync is not None:
-        o.fsync = 1 if fsync else 0
+        o.no_fsync = 0 if fsync else 1
     o.executor = _EXECUTORS[executor]
     if file_locking is not None:
-        o.file_locking = 1 if file_locking else 0
+        o.no_file_locking = 0 if file_locking else 1
     if alignment is not None:
         o.alignment = int(alignment)
     if verify_checksums is not None:
         o.verify_checksums = 1 if verify_checksums else 0
     if staging_bytes is not None:
         o.staging_bytes = int(staging_bytes)
+    if exchange is not None:
+        o.no_exchange = 0 if exchange else 1
     return o
 
 
@@ -325,7 +328,7 @@ class Reader(Checkpoint):
         if self._tensors is None:
             h = self._handle()
             n = L.h5ckpt_tensor_count(h)
-            f = L.h5ckpt_tensor_path
+            f = L.h5ckpt_tensor_at
             self._tensors = [f(h, i).decode() for i in range(n)]
         return list(self._tensors)
 
@@ -334,7 +337,7 @@ class Reader(Checkpoint):
         if self._groups is None:
             h = self._handle()
             n = L.h5ckpt_group_count(h)
-            f = L.h5ckpt_group_path
+            f = L.h5ckpt_group_at
             self._groups = [f(h, i).decode() for i in range(n)]
         return list(self._groups)
 
@@ -378,7 +381,7 @@ class Reader(Checkpoint):
     # ---- attributes -----------------------------------------------------
     def attr_names(self, obj=""):
         h, o = self._handle(), _lib.text(obj)
-        return [L.h5ckpt_attr_name(h, o, i).decode()
+        return [L.h5ckpt_attr_at(h, o, i).decode()
                 for i in range(L.h5ckpt_attr_count(h, o))]
 
     def attr(self, obj, name):

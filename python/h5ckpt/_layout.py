@@ -140,12 +140,12 @@ class Layout:
 
     def boxes(self):
         """[(offset, count), ...] in the global index space."""
-        n = L.h5ckpt_layout_nboxes(self._h)
+        n = L.h5ckpt_layout_box_count(self._h)
         out = []
         for i in range(n):
             o = (ctypes.c_uint64 * max(self.ndim, 1))()
             c = (ctypes.c_uint64 * max(self.ndim, 1))()
-            L.h5ckpt_layout_get_box(self._h, i, o, c)
+            L.h5ckpt_layout_box_at(self._h, i, o, c)
             out.append((tuple(o[:self.ndim]), tuple(c[:self.ndim])))
         return out
 
@@ -163,10 +163,9 @@ class Layout:
             self.kind, self.shape, self.local_shape)
 
 
-def _made(rc, h, what, message=None):
+def _made(rc, h, err):
     if rc != 0:
-        raise _lib.error(rc, message or "%s: %s" % (
-            what, _lib.lib.h5ckpt_strerror(rc).decode()))
+        raise _lib.error(rc, err.message.decode() or None)
     return h
 
 
@@ -177,46 +176,44 @@ def sharded(mesh, shape, placements):
         raise _errors.make("H5CKPT_EINVAL", "%d placements for a %d-d mesh"
                            % (len(placements), mesh.ndim))
     codes = [placement_code(p) for p in placements]
-    h = ctypes.c_void_p()
-    rc = L.h5ckpt_layout_sharded(ctypes.byref(h), mesh._h, len(shape),
-                                 _lib.u64_array(shape), _lib.int_array(codes))
-    _made(rc, h, "sharded layout %s of shape %s" % (codes, tuple(shape)))
+    h, err = ctypes.c_void_p(), _lib.ErrorStruct()
+    _made(L.h5ckpt_layout_sharded(ctypes.byref(h), mesh._h, len(shape),
+                                  _lib.u64_array(shape), _lib.int_array(codes),
+                                  ctypes.byref(err)), h, err)
     return Layout(h, "sharded", shape, mesh)
 
 
 def box(shape, offset, count):
     """An explicit box (offset and count per dimension)."""
-    h = ctypes.c_void_p()
-    rc = L.h5ckpt_layout_box(ctypes.byref(h), len(shape), _lib.u64_array(shape),
-                             _lib.u64_array(offset), _lib.u64_array(count))
-    _made(rc, h, "box offset %s count %s of shape %s"
-          % (tuple(offset), tuple(count), tuple(shape)))
+    h, err = ctypes.c_void_p(), _lib.ErrorStruct()
+    _made(L.h5ckpt_layout_box(ctypes.byref(h), len(shape), _lib.u64_array(shape),
+                              _lib.u64_array(offset), _lib.u64_array(count),
+                              ctypes.byref(err)), h, err)
     return Layout(h, "box", shape)
 
 
 def whole(shape):
     """The whole tensor."""
-    h = ctypes.c_void_p()
-    rc = L.h5ckpt_layout_whole(ctypes.byref(h), len(shape), _lib.u64_array(shape))
-    _made(rc, h, "whole layout of shape %s" % (tuple(shape),))
+    h, err = ctypes.c_void_p(), _lib.ErrorStruct()
+    _made(L.h5ckpt_layout_whole(ctypes.byref(h), len(shape), _lib.u64_array(shape),
+                                ctypes.byref(err)), h, err)
     return Layout(h, "box", shape)
 
 
 def none(shape):
     """Nothing of the tensor (a rank that takes part but holds nothing)."""
-    h = ctypes.c_void_p()
-    rc = L.h5ckpt_layout_none(ctypes.byref(h), len(shape), _lib.u64_array(shape))
-    _made(rc, h, "empty layout of shape %s" % (tuple(shape),))
+    h, err = ctypes.c_void_p(), _lib.ErrorStruct()
+    _made(L.h5ckpt_layout_none(ctypes.byref(h), len(shape), _lib.u64_array(shape),
+                               ctypes.byref(err)), h, err)
     return Layout(h, "box", shape)
 
 
 def flat_range(shape, start, end):
     """Elements [start, end) of the row-major flattening (FSDP1 flat
     parameters, ZeRO partitions); the local buffer is 1-D."""
-    h = ctypes.c_void_p()
-    rc = L.h5ckpt_layout_range(ctypes.byref(h), len(shape), _lib.u64_array(shape),
-                               int(start), int(end))
-    _made(rc, h, "range [%d, %d) of shape %s" % (start, end, tuple(shape)))
+    h, err = ctypes.c_void_p(), _lib.ErrorStruct()
+    _made(L.h5ckpt_layout_range(ctypes.byref(h), len(shape), _lib.u64_array(shape),
+                                int(start), int(end), ctypes.byref(err)), h, err)
     return Layout(h, "range", shape)
 
 
@@ -230,10 +227,8 @@ def boxes(shape, parts):
     if any(len(o) != nd or len(c) != nd for o, c in parts):
         raise _errors.make("H5CKPT_EINVAL", "every box needs %d offsets and counts"
                            % nd)
-    h = ctypes.c_void_p()
-    err = _lib.ErrorStruct()
-    rc = L.h5ckpt_layout_boxes(ctypes.byref(h), nd, _lib.u64_array(shape),
-                               len(parts), _lib.u64_array(offs),
-                               _lib.u64_array(cnts), ctypes.byref(err))
-    _made(rc, h, "boxes", err.message.decode())
+    h, err = ctypes.c_void_p(), _lib.ErrorStruct()
+    _made(L.h5ckpt_layout_boxes(ctypes.byref(h), nd, _lib.u64_array(shape),
+                                len(parts), _lib.u64_array(offs),
+                                _lib.u64_array(cnts), ctypes.byref(err)), h, err)
     return Layout(h, "boxes", shape)

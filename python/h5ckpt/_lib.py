@@ -37,11 +37,11 @@ class ErrorStruct(Structure):
 
 
 class Options(Structure):
-    """h5ckpt_options"""
-    _fields_ = [("version", c_uint), ("mesh", c_void_p), ("fsync", c_int),
-                ("executor", c_int), ("file_locking", c_int),
+    """h5ckpt_options (zeroed: the defaults)"""
+    _fields_ = [("version", c_uint), ("mesh", c_void_p), ("executor", c_int),
+                ("no_fsync", c_int), ("no_file_locking", c_int),
                 ("alignment", c_uint64), ("verify_checksums", c_int),
-                ("staging_bytes", c_uint64)]
+                ("staging_bytes", c_uint64), ("no_exchange", c_int)]
 
 
 class BufferStruct(Structure):
@@ -58,18 +58,18 @@ class CkdirOptions(Structure):
 PROBLEM_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p)
 
 # Constants of lib/h5ckpt.h (checked against it by the tests).
-OPTIONS_VERSION = 2
+OPTIONS_VERSION = 1
 BUFFER_VERSION = 1
 CKDIR_OPTIONS_VERSION = 1
-EXECUTOR_PLAIN, EXECUTOR_FAST, EXECUTOR_DEFAULT = 0, 1, 2
+EXECUTOR_DEFAULT, EXECUTOR_PLAIN, EXECUTOR_FAST = 0, 1, 2
 MEM_HOST, MEM_CUDA = 0, 1
 ATTR_INT64, ATTR_FLOAT64, ATTR_STRING, ATTR_BOOL = 0, 1, 2, 3
 # H5CKPT_OPTIONS_INIT, field by field
-OPTIONS_INIT = (OPTIONS_VERSION, None, 1, EXECUTOR_DEFAULT, 1, 0, 0, 0)
+OPTIONS_INIT = (OPTIONS_VERSION, None, EXECUTOR_DEFAULT, 0, 0, 0, 0, 0, 0)
 CKDIR_OPTIONS_INIT = (CKDIR_OPTIONS_VERSION, 0, 0)
 REPLICATE = -1
 CKDIR_NEXT = -1
-CKDIR_LATEST = -1
+CKDIR_LATEST = -2
 MAX_NDIM = 32
 
 H = c_void_p  # every opaque handle: h5ckpt *, h5ckpt_mesh *, ...
@@ -83,7 +83,7 @@ FUNCTIONS = {
     "h5ckpt_version_number": (c_uint, []),
     "h5ckpt_dtype_name": (c_char_p, [c_int]),
     "h5ckpt_dtype_size": (c_size_t, [c_int]),
-    "h5ckpt_dtype_from_name": (c_int, [c_int_p, c_char_p]),
+    "h5ckpt_dtype_from_name": (c_int, [c_int_p, c_char_p, POINTER(ErrorStruct)]),
     # meshes
     "h5ckpt_mesh_create_f": (c_int, [c_void_pp, MPI_Fint, c_int, c_int_p,
                                      c_char_pp, POINTER(ErrorStruct)]),
@@ -93,21 +93,23 @@ FUNCTIONS = {
     "h5ckpt_mesh_coord": (c_int, [H, c_int]),
     # layouts
     "h5ckpt_layout_sharded": (c_int, [c_void_pp, H, c_int, c_uint64_p,
-                                      c_int_p]),
+                                      c_int_p, POINTER(ErrorStruct)]),
     "h5ckpt_layout_box": (c_int, [c_void_pp, c_int, c_uint64_p, c_uint64_p,
-                                  c_uint64_p]),
-    "h5ckpt_layout_whole": (c_int, [c_void_pp, c_int, c_uint64_p]),
-    "h5ckpt_layout_none": (c_int, [c_void_pp, c_int, c_uint64_p]),
+                                  c_uint64_p, POINTER(ErrorStruct)]),
+    "h5ckpt_layout_whole": (c_int, [c_void_pp, c_int, c_uint64_p,
+                                    POINTER(ErrorStruct)]),
+    "h5ckpt_layout_none": (c_int, [c_void_pp, c_int, c_uint64_p,
+                                   POINTER(ErrorStruct)]),
     "h5ckpt_layout_range": (c_int, [c_void_pp, c_int, c_uint64_p, c_uint64,
-                                    c_uint64]),
+                                    c_uint64, POINTER(ErrorStruct)]),
     "h5ckpt_layout_boxes": (c_int, [c_void_pp, c_int, c_uint64_p, c_size_t,
                                     c_uint64_p, c_uint64_p,
                                     POINTER(ErrorStruct)]),
     "h5ckpt_layout_free": (None, [H]),
     "h5ckpt_layout_local_shape": (c_int, [H, c_int_p, c_uint64_p]),
     "h5ckpt_layout_local_count": (c_uint64, [H]),
-    "h5ckpt_layout_nboxes": (c_size_t, [H]),
-    "h5ckpt_layout_get_box": (c_int, [H, c_size_t, c_uint64_p, c_uint64_p]),
+    "h5ckpt_layout_box_count": (c_size_t, [H]),
+    "h5ckpt_layout_box_at": (c_int, [H, c_size_t, c_uint64_p, c_uint64_p]),
     # handles
     "h5ckpt_create_f": (c_int, [c_void_pp, c_char_p, MPI_Fint,
                                 POINTER(Options), POINTER(ErrorStruct)]),
@@ -126,18 +128,18 @@ FUNCTIONS = {
     "h5ckpt_bytes_read": (c_uint64, [H]),
     # listing
     "h5ckpt_tensor_count": (c_size_t, [H]),
-    "h5ckpt_tensor_path": (c_char_p, [H, c_size_t]),
+    "h5ckpt_tensor_at": (c_char_p, [H, c_size_t]),
     "h5ckpt_tensor_info": (c_int, [H, c_char_p, c_int_p, c_int_p,
                                    c_uint64_p]),
     "h5ckpt_tensor_placements": (c_char_p, [H, c_char_p]),
     "h5ckpt_group_exists": (c_int, [H, c_char_p]),
     "h5ckpt_group_count": (c_size_t, [H]),
-    "h5ckpt_group_path": (c_char_p, [H, c_size_t]),
+    "h5ckpt_group_at": (c_char_p, [H, c_size_t]),
     # attributes
     "h5ckpt_attr_put": (c_int, [H, c_char_p, c_char_p, c_int, c_size_t,
                                 c_void_p]),
     "h5ckpt_attr_count": (c_size_t, [H, c_char_p]),
-    "h5ckpt_attr_name": (c_char_p, [H, c_char_p, c_size_t]),
+    "h5ckpt_attr_at": (c_char_p, [H, c_char_p, c_size_t]),
     "h5ckpt_attr_info": (c_int, [H, c_char_p, c_char_p, c_int_p, c_size_t_p]),
     "h5ckpt_attr_get": (c_int, [H, c_char_p, c_char_p, c_int, c_size_t,
                                 c_void_p]),
@@ -153,7 +155,7 @@ FUNCTIONS = {
     "h5ckpt_ckdir_errmsg": (c_char_p, [H]),
     "h5ckpt_ckdir_refresh": (c_int, [H]),
     "h5ckpt_ckdir_count": (c_size_t, [H]),
-    "h5ckpt_ckdir_index": (c_int64, [H, c_size_t]),
+    "h5ckpt_ckdir_at": (c_int64, [H, c_size_t]),
     "h5ckpt_ckdir_latest": (c_int, [H, c_int64_p]),
     "h5ckpt_ckdir_next": (c_int64, [H]),
     "h5ckpt_ckdir_path": (c_int, [H, c_int64, c_char_p, c_size_t]),
@@ -174,6 +176,7 @@ NOT_BOUND = {
     "h5ckpt_ckdir_open": "takes MPI_Comm: bound as h5ckpt_ckdir_open_f",
     "h5ckpt_verify": "takes MPI_Comm: bound as h5ckpt_verify_f",
     "h5ckpt_comm": "returns MPI_Comm: Python keeps the mpi4py communicator",
+    "h5ckpt_options_init": "a zeroed Options (ctypes' default) is the same",
     "h5ckpt_attr_put_int64": "h5ckpt_attr_put covers it",
     "h5ckpt_attr_put_float64": "h5ckpt_attr_put covers it",
     "h5ckpt_attr_put_string": "h5ckpt_attr_put covers it",
@@ -198,9 +201,9 @@ NOT_BOUND = {
     "h5ckpt_state_load_file": "state layer (and takes MPI_Comm)",
     "h5ckpt_state_has_training_state": "state layer",
     "h5ckpt_state_missing_count": "state layer",
-    "h5ckpt_state_missing_key": "state layer",
+    "h5ckpt_state_missing_at": "state layer",
     "h5ckpt_state_unexpected_count": "state layer",
-    "h5ckpt_state_unexpected_key": "state layer",
+    "h5ckpt_state_unexpected_at": "state layer",
 }
 
 

@@ -51,7 +51,7 @@ START_TEST(fint_entry_points_work_on_a_split_communicator)
     cnt[0] = 4;
     for (k = 0; k < 4; k++)
         mine[k] = 1000 * color + 4 * hrank + k;
-    T_PASS(NULL, h5ckpt_layout_box(&l, 1, shape, off, cnt));
+    T_PASS(NULL, h5ckpt_layout_box(&l, 1, shape, off, cnt, NULL));
     T_PASS(NULL, h5ckpt_create_f(&ck, t_path(name), f, NULL, &err));
     T_PASS(ck, h5ckpt_tensor_put(ck, "v", H5CKPT_INT64, l, mine, NULL));
     T_PASS(ck, h5ckpt_commit(ck));
@@ -59,7 +59,7 @@ START_TEST(fint_entry_points_work_on_a_split_communicator)
     h5ckpt_layout_free(l);
 
     T_PASS(NULL, h5ckpt_open_f(&ck, t_path(name), f, NULL, &err));
-    T_PASS(NULL, h5ckpt_layout_whole(&l, 1, shape));
+    T_PASS(NULL, h5ckpt_layout_whole(&l, 1, shape, NULL));
     T_PASS(ck, h5ckpt_tensor_get(ck, "v", H5CKPT_INT64, l, got, NULL));
     T_PASS(ck, h5ckpt_flush(ck));
     for (k = 0; k < 4 * hsize; k++)
