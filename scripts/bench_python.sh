@@ -22,7 +22,7 @@ mpi="${MPIEXEC:-mpirun} --oversubscribe -x PYTHONPATH -x H5CKPT_LIBRARY -x OMP_N
 f="$dir/h5ckpt-pybench-$$.h5"
 trap 'rm -f "$f" "$f".* "$f.ceiling-scratch"' EXIT
 : >"$out"
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); dir $dir; $runs runs" >&2
+echo "machine: $(getconf _NPROCESSORS_ONLN) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); dir $dir; $runs runs" >&2
 for preset in ${PRESETS:-big llm}; do
     for np in ${NPS:-1 2 4}; do
         i=0

@@ -520,7 +520,7 @@ def open(path, comm=None, **kw):  # noqa: A001 (mirrors h5ckpt_open)
     """Open a committed checkpoint for reading.  Collective over `comm`
     (default MPI.COMM_WORLD: a plain python process is one rank; pass
     MPI.COMM_SELF for a reader of this process alone under mpirun).
-    Keyword options: executor, verify_checksums, file_locking."""
+    Keyword options: executor, verify_checksums, file_locking, exchange."""
     comm = _mpi.resolve(comm, "world")
     opts = options(**kw)
     h = ctypes.c_void_p()
