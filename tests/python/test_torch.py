@@ -209,6 +209,14 @@ def test_hand_sharded_tensors_load_on_any_decomposition(shared_dir):
              "flat": ht.Sharded(torch.empty(2, dtype=torch.int64), (min(RANK, 21),),
                                 flat.shape)}
     ht.load(other, path, comm=COMM)
+    # rank 0 alone holds every part; the others hold none and name the dtype
+    half = full.to(torch.float16)
+    solo = ht.Sharded.parts([(half[r:r + 1], (r, 0)) for r in range(7)] if RANK == 0 else [],
+                            full.shape, dtype=torch.float16)
+    ht.save({"solo": solo}, path + ".solo", COMM)
+    back = {"solo": torch.empty(7, 10, dtype=torch.float16)}
+    ht.load(back, path + ".solo", comm=COMM)
+    all_ok(torch.equal(back["solo"], half), "parts on one rank")
     ok = all(torch.equal(t, full[:, c:c + 1]) for (t, (_, c)) in other["rows"].parts)
     ok &= all(torch.equal(t, full[r:r + 1]) for (t, (r, _)) in other["cols"].parts)
     ok &= torch.equal(other["flat"].tensor, flat[min(RANK, 21):min(RANK, 21) + 2])

@@ -34,8 +34,9 @@ class Sharded:
     - ``Sharded.flat(tensor, start, global_shape)``: `tensor` holds elements
       [start, start + numel) of the row-major flattening (FSDP1 flat
       parameters, ZeRO partitions);
-    - ``Sharded.parts([(tensor, offsets), ...], global_shape)``: several
-      boxes held by this rank (written through one multi-box layout);
+    - ``Sharded.parts([(tensor, offsets), ...], global_shape, dtype=None)``:
+      several boxes held by this rank (written through one multi-box
+      layout; a rank holding none gives the dtype);
     - ``Sharded.on_mesh(tensor, mesh, placements, global_shape)``: `tensor`
       is this rank's part of a mesh layout (an h5ckpt.Mesh, Shard/Replicate
       placements): DTensor's layouts for code without DTensor (torch < 2).
@@ -45,12 +46,17 @@ class Sharded:
     """
 
     def __init__(self, tensor, offsets=None, global_shape=None, _kind="box",
-                 _parts=None, _start=None):
+                 _parts=None, _start=None, _dtype=None):
         self.kind = _kind
         self.global_shape = tuple(int(s) for s in global_shape)
         if _kind == "parts":
             self.parts = [(t, tuple(int(o) for o in off)) for t, off in _parts]
             self.tensor = None
+            self._dtype = _dtype if _dtype is not None else (
+                self.parts[0][0].dtype if self.parts else None)
+            if self._dtype is None:
+                raise ValueError("Sharded.parts: a rank without parts must give "
+                                 "dtype= (every rank writes the same dtype)")
         else:
             self.tensor = tensor
             self.offsets = tuple(int(o) for o in offsets) if offsets is not None else None
@@ -64,8 +70,8 @@ class Sharded:
         return cls(tensor, None, global_shape, "flat", None, int(start))
 
     @classmethod
-    def parts(cls, parts, global_shape):
-        return cls(None, None, global_shape, "parts", list(parts))
+    def parts(cls, parts, global_shape, dtype=None):
+        return cls(None, None, global_shape, "parts", list(parts), _dtype=dtype)
 
     @classmethod
     def on_mesh(cls, tensor, mesh, placements, global_shape):
@@ -75,8 +81,7 @@ class Sharded:
 
     @property
     def dtype(self):
-        t = self.tensor if self.tensor is not None else self.parts[0][0]
-        return t.dtype
+        return self.tensor.dtype if self.tensor is not None else self._dtype
 
     def layout(self):
         if self.kind == "box":
@@ -282,8 +287,8 @@ def _tensor_layout(v, p, ctx):
     """(local tensor, layout) of a tensor-like leaf."""
     if isinstance(v, Sharded):
         if v.kind == "parts":
-            flat = [t.detach().reshape(-1) for t, _ in v.parts]
-            local = torch.cat(flat) if flat else torch.empty(0)
+            flat = [t.detach().reshape(-1).to(v.dtype) for t, _ in v.parts]
+            local = torch.cat(flat) if flat else torch.empty(0, dtype=v.dtype)
             return local, v.layout()
         return v.tensor, v.layout()
     if _is_dtensor(v):
@@ -465,7 +470,7 @@ def _load_target(v, p, ctx):
     if isinstance(v, np.ndarray):
         return v, None, v.shape, _buffers.dtype_of(v)
     if isinstance(v, Sharded):
-        dt = _buffers.dtype_of(v.tensor if v.tensor is not None else v.parts[0][0])
+        dt = _buffers.dtype_of(torch.empty(0, dtype=v.dtype))
         if v.kind == "parts":
             n = sum(t.numel() for t, _ in v.parts)
             tmp = torch.empty(n, dtype=v.dtype)
