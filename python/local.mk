@@ -20,6 +20,7 @@ h5ckpttorchdir = $(H5CKPT_PYTHONDIR)/h5ckpt/torch
 h5ckpttorch_DATA = \
 	python/h5ckpt/torch/__init__.py \
 	python/h5ckpt/torch/_dcp.py \
+	python/h5ckpt/torch/_dcp_core.py \
 	python/h5ckpt/torch/_seed.py \
 	python/h5ckpt/torch/_state.py
 EXTRA_DIST += $(h5ckptpy_DATA) $(h5ckpttorch_DATA) python/pyproject.toml python/README.md
