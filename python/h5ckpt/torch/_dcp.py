@@ -13,14 +13,14 @@ pickles, listed in the root attribute ``dcp_objects``.
 Saving: the coordinator's global plan gives every rank the same ordered
 manifest of tensors (FQN, dtype, global shape) and objects (FQN, owner
 rank), so every rank queues the same collective puts: its chunks of a
-tensor as one box (zero-copy), several boxes (h5ckpt_layout_boxes), or none.  The logic lives in
-_dcp_core.py (tested here with stand-in plan items: test_dcp_logic.py);
-this module binds it to torch's classes.
-The file is committed inside write_data, collectively; finish() has
+tensor as one box (zero-copy), several boxes (h5ckpt_layout_boxes), or
+none.  The file is committed inside write_data, collectively; finish() has
 nothing left to do.  Loading: the file's own index is the metadata (one
 chunk per tensor: the whole global tensor), and each rank reads exactly the
 boxes its ReadItems ask for.
 
+The logic lives in _dcp_core.py (tested with stand-in plan items in
+tests/python/test_dcp_logic.py); this module binds it to torch's classes.
 Needs torch >= 2 (torch.distributed.checkpoint); MPI ranks must be the
 torch.distributed ranks (launch with mpirun).
 """
