@@ -5,7 +5,7 @@
  * order; the planner and the executors already move any number of boxes
  * per layout (range layouts are boxes too).  Pure: no MPI, no I/O.
  */
-#include "h5ckpt_private.h"
+#include "layout/layout.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,9 +4,11 @@
  * Comm.py2f()), converted here with MPI_Comm_f2c.  MPI_Comm is an opaque
  * type whose size and meaning differ between MPI libraries (a pointer in
  * Open MPI, an int in MPICH); MPI_Fint is an integer everywhere, so a
- * binding without a compile step can pass any communicator portably.
+ * binding without a compile step can pass any communicator portably.  They
+ * sit in the top layer because h5ckpt_ckdir_open is a train function; each
+ * calls the public constructor it wraps.
  */
-#include "h5ckpt_private.h"
+#include "base/base.h"
 
 /* The communicator of a Fortran handle, or MPI_COMM_NULL (with the error
  * filled) when MPI is not initialised or the handle names none. */
@@ -78,25 +80,4 @@ int h5ckpt_verify_f(const char *path, MPI_Fint comm, h5ckpt_problem_fn fn,
     if (c == MPI_COMM_NULL)
         return H5CKPT_EINVAL;
     return h5ckpt_verify(path, c, fn, ctx, nproblems, err);
-}
-
-int h5ckpt_memkind_usable(h5ckpt_memkind kind, h5ckpt_error *err)
-{
-    const h5ckpt__devops *d;
-    char why[H5CKPT_MSG_MAX] = "";
-    int rc;
-
-    if (kind == H5CKPT_MEM_HOST)
-        return 0;
-    if (kind != H5CKPT_MEM_CUDA) {
-        h5ckpt__seterror(err, H5CKPT_EINVAL, "unknown memory kind");
-        return H5CKPT_EINVAL;
-    }
-    if (!(d = h5ckpt__devops_get())) {
-        h5ckpt__seterror(err, H5CKPT_ENOTSUP, "CUDA buffers need a CUDA build");
-        return H5CKPT_ENOTSUP;
-    }
-    if ((rc = d->probe(why)) != 0)
-        h5ckpt__seterror(err, rc, why);
-    return rc;
 }
