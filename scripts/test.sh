@@ -44,6 +44,10 @@ echo "sanitizer run (ASan+UBSan): $san"
 for f in tests/gpu/*.log build-san/tests/gpu/*.log; do
     if [ -f "$f" ]; then grep -h '^skipped: ' "$f" | sed "s|^|${f%.log}: |" || true; fi
 done
+# Cross-node tests skip where the simulated cluster cannot be made (not
+# root, no unshare): one line, whatever the number of tests.
+cat tests/cluster/*.log build-san/tests/cluster/*.log 2>/dev/null |
+    grep '^skipped: ' | sort -u | sed 's|^|tests/cluster: |' || true
 # One closing line that any CI reader understands.
 # (counts both the plain and the sanitized run)
 trs=$(find tests build-san/tests -name '*.trs' 2>/dev/null || true) # build-san/ may not exist

@@ -36,6 +36,7 @@ case "$1" in
             where="$run rank(s)"
         fi
         echo "== $1 at $where, $ex executor"
+        start=$(date +%s)
         if [ -n "$H5CKPT_CLUSTER" ]; then
             H5CKPT_EXECUTOR=$ex timeout -k 10 "$t" sh "$nodes" "${run%x*}" "${run#*x}" "$@"
         else
@@ -47,6 +48,7 @@ case "$1" in
             echo "FAILED at $where, $ex executor (exit $rc)"
             exit "$rc"
         }
+        echo "   ($(($(date +%s) - start)) s)"
         ran=1
     done
     done
