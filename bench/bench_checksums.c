@@ -39,8 +39,8 @@ static double save(const char *path, int sums, h5ckpt_mesh *m, float *buf)
     int i;
 
     h5ckpt__checksums_off = !sums;
-    o.fsync = 0;
-    DIE(h5ckpt_layout_sharded(&l, m, 1, &n, sh));
+    o.no_fsync = 1;
+    DIE(h5ckpt_layout_sharded(&l, m, 1, &n, sh, NULL));
     MPI_Barrier(MPI_COMM_WORLD);
     t = MPI_Wtime();
     DIE(h5ckpt_create(&ck, path, MPI_COMM_WORLD, &o, NULL));
@@ -73,9 +73,9 @@ static double load(const char *path, int verify, int shifted, h5ckpt_mesh *m,
     if (shifted) {
         a = rank ? a + n / 8 : 0;
         b = rank == size - 1 ? n : b + n / 8;
-        DIE(h5ckpt_layout_range(&l, 1, &n, a, b));
+        DIE(h5ckpt_layout_range(&l, 1, &n, a, b, NULL));
     } else {
-        DIE(h5ckpt_layout_sharded(&l, m, 1, &n, sh));
+        DIE(h5ckpt_layout_sharded(&l, m, 1, &n, sh, NULL));
     }
     o.verify_checksums = verify;
     MPI_Barrier(MPI_COMM_WORLD);

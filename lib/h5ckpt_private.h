@@ -57,6 +57,10 @@ void h5ckpt__append_h5err(char *buf);
  * returns the code of the lowest such rank and receives its message in `msg`.
  */
 int h5ckpt__agree(MPI_Comm comm, int rc, char *msg);
+/* Fill `err` (may be NULL) with `code` and a formatted one-line message;
+ * returns `code`. */
+int h5ckpt__error(h5ckpt_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Fill an h5ckpt_error (may be NULL). */
 void h5ckpt__seterror(h5ckpt_error *err, int code, const char *msg);
 
@@ -447,9 +451,6 @@ int h5ckpt__remove_leftovers(const char *path, int64_t before_ns);
  * pwrite/pread at the datasets' file offsets (see exec_fast.c). */
 int h5ckpt__exec_fast_write(h5ckpt *ck, const h5ckpt__plan *plan);
 int h5ckpt__exec_fast_read(h5ckpt *ck, const h5ckpt__plan *plan);
-/* Local: turn H5CKPT_EXECUTOR_DEFAULT into plain or fast (environment
- * variable H5CKPT_EXECUTOR, else fast).  Returns 0 or H5CKPT_EINVAL. */
-int h5ckpt__executor_resolve(h5ckpt_executor *ex, char *msg);
 /* Collective: perform a plan with the handle's executor (the writer's also
  * creates the objects first). */
 int h5ckpt__exec_write(h5ckpt *ck, const h5ckpt__plan *plan);

@@ -21,19 +21,21 @@ const char *h5ckpt_dtype_name(h5ckpt_dtype d)
 
 size_t h5ckpt_dtype_size(h5ckpt_dtype d) { return valid(d) ? dtypes[d].size : 0; }
 
-int h5ckpt_dtype_from_name(h5ckpt_dtype *out, const char *name)
+int h5ckpt_dtype_from_name(h5ckpt_dtype *out, const char *name,
+                           h5ckpt_error *err)
 {
     int i;
 
     if (!out || !name)
-        return H5CKPT_EINVAL;
+        return h5ckpt__error(err, H5CKPT_EINVAL, "%s is NULL",
+                             !out ? "out" : "name");
     for (i = 0; i < H5CKPT_DTYPE_COUNT; i++) {
         if (strcmp(dtypes[i].name, name) == 0) {
             *out = (h5ckpt_dtype)i;
             return 0;
         }
     }
-    return H5CKPT_EINVAL;
+    return h5ckpt__error(err, H5CKPT_EINVAL, "unknown dtype '%.64s'", name);
 }
 
 /* A little-endian float of `size` bytes with the given bit fields. */

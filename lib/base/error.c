@@ -44,6 +44,19 @@ int h5ckpt__fail(char *buf, int code, const char *fmt, ...)
     return code;
 }
 
+int h5ckpt__error(h5ckpt_error *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err) {
+        err->code = code;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
 static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data)
 {
     char *desc = data;

@@ -497,7 +497,7 @@ size_t h5ckpt_attr_count(const h5ckpt *ck, const char *obj)
     return n;
 }
 
-const char *h5ckpt_attr_name(const h5ckpt *ck, const char *obj, size_t i)
+const char *h5ckpt_attr_at(const h5ckpt *ck, const char *obj, size_t i)
 {
     if (!ck || !obj || ck->mode != H5CKPT__READER || i >= h5ckpt_attr_count(ck, obj))
         return NULL;

@@ -277,7 +277,7 @@ static int read_dataset(walk *w, hid_t d, const char *path)
     if (H5Aexists(d, H5CKPT_A_DTYPE) <= 0 ||
         h5ckpt__attr_read(d, H5CKPT_A_DTYPE, &a, ck->errmsg) != 0 ||
         a.type != H5CKPT_ATTR_STRING || a.count != 0 ||
-        h5ckpt_dtype_from_name(&t.dtype, ((char **)a.values)[0]) != 0) {
+        h5ckpt_dtype_from_name(&t.dtype, ((char **)a.values)[0], NULL) != 0) {
         rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
                          "dataset '%s' has no valid '" H5CKPT_A_DTYPE "' attribute",
                          path);
@@ -478,7 +478,7 @@ static int scan(h5ckpt *ck)
     w.ck = ck;
     w.fid = H5I_INVALID_HID;
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_sec2(fapl) < 0 ||
-        H5Pset_file_locking(fapl, ck->opts.file_locking ? 1 : 0, 1) < 0 ||
+        H5Pset_file_locking(fapl, ck->opts.no_file_locking ? 0 : 1, 1) < 0 ||
         small_cache(fapl) < 0 ||
         (w.fid = H5Fopen(ck->path, H5F_ACC_RDONLY, fapl)) < 0) {
         rc = h5ckpt__set(ck, H5CKPT_ENOTCKPT, "cannot open '%s' as HDF5", ck->path);
@@ -662,7 +662,7 @@ const h5ckpt__tensor *h5ckpt__find_tensor(const h5ckpt *ck, const char *path)
 
 size_t h5ckpt_tensor_count(const h5ckpt *ck) { return ck ? ck->ntensors : 0; }
 
-const char *h5ckpt_tensor_path(const h5ckpt *ck, size_t i)
+const char *h5ckpt_tensor_at(const h5ckpt *ck, size_t i)
 {
     return ck && i < ck->ntensors ? ck->tensors[i].path : NULL;
 }
@@ -710,7 +710,7 @@ int h5ckpt_group_exists(const h5ckpt *ck, const char *group)
 
 size_t h5ckpt_group_count(const h5ckpt *ck) { return ck ? ck->ngroups : 0; }
 
-const char *h5ckpt_group_path(const h5ckpt *ck, size_t i)
+const char *h5ckpt_group_at(const h5ckpt *ck, size_t i)
 {
     return ck && i < ck->ngroups ? ck->groups[i] : NULL;
 }

@@ -301,7 +301,7 @@ static void check_dataset(vctx *v, hid_t d, const char *path, off_t fsize)
 
     if (check_attr(v, d, path, H5CKPT_A_DTYPE, K_STRING, 0, 0, NULL) &&
         read_ok(d, H5CKPT_A_DTYPE, &a) &&
-        h5ckpt_dtype_from_name(&dt, ((char **)a.values)[0]) != 0) {
+        h5ckpt_dtype_from_name(&dt, ((char **)a.values)[0], NULL) != 0) {
         problem(v, path, "'%s' is '%s', not a dtype of the format", H5CKPT_A_DTYPE,
                 ((char **)a.values)[0]);
         dt = H5CKPT_DTYPE_COUNT;

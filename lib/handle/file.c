@@ -143,7 +143,7 @@ static hid_t make_fapl(MPI_Comm comm, const h5ckpt_options *o, int serial)
                 : H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ||
                       H5Pset_coll_metadata_write(fapl, 1) < 0) ||
         H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_LATEST) < 0 ||
-        H5Pset_file_locking(fapl, o->file_locking ? 1 : 0, 1) < 0 ||
+        H5Pset_file_locking(fapl, o->no_file_locking ? 0 : 1, 1) < 0 ||
         (o->alignment && H5Pset_alignment(fapl, o->alignment, o->alignment) < 0)) {
         H5Pclose(fapl);
         return H5I_INVALID_HID;
@@ -154,7 +154,6 @@ static hid_t make_fapl(MPI_Comm comm, const h5ckpt_options *o, int serial)
 static int new_handle(h5ckpt **out, int mode, const char *path, MPI_Comm comm,
                       const h5ckpt_options *opts, char *msg)
 {
-    h5ckpt_options defaults = H5CKPT_OPTIONS_INIT;
     h5ckpt *ck;
 
     if (!(ck = calloc(1, sizeof *ck)) || !(ck->path = h5ckpt__strdup(path))) {
@@ -165,26 +164,65 @@ static int new_handle(h5ckpt **out, int mode, const char *path, MPI_Comm comm,
     ck->fid = H5I_INVALID_HID;
     ck->rawfd = -1;
     ck->comm = MPI_COMM_NULL;
-    ck->opts = opts ? *opts : defaults;
+    ck->opts = *opts;
     ck->write_version = ck->read_version = -1;
     *out = ck;
     return 0;
 }
 
-/* The caller's options as the current version: a version 1 struct ends
- * before staging_bytes, so only its fields are read. */
-static void copy_options(h5ckpt_options *dst, const h5ckpt_options *src)
+void h5ckpt_options_init(h5ckpt_options *opts)
 {
-    h5ckpt_options defaults = H5CKPT_OPTIONS_INIT;
+    if (opts) {
+        memset(opts, 0, sizeof *opts);
+        opts->version = H5CKPT_OPTIONS_VERSION;
+    }
+}
 
-    *dst = defaults;
-    if (!src)
-        return;
-    if (src->version == 1)
-        memcpy(dst, src, offsetof(h5ckpt_options, staging_bytes));
-    else
+/* 1 if the environment variable `name` says off ("0", "off" or "no"). */
+static int env_off(const char *name)
+{
+    const char *e = getenv(name);
+
+    return e && (!strcmp(e, "0") || !strcmp(e, "off") || !strcmp(e, "no"));
+}
+
+/*
+ * The caller's options (NULL: the defaults) with the defaults and the
+ * environment overrides applied: the one place that reads H5CKPT_EXECUTOR
+ * and H5CKPT_EXCHANGE (lib/h5ckpt.h, "Options").  Local.  Returns 0 or
+ * H5CKPT_EINVAL.
+ */
+static int resolve_options(h5ckpt_options *dst, const h5ckpt_options *src,
+                           char *msg)
+{
+    const char *env;
+
+    h5ckpt_options_init(dst);
+    if (src)
         *dst = *src;
     dst->version = H5CKPT_OPTIONS_VERSION;
+    switch (dst->executor) {
+    case H5CKPT_EXECUTOR_PLAIN:
+    case H5CKPT_EXECUTOR_FAST:
+        break;
+    case H5CKPT_EXECUTOR_DEFAULT:
+        env = getenv("H5CKPT_EXECUTOR");
+        if (!env || !*env || !strcmp(env, "fast"))
+            dst->executor = H5CKPT_EXECUTOR_FAST;
+        else if (!strcmp(env, "plain"))
+            dst->executor = H5CKPT_EXECUTOR_PLAIN;
+        else
+            return h5ckpt__fail(msg, H5CKPT_EINVAL,
+                                "H5CKPT_EXECUTOR='%.64s' is neither 'plain' "
+                                "nor 'fast'", env);
+        break;
+    default:
+        return h5ckpt__fail(msg, H5CKPT_EINVAL, "unknown executor %d",
+                            (int)dst->executor);
+    }
+    if (env_off("H5CKPT_EXCHANGE"))
+        dst->no_exchange = 1;
+    return 0;
 }
 
 /* Argument checks shared by create and open.  Collective once the
@@ -204,11 +242,11 @@ static int check_args(h5ckpt **out, const char *path, MPI_Comm comm,
         rc = h5ckpt__fail(msg, H5CKPT_EINVAL, "out is NULL");
     else if (!path || !*path)
         rc = h5ckpt__fail(msg, H5CKPT_EINVAL, "path is NULL or empty");
-    else if (opts && opts->version != H5CKPT_OPTIONS_VERSION &&
-             opts->version != 1)
+    else if (opts && opts->version != 0 &&
+             opts->version != H5CKPT_OPTIONS_VERSION)
         rc = h5ckpt__fail(msg, H5CKPT_EINVAL,
-                          "options version %u is neither 1 nor %d (use "
-                          "H5CKPT_OPTIONS_INIT)",
+                          "options version %u is neither 0 nor %d (use "
+                          "h5ckpt_options_init)",
                           opts->version, H5CKPT_OPTIONS_VERSION);
     return h5ckpt__agree(comm, rc, msg);
 }
@@ -217,17 +255,16 @@ static int check_args(h5ckpt **out, const char *path, MPI_Comm comm,
 static int check_same(MPI_Comm comm, const char *path, const h5ckpt_options *o,
                       char *msg)
 {
-    h5ckpt_options defaults = H5CKPT_OPTIONS_INIT;
     h5ckpt__buf b = {0};
     uint64_t mine, root;
     int rank, rc = 0;
 
-    if (!o)
-        o = &defaults; /* NULL and explicit defaults agree */
+    /* resolved options: NULL, zeroed and explicit defaults agree;
+     * no_exchange is agreed later, not compared (lib/h5ckpt.h) */
     h5ckpt__buf_str(&b, path);
-    h5ckpt__buf_u64(&b, (uint64_t)o->fsync);
+    h5ckpt__buf_u64(&b, (uint64_t)(o->no_fsync != 0));
     h5ckpt__buf_u64(&b, (uint64_t)o->executor);
-    h5ckpt__buf_u64(&b, (uint64_t)o->file_locking);
+    h5ckpt__buf_u64(&b, (uint64_t)(o->no_file_locking != 0));
     h5ckpt__buf_u64(&b, o->alignment);
     h5ckpt__buf_u64(&b, (uint64_t)o->verify_checksums);
     h5ckpt__buf_u64(&b, o->staging_bytes);
@@ -291,7 +328,7 @@ int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
                   const h5ckpt_options *opts, h5ckpt_error *err)
 {
     char msg[H5CKPT_MSG_MAX] = "", tmp[PATH_MAX] = "";
-    h5ckpt_options o = H5CKPT_OPTIONS_INIT;
+    h5ckpt_options o;
     h5ckpt__h5quiet q;
     h5ckpt *ck = NULL;
     hid_t fapl = H5I_INVALID_HID;
@@ -303,8 +340,7 @@ int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
         goto done;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
-    copy_options(&o, opts);
-    rc = h5ckpt__executor_resolve(&o.executor, msg);
+    rc = resolve_options(&o, opts, msg);
     if (rc == 0 && opts && opts->mesh && opts->mesh->size != size)
         rc = h5ckpt__fail(msg, H5CKPT_EINVAL,
                           "the writer mesh has %d ranks, the communicator %d",
@@ -441,7 +477,7 @@ int h5ckpt__reader_fid(h5ckpt *ck)
 int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
                 const h5ckpt_options *opts, h5ckpt_error *err)
 {
-    h5ckpt_options o = H5CKPT_OPTIONS_INIT;
+    h5ckpt_options o;
     char msg[H5CKPT_MSG_MAX] = "";
     h5ckpt__h5quiet q;
     h5ckpt *ck = NULL;
@@ -452,8 +488,7 @@ int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
     if ((rc = check_args(out, path, comm, opts, msg)) != 0)
         goto done;
     MPI_Comm_rank(comm, &rank);
-    copy_options(&o, opts);
-    rc = h5ckpt__executor_resolve(&o.executor, msg);
+    rc = resolve_options(&o, opts, msg);
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0 ||
         (rc = check_same(comm, path, &o, msg)) != 0)
         goto done;
@@ -518,7 +553,7 @@ static int publish(h5ckpt *ck, char *msg)
 {
     char dir[PATH_MAX], base[PATH_MAX];
 
-    if (ck->opts.fsync && fsync_path(ck->tmp_path, 0) != 0)
+    if (!ck->opts.no_fsync && fsync_path(ck->tmp_path, 0) != 0)
         return h5ckpt__fail(msg, H5CKPT_EIO, "fsync of '%s' failed: %s",
                             ck->tmp_path, strerror(errno));
     if (rename(ck->tmp_path, ck->path) != 0)
@@ -526,7 +561,7 @@ static int publish(h5ckpt *ck, char *msg)
                             "cannot rename '%s' to '%s': %s", ck->tmp_path,
                             ck->path, strerror(errno));
     split_path(ck->path, dir, base, msg);
-    if (ck->opts.fsync && fsync_path(dir, 1) != 0)
+    if (!ck->opts.no_fsync && fsync_path(dir, 1) != 0)
         return h5ckpt__fail(msg, H5CKPT_EIO, "fsync of directory '%s' failed: %s",
                             dir, strerror(errno));
     h5ckpt__remove_leftovers(ck->path, ck->started_ns);

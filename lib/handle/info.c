@@ -30,7 +30,7 @@ int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf, size_t size)
     fid = ck->fid;
     if (fid < 0 && ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
                     H5Pset_fapl_sec2(fapl) < 0 ||
-                    H5Pset_file_locking(fapl, ck->opts.file_locking ? 1 : 0, 1) < 0 ||
+                    H5Pset_file_locking(fapl, ck->opts.no_file_locking ? 0 : 1, 1) < 0 ||
                     (own = fid = H5Fopen(ck->path, H5F_ACC_RDONLY, fapl)) < 0)) {
         rc = H5CKPT_EIO;
         goto done;

@@ -112,10 +112,10 @@ static int check_buffer(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
         return rc;
     if (!buf)
         return 0;
-    if (buf->version != H5CKPT_BUFFER_VERSION)
+    if (buf->version != 0 && buf->version != H5CKPT_BUFFER_VERSION)
         return h5ckpt__set(ck, H5CKPT_EINVAL,
-                           "tensor '%s': buffer version %u is not %d", path,
-                           buf->version, H5CKPT_BUFFER_VERSION);
+                           "tensor '%s': buffer version %u is neither 0 nor %d",
+                           path, buf->version, H5CKPT_BUFFER_VERSION);
     if (buf->kind != H5CKPT_MEM_HOST && buf->kind != H5CKPT_MEM_CUDA)
         return h5ckpt__set(ck, H5CKPT_EINVAL, "tensor '%s': bad memory kind",
                            path);

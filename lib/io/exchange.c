@@ -186,13 +186,6 @@ void h5ckpt__exchange_free(h5ckpt *ck)
     ck->exchange = NULL;
 }
 
-static int env_off(void)
-{
-    const char *e = getenv("H5CKPT_EXCHANGE");
-
-    return e && (!strcmp(e, "0") || !strcmp(e, "off") || !strcmp(e, "no"));
-}
-
 static ssize_t copy_to(pid_t pid, const struct iovec *l, unsigned long nl,
                        const struct iovec *r, unsigned long nr)
 {
@@ -239,7 +232,7 @@ static int setup(h5ckpt *ck)
     x->node = MPI_COMM_NULL;
     x->win = MPI_WIN_NULL;
     x->magic = MAGIC;
-    ok = !env_off();
+    ok = !ck->opts.no_exchange;
     if (MPI_Comm_split_type(ck->comm, MPI_COMM_TYPE_SHARED, ck->rank,
                             MPI_INFO_NULL, &x->node) != MPI_SUCCESS)
         return h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Comm_split_type failed");

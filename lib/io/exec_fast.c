@@ -320,7 +320,7 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
                     writing ? "write" : "read", path, strerror(r.err));
     /* the last staged segment is written (or read and queued) */
     rc = h5ckpt__stage_finish(st, rc);
-    if (rc == 0 && writing && ck->opts.fsync && fsync(r.fd) != 0)
+    if (rc == 0 && writing && !ck->opts.no_fsync && fsync(r.fd) != 0)
         rc = h5ckpt__set(ck, H5CKPT_EIO, "fsync of '%s' failed: %s", path,
                          strerror(errno));
     if (writing && r.fd >= 0 && close(r.fd) != 0 && rc == 0)

@@ -1,32 +1,8 @@
 /*
- * Choosing an executor: the options' value, where "default" resolves to the
- * H5CKPT_EXECUTOR environment variable ("plain" or "fast") when set, else to
- * the fast executor; and handing a plan to the chosen one.
+ * Handing a plan to the handle's executor (resolved from the options and
+ * the environment at create/open: lib/handle/file.c).
  */
 #include "h5ckpt_private.h"
-
-#include <stdlib.h>
-#include <string.h>
-
-int h5ckpt__executor_resolve(h5ckpt_executor *ex, char *msg)
-{
-    const char *env;
-
-    if (*ex == H5CKPT_EXECUTOR_PLAIN || *ex == H5CKPT_EXECUTOR_FAST)
-        return 0;
-    if (*ex != H5CKPT_EXECUTOR_DEFAULT)
-        return h5ckpt__fail(msg, H5CKPT_EINVAL, "unknown executor %d", (int)*ex);
-    env = getenv("H5CKPT_EXECUTOR");
-    if (!env || !*env || !strcmp(env, "fast"))
-        *ex = H5CKPT_EXECUTOR_FAST;
-    else if (!strcmp(env, "plain"))
-        *ex = H5CKPT_EXECUTOR_PLAIN;
-    else
-        return h5ckpt__fail(msg, H5CKPT_EINVAL,
-                            "H5CKPT_EXECUTOR='%.64s' is neither 'plain' nor 'fast'",
-                            env);
-    return 0;
-}
 
 int h5ckpt__exec_write(h5ckpt *ck, const h5ckpt__plan *plan)
 {

@@ -35,7 +35,7 @@ const char *h5ckpt_ckdir_errmsg(const h5ckpt_ckdir *d) { return d ? d->errmsg : 
 
 size_t h5ckpt_ckdir_count(const h5ckpt_ckdir *d) { return d ? d->count : 0; }
 
-int64_t h5ckpt_ckdir_index(const h5ckpt_ckdir *d, size_t i)
+int64_t h5ckpt_ckdir_at(const h5ckpt_ckdir *d, size_t i)
 {
     return d && i < d->count ? d->indices[i] : -1;
 }
@@ -250,11 +250,12 @@ int h5ckpt_ckdir_open(h5ckpt_ckdir **out, const char *path, MPI_Comm comm,
     *out = NULL;
     if (!opts)
         opts = &defaults;
-    if (opts->version != H5CKPT_CKDIR_OPTIONS_VERSION || opts->keep_last < 0 ||
+    if ((opts->version != 0 && opts->version != H5CKPT_CKDIR_OPTIONS_VERSION) ||
+        opts->keep_last < 0 ||
         opts->keep_every < 0)
         rc = h5ckpt__fail(msg, H5CKPT_EINVAL,
-                          "bad checkpoint directory options (use "
-                          "H5CKPT_CKDIR_OPTIONS_INIT; counts >= 0)");
+                          "bad checkpoint directory options (version 0 or "
+                          "%d; counts >= 0)", H5CKPT_CKDIR_OPTIONS_VERSION);
     else if (strlen(path) >= PATH_MAX - 64)
         rc = h5ckpt__fail(msg, H5CKPT_EINVAL, "path is too long");
     if ((rc = h5ckpt__agree(comm, rc, msg)) != 0 ||
@@ -416,7 +417,7 @@ int h5ckpt_ckdir_load(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
 {
     char file[PATH_MAX];
     h5ckpt_error err;
-    int rc;
+    int rc = 0;
 
     if (!d)
         return H5CKPT_EINVAL;
@@ -424,8 +425,11 @@ int h5ckpt_ckdir_load(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
         *out = NULL;
     if (!out || (index < 0 && index != H5CKPT_CKDIR_LATEST) ||
         index > H5CKPT_CKDIR_MAX_INDEX)
-        return h5ckpt__fail(d->errmsg, H5CKPT_EINVAL,
-                            "bad checkpoint index %" PRId64 " or NULL out", index);
+        rc = h5ckpt__fail(d->errmsg, H5CKPT_EINVAL,
+                          "bad checkpoint index %" PRId64 " or NULL out", index);
+    /* one rank's bad argument fails every rank alike */
+    if ((rc = h5ckpt__agree(d->comm, rc, d->errmsg)) != 0)
+        return rc;
     if (index == H5CKPT_CKDIR_LATEST && (rc = h5ckpt_ckdir_refresh(d)) != 0)
         return rc;
     if (index == H5CKPT_CKDIR_LATEST &&

@@ -31,8 +31,7 @@
 
 /* The exchange belongs to the fast reader, whatever $H5CKPT_EXECUTOR says
  * (run-test.sh runs every suite under both executors). */
-static const h5ckpt_options fast = {H5CKPT_OPTIONS_VERSION, NULL, 1,
-                                    H5CKPT_EXECUTOR_FAST, 1, 0, 0, 0};
+static const h5ckpt_options fast = {.executor = H5CKPT_EXECUTOR_FAST};
 
 /* 2-D float32, 3-D bf16 (runs of several elements), int64 with few
  * columns: every one has at least 16 rows, so every rank's Shard(1) read
@@ -60,7 +59,7 @@ static void write_state(const char *path, const h5ckpt_mesh *m)
     make_state(t);
     T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, &o, NULL));
     for (i = 0; i < NT; i++) {
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p, NULL));
         T_PASS(ck, tensor_alloc(&t[i], 1));
         T_PASS(ck, tensor_put(ck, &t[i]));
     }
@@ -225,7 +224,7 @@ static uint64_t read_placed(h5ckpt *ck, const h5ckpt_mesh *m, const int *place, 
     for (i = 0; i < NT; i++) {
         h5ckpt_layout_free(t[i].l);
         t[i].l = NULL;
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, place));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, place, NULL));
         T_PASS(ck, tensor_get(ck, &t[i]));
         mine += h5ckpt_layout_local_count(t[i].l) * elsize[t[i].dt];
     }
@@ -330,7 +329,7 @@ START_TEST(a_rank_with_a_strided_buffer_reads_alone)
     before = h5ckpt__exchange_units;
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, &fast, NULL));
     for (i = 0; i < NT; i++)
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p, NULL));
     local_box(t[0].l, 2, off, cnt);
     st[0] = (int64_t)cnt[1] + 3;
     st[1] = 1;
@@ -400,7 +399,7 @@ START_TEST(a_truncated_file_fails_alike_on_every_rank)
     else
         T_ALL(1, "-");
     for (i = 0; i < NT; i++) {
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p, NULL));
         T_PASS(ck, tensor_get(ck, &t[i]));
     }
     rc = h5ckpt_flush(ck);

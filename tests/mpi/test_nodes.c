@@ -82,7 +82,7 @@ START_TEST(replicated_tensors_are_written_by_every_node_in_turn)
     T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     for (q = 0; q < nq; q++) {
         tensor_init(&t[q], H5CKPT_FLOAT32, 300 + (uint64_t)q, 2, shape, "rep/t%d", q);
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[q].l, m, 2, shape, place));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[q].l, m, 2, shape, place, NULL));
         T_PASS(ck, tensor_put(ck, &t[q]));
     }
     T_PASS(ck, h5ckpt_commit(ck));
@@ -102,7 +102,7 @@ START_TEST(replicated_tensors_are_written_by_every_node_in_turn)
     for (q = 0; q < nq; q++) {
         h5ckpt_layout_free(t[q].l);
         t[q].l = NULL;
-        T_PASS(NULL, h5ckpt_layout_whole(&t[q].l, 2, shape));
+        T_PASS(NULL, h5ckpt_layout_whole(&t[q].l, 2, shape, NULL));
         T_PASS(ck, tensor_get(ck, &t[q]));
     }
     T_PASS(ck, h5ckpt_flush(ck));
@@ -143,7 +143,7 @@ START_TEST(fast_writers_on_every_node_store_at_rank0s_offsets)
     T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, &o, NULL));
     for (i = 0; i < NT; i++) {
         tensor_init(&t[i], H5CKPT_INT32, 500 + (uint64_t)i, 1, shape, "off/%d/t%d", i / 100, i);
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, 1, shape, &p));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, 1, shape, &p, NULL));
         T_PASS(ck, tensor_put(ck, &t[i]));
         mine += h5ckpt_layout_local_count(t[i].l) * 4;
     }
@@ -157,7 +157,7 @@ START_TEST(fast_writers_on_every_node_store_at_rank0s_offsets)
     for (i = 0; i < NT; i++) {
         h5ckpt_layout_free(t[i].l);
         t[i].l = NULL;
-        T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 1, shape));
+        T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 1, shape, NULL));
         T_PASS(ck, tensor_get(ck, &t[i]));
     }
     T_PASS(ck, h5ckpt_flush(ck));
