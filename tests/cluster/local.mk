@@ -6,7 +6,7 @@
 # (not root, no unshare) these tests print "skipped: ..." and are SKIPs.
 TEST_EXTENSIONS += .cluster
 CLUSTER_LOG_COMPILER = $(top_srcdir)/tests/run-test.sh
-EXTRA_DIST += tests/cluster/agent tests/cluster/mpirun-nodes
+EXTRA_DIST += tests/cluster/agent tests/cluster/mpirun-nodes scripts/bench-nodes.sh
 
 # Placement across nodes, owners spread over nodes, the fast writer's
 # offsets on every node (test_nodes; also run on one node at 1-4 ranks).
