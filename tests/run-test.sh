@@ -6,18 +6,18 @@
 # the first count is automake's SKIP.
 # With H5CKPT_CLUSTER set to node layouts ("2x2 3x1": NODES x RANKS per
 # node) they run on the simulated cluster (tests/cluster/mpirun-nodes)
-# instead; a tests/cluster/*.cluster file names one MPI test binary and
-# its layouts, and is run that way (H5CKPT_CLUSTER, when set, overrides
-# the file's layouts; H5CKPT_CLUSTER=0 skips the cross-node runs).
+# instead.  A tests/cluster/*.cluster file names one MPI test binary and
+# its layouts, and is run that way; H5CKPT_CLUSTER_LAYOUTS, when set,
+# replaces every file's layouts (0: skip the cross-node tests).
 t=${TEST_TIMEOUT:-300}
 ran=
 mpiexec=${MPIEXEC:-mpirun}
 case "$1" in
 *.cluster)
     read -r prog layouts <"$1"
-    H5CKPT_CLUSTER=${H5CKPT_CLUSTER:-$layouts}
+    H5CKPT_CLUSTER=${H5CKPT_CLUSTER_LAYOUTS:-$layouts}
     if [ "$H5CKPT_CLUSTER" = 0 ]; then
-        echo "skipped: cross-node runs turned off (H5CKPT_CLUSTER=0)"
+        echo "skipped: cross-node tests turned off (H5CKPT_CLUSTER_LAYOUTS=0)"
         exit 77
     fi
     export H5CKPT_CLUSTER
