@@ -34,8 +34,9 @@ one() {
     1x4) set -- ${MPIEXEC:-mpirun} --oversubscribe -np 4 $bench "$@" ;;
     2x2) set -- sh tests/cluster/mpirun-nodes 2 2 $bench "$@" ;;
     esac
+    set -- timeout 600 "$@" --no-fsync --json
     [ -z "${LOCK:-}" ] || set -- flock "$LOCK" "$@"
-    line=$(timeout 600 "$@" --no-fsync --json) || {
+    line=$("$@") || {
         echo "bench failed: $where $label: $*" >&2
         exit 1
     }
