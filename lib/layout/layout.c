@@ -2,7 +2,7 @@
  * Layouts: which boxes of a tensor's global index space the calling rank
  * holds.  The arithmetic here is pure (no MPI, no I/O) and unit-tested.
  */
-#include "h5ckpt_private.h"
+#include "layout/layout.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -404,4 +404,19 @@ void h5ckpt__placements_text(const h5ckpt_layout *l, char *buf, size_t size)
     }
     if (n < size)
         snprintf(buf + n, size - n, "] on mesh %s", l->mesh_desc);
+}
+
+void h5ckpt__box_text(int ndim, const uint64_t *off, const uint64_t *cnt,
+                      char *buf, size_t size)
+{
+    size_t n = 0;
+    int d;
+
+    n += (size_t)snprintf(buf, size, "[");
+    for (d = 0; d < ndim && n < size; d++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%llu:%llu", d ? ", " : "",
+                              (unsigned long long)off[d],
+                              (unsigned long long)(off[d] + cnt[d]));
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
 }

@@ -4,7 +4,7 @@
  * from a reader with missing/unexpected key reports (format-spec/FORMAT.md,
  * "Training-state profile").
  */
-#include "h5ckpt_private.h"
+#include "train/train.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -465,9 +465,12 @@ static int check_same_entries(h5ckpt_state *st, MPI_Comm comm)
     if (b.err)
         rc = h5ckpt__fail(st->errmsg, H5CKPT_ENOMEM, "out of memory");
     h5ckpt__buf_free(&b);
-    if (MPI_Bcast(&root, 1, MPI_UINT64_T, 0, comm) != MPI_SUCCESS)
-        rc = h5ckpt__fail(st->errmsg, H5CKPT_EMPI, "MPI_Bcast failed");
-    else if (rc == 0 && root != mine)
+    if (rc == 0)
+        rc = h5ckpt__mpi(MPI_Bcast(&root, 1, MPI_UINT64_T, 0, comm), "MPI_Bcast",
+                         st->errmsg);
+    else
+        h5ckpt__mpi(MPI_Bcast(&root, 1, MPI_UINT64_T, 0, comm), "MPI_Bcast", NULL);
+    if (rc == 0 && root != mine)
         rc = h5ckpt__fail(st->errmsg, H5CKPT_EDISAGREE,
                           "ranks registered different state entries (keys, "
                           "dtypes, shapes or attribute types)");
@@ -648,8 +651,8 @@ int h5ckpt_state_load(h5ckpt_state *st, h5ckpt *ck, unsigned flags)
         rc = h5ckpt__fail(st->errmsg, H5CKPT_EINVAL, "unknown load flags 0x%x", flags);
     else if ((rc = resolve_keys(st)) == 0 && !(skip = calloc(st->n + 1, 1)))
         rc = h5ckpt__fail(st->errmsg, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(ck->comm, rc, st->errmsg)) != 0 ||
-        (rc = check_same_entries(st, ck->comm)) != 0)
+    if ((rc = h5ckpt__agree(ck->ctx.comm, rc, st->errmsg)) != 0 ||
+        (rc = check_same_entries(st, ck->ctx.comm)) != 0)
         goto done;
     /* From here on every decision depends only on the entries (identical on
      * every rank) and the reader's index (identical on every rank). */
@@ -682,7 +685,7 @@ int h5ckpt_state_load(h5ckpt_state *st, h5ckpt *ck, unsigned flags)
         key_message(st);
         rc = H5CKPT_ENOTFOUND;
     }
-    if ((rc = h5ckpt__agree(ck->comm, rc, st->errmsg)) != 0)
+    if ((rc = h5ckpt__agree(ck->ctx.comm, rc, st->errmsg)) != 0)
         goto done;
     for (i = 0; i < st->n; i++) {
         entry *e = &st->e[i];
@@ -696,7 +699,7 @@ int h5ckpt_state_load(h5ckpt_state *st, h5ckpt *ck, unsigned flags)
         snprintf(st->errmsg, sizeof st->errmsg, "%s", h5ckpt_errmsg(ck));
         goto done;
     }
-    rc = h5ckpt__agree(ck->comm, read_attrs(st, ck, skip), st->errmsg);
+    rc = h5ckpt__agree(ck->ctx.comm, read_attrs(st, ck, skip), st->errmsg);
 done:
     free(skip);
     h5ckpt__strmap_free(&keys);

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "h5ckpt_private.h"
+#include "format/format.h"
 
 enum { NT = 6 };
 /* Tensors of the reference file, written on the world mesh. */
@@ -606,9 +606,11 @@ END_TEST
 Suite *test_suite(void)
 {
     Suite *s = suite_create("checksums");
-
-    h5ckpt__slice_bytes = SLICE; /* pieces are hashed from the file in slices */
     TCase *tc = tcase_create("checksums");
+    h5ckpt__knobs k = *h5ckpt__knobs_get();
+
+    k.slice_bytes = SLICE; /* pieces are hashed from the file in slices */
+    h5ckpt__knobs_set(&k);
 
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, verify_checks_every_written_piece_of_a_fresh_checkpoint);

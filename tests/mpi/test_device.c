@@ -29,6 +29,15 @@ typedef struct {
     int64_t strides[H5CKPT_MAX_NDIM];
 } dten;
 
+/* Tests only: turn the replica groups off (identical on every rank). */
+static void set_replica_off(int off)
+{
+    h5ckpt__knobs k = *h5ckpt__knobs_get();
+
+    k.replica_off = off;
+    h5ckpt__knobs_set(&k);
+}
+
 static h5ckpt_mesh *mesh_on(MPI_Comm comm, int ndim, const int *shape)
 {
     h5ckpt_mesh *m = NULL;
@@ -203,7 +212,7 @@ static void teardown(void)
           "%ld streams, %ld pinned blocks and %ld device buffers left",
           fake_st.streams_live, fake_st.host_blocks_live, fake_st.dev_live);
     fake_uninstall();
-    h5ckpt__replica_off = 0;
+    set_replica_off(0);
 }
 
 /* ---- round trips ----------------------------------------------------- */
@@ -651,11 +660,11 @@ START_TEST(replicated_device_reads_take_one_file_read_per_group)
               (unsigned long long)sum);
     }
     /* the test hook, and shared devices, keep every rank on the file */
-    h5ckpt__replica_off = 1;
+    set_replica_off(1);
     sum = replicated_read(f, d, 2, &bad);
     T_CHECK(bad);
     T_ALL(sum == total * (uint64_t)T_size, "hook off: %llu bytes read", (unsigned long long)sum);
-    h5ckpt__replica_off = 0;
+    set_replica_off(0);
     fake_cfg.shared_id = 1;
     sum = replicated_read(f, d, 2, &bad);
     T_CHECK(bad);

@@ -2,7 +2,7 @@
  * The fast reader's node-local exchange (lib/io/exchange.c): fragmented
  * Shard(1)-like reads shared among the ranks of a node in file units.
  * Every element is checked against its expected value; the units the ranks
- * of each node delivered are counted (h5ckpt__exchange_units) and compared
+ * of each node delivered are counted (io.exchange_units of the handle) and compared
  * with what the library's rule gives for that node, so the tests know the
  * exchange really ran, per node, exactly as many units as the spans need.
  * Run on one node (1-4 ranks) and on the simulated cluster
@@ -23,7 +23,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "h5ckpt_private.h"
+#include "handle/handle.h"
 #include "nodes.h"
 #include "values.h"
 
@@ -69,9 +69,10 @@ static void write_state(const char *path, const h5ckpt_mesh *m)
         tensor_release(&t[i]);
 }
 
-static uint64_t units_all(uint64_t before)
+/* Units every rank's handle delivered so far (before it is closed). */
+static uint64_t units_all(const h5ckpt *ck)
 {
-    uint64_t mine = h5ckpt__exchange_units - before, all = 0;
+    uint64_t mine = ck->io.exchange_units, all = 0;
 
     MPI_Allreduce(&mine, &all, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
     return all;
@@ -123,11 +124,11 @@ static void no_copies_across_nodes(void)
           T_rank, (unsigned long long)copies_across);
 }
 
-/* Collective: units delivered by the ranks of this rank's node since
- * `before` (this rank's count then). */
-static uint64_t units_node(uint64_t before)
+/* Collective: units the handles of this rank's node delivered so far
+ * (before they are closed). */
+static uint64_t units_node(const h5ckpt *ck)
 {
-    uint64_t mine = h5ckpt__exchange_units - before, all = 0;
+    uint64_t mine = ck->io.exchange_units, all = 0;
 
     MPI_Allreduce(&mine, &all, 1, MPI_UINT64_T, MPI_SUM, t_nodes_get()->comm);
     return all;
@@ -200,6 +201,15 @@ static uint64_t units_node_expected(tensor *t, int nt, uint64_t unit, const int 
     return smallest > 1 ? units : 0;
 }
 
+/* Bytes of file per exchange unit (0: the default). */
+static void set_unit(uint64_t unit)
+{
+    h5ckpt__knobs k = *h5ckpt__knobs_get();
+
+    k.exchange_unit = unit;
+    h5ckpt__knobs_set(&k);
+}
+
 /* Units of `unit` bytes that cover every tensor whole (every rank reads a
  * Shard(1) part, so together they want every byte). */
 static uint64_t units_expected(tensor *t, uint64_t unit)
@@ -258,23 +268,23 @@ START_TEST(shard1_reads_go_through_the_exchange)
     make_state(t);
     for (u = 0; u < sizeof units / sizeof *units; u++) {
         h5ckpt *ck = NULL;
-        uint64_t before = h5ckpt__exchange_units, n, want, bad;
-        h5ckpt__exchange_unit = units[u]; /* 100 and 1: runs cut inside elements */
+        uint64_t n, want, bad;
+        set_unit(units[u]); /* 100 and 1: runs cut inside elements */
         T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, &fast, NULL));
         bad = read_shard1(ck, m, t); /* T_CHECK evaluates its argument twice */
         T_CHECK(bad);
         /* two flushes on one handle: the shared counter starts over */
         bad = read_shard1(ck, m, t);
         T_CHECK(bad);
+        n = units_node(ck);
         T_PASS(NULL, h5ckpt_close(ck));
-        n = units_node(before);
         want = 2 * units_node_expected(t, NT, units[u] ? units[u] : 1 << 20, NULL);
         T_ALL(n == want, "node %d, unit %llu: %llu units delivered, expected %llu",
               t_nodes_get()->node, (unsigned long long)units[u], (unsigned long long)n,
               (unsigned long long)want);
     }
     no_copies_across_nodes();
-    h5ckpt__exchange_unit = 0;
+    set_unit(0);
     for (i = 0; i < NT; i++)
         tensor_release(&t[i]);
     h5ckpt_mesh_free(m);
@@ -286,20 +296,20 @@ START_TEST(exchange_off_reads_the_same_per_run)
     const char *path = t_path("xb.h5");
     h5ckpt_mesh *m = world_mesh();
     h5ckpt *ck = NULL;
-    uint64_t before, bad;
+    uint64_t bad, n;
     tensor t[NT];
     int i;
 
     write_state(path, m);
     make_state(t);
     setenv("H5CKPT_EXCHANGE", T_rank == T_size - 1 ? "0" : "1", 1); /* any rank turns it off */
-    before = h5ckpt__exchange_units;
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, &fast, NULL));
     bad = read_shard1(ck, m, t);
     T_CHECK(bad);
+    n = units_all(ck);
     T_PASS(NULL, h5ckpt_close(ck));
     unsetenv("H5CKPT_EXCHANGE");
-    T_ALL(units_all(before) == 0, "the exchange ran although turned off");
+    T_ALL(n == 0, "the exchange ran although turned off");
     for (i = 0; i < NT; i++)
         tensor_release(&t[i]);
     h5ckpt_mesh_free(m);
@@ -319,14 +329,13 @@ START_TEST(a_rank_with_a_strided_buffer_reads_alone)
     h5ckpt *ck = NULL;
     tensor t[NT];
     h5ckpt_buffer b = H5CKPT_BUFFER_INIT;
-    uint64_t off[2], cnt[2], bad = 0, r, c, before, n, want;
+    uint64_t off[2], cnt[2], bad = 0, r, c, n, want;
     int64_t st[2];
     int i, p = H5CKPT_SHARD(1);
     float *buf = NULL;
 
     write_state(path, m);
     make_state(t);
-    before = h5ckpt__exchange_units;
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, &fast, NULL));
     for (i = 0; i < NT; i++)
         T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p, NULL));
@@ -360,10 +369,10 @@ START_TEST(a_rank_with_a_strided_buffer_reads_alone)
     for (i = T_rank == 0 ? 1 : 0; i < NT; i++)
         bad += tensor_bad(&t[i]);
     T_CHECK(bad);
+    n = units_node(ck);
     T_PASS(NULL, h5ckpt_close(ck));
     {
         const int declares[NT] = {T_rank != 0, 1, 1}; /* a: rank 0's is strided */
-        n = units_node(before);
         want = units_node_expected(t, NT, 1 << 20, declares);
     }
     no_copies_across_nodes();
@@ -390,9 +399,9 @@ START_TEST(a_truncated_file_fails_alike_on_every_rank)
 
     write_state(path, m);
     make_state(t);
-    h5ckpt__exchange_unit = 512;
+    set_unit(512);
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, &fast, NULL));
-    off = h5ckpt__find_tensor(ck, "x/a")->offset;
+    off = h5ckpt__index_tensor(&ck->file.index, "x/a")->offset;
     T_ALL(off > 0, "no offset for x/a");
     if (T_rank == 0)
         T_ALL(truncate(path, off + 700) == 0, "truncate failed");
@@ -411,7 +420,7 @@ START_TEST(a_truncated_file_fails_alike_on_every_rank)
     T_ALL(lo == hi && strstr(msg, "raw read of") != NULL,
           "messages differ or do not say why: %s", msg);
     h5ckpt_close(ck);
-    h5ckpt__exchange_unit = 0;
+    set_unit(0);
     for (i = 0; i < NT; i++)
         tensor_release(&t[i]);
     h5ckpt_mesh_free(m);
@@ -465,7 +474,7 @@ START_TEST(each_node_shares_its_reads_among_its_own_ranks)
     const int place[2] = {H5CKPT_REPLICATE, H5CKPT_SHARD(1)};
     const char *path = t_path("xf.h5");
     h5ckpt_mesh *w = world_mesh(), *m = NULL;
-    uint64_t before, here, units, want, bad;
+    uint64_t here, units, want, bad;
     int mshape[2], i, smallest = 0;
     h5ckpt *ck = NULL;
     tensor t[NT];
@@ -479,14 +488,13 @@ START_TEST(each_node_shares_its_reads_among_its_own_ranks)
     T_PASS(NULL, h5ckpt_mesh_create(&m, MPI_COMM_WORLD, 2, mshape, NULL, NULL));
     write_state(path, w);
     make_state(t);
-    before = h5ckpt__exchange_units;
     here = copies_here;
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, &fast, NULL));
     bad = read_placed(ck, m, place, t);
     T_CHECK(bad);
+    units = units_node(ck);
     T_PASS(NULL, h5ckpt_close(ck));
     no_copies_across_nodes();
-    units = units_node(before);
     want = units_node_expected(t, NT, 1 << 20, NULL);
     MPI_Allreduce(&n->node_size, &smallest, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     /* by the rule, and in plain words: every node reads every tensor whole */

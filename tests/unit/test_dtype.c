@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h5ckpt_private.h"
+#include "format/format.h"
 
 static const struct {
     h5ckpt_dtype dtype;

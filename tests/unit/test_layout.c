@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h5ckpt_private.h"
+#include "layout/layout.h"
 
 #define U(x) ((unsigned long long)(x))
 
