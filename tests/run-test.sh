@@ -8,13 +8,22 @@
 # node) they run on the simulated cluster (tests/cluster/mpirun-nodes)
 # instead.  A tests/cluster/*.cluster file names one MPI test binary and
 # its layouts, and is run that way; H5CKPT_CLUSTER_LAYOUTS, when set,
-# replaces every file's layouts (0: skip the cross-node tests).
+# replaces every file's layouts (0: skip the cross-node tests).  A word
+# executors=fast (or plain) in the file runs it under that one only: for a
+# binary that names its executors itself (test_executors).
 t=${TEST_TIMEOUT:-300}
 ran=
 mpiexec=${MPIEXEC:-mpirun}
 case "$1" in
 *.cluster)
-    read -r prog layouts <"$1"
+    read -r prog words <"$1"
+    layouts=
+    for w in $words; do
+        case $w in
+        executors=*) H5CKPT_EXECUTORS=${w#executors=} && export H5CKPT_EXECUTORS ;;
+        *) layouts="$layouts $w" ;;
+        esac
+    done
     H5CKPT_CLUSTER=${H5CKPT_CLUSTER_LAYOUTS:-$layouts}
     if [ "$H5CKPT_CLUSTER" = 0 ]; then
         echo "skipped: cross-node tests turned off (H5CKPT_CLUSTER_LAYOUTS=0)"

@@ -2,7 +2,8 @@
 # each a UTS namespace with its own host name, launched by mpirun-nodes
 # through the rsh agent `agent`.  Each NAME.cluster file names one MPI test
 # binary and the node layouts it runs at (NODESxRANKS per node); run-test.sh
-# runs it there under both executors.  Where the cluster cannot be made
+# runs it there under both executors (or the one its executors= word
+# names).  Where the cluster cannot be made
 # (not root, no unshare) these tests print "skipped: ..." and are SKIPs.
 TEST_EXTENSIONS += .cluster
 CLUSTER_LOG_COMPILER = $(top_srcdir)/tests/run-test.sh
