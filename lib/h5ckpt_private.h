@@ -447,6 +447,32 @@ int h5ckpt__remove_leftovers(const char *path, int64_t before_ns);
  * pwrite/pread at the datasets' file offsets (see exec_fast.c). */
 int h5ckpt__exec_fast_write(h5ckpt *ck, const h5ckpt__plan *plan);
 int h5ckpt__exec_fast_read(h5ckpt *ck, const h5ckpt__plan *plan);
+/* Direct writes of the fast writer (direct.c): the aligned middle of each
+ * run of at least H5CKPT__DIRECT_MIN bytes goes to the file with O_DIRECT
+ * through two aligned bounce buffers, written by a helper thread; heads,
+ * tails and shorter runs go through the buffered descriptor `bfd`. */
+#define H5CKPT__DIRECT_MIN ((uint64_t)1 << 20)
+typedef struct h5ckpt__direct h5ckpt__direct;
+/* 1 unless the environment variable H5CKPT_DIRECT is "0".  Local. */
+int h5ckpt__direct_wanted(void);
+/* Local: *out is NULL (and 0 returned) where direct writes are not wanted
+ * or the file system refuses O_DIRECT; H5CKPT_ENOMEM otherwise. */
+int h5ckpt__direct_open(h5ckpt *ck, const char *path, int bfd, h5ckpt__direct **out);
+/* Local: write [foff, foff + len) of the file from `mem` (d may be NULL:
+ * all of it through bfd).  The direct part may still be in flight when it
+ * returns; `mem` may be reused.  Returns 0 or an errno value. */
+int h5ckpt__direct_write(h5ckpt__direct *d, int bfd, uint64_t foff,
+                         const unsigned char *mem, uint64_t len);
+/* Local: wait for every direct write; 0 or the errno of the first failure. */
+int h5ckpt__direct_finish(h5ckpt__direct *d);
+/* Local: stop the helper thread, free everything (accepts NULL). */
+void h5ckpt__direct_close(h5ckpt__direct *d);
+/* Local, rank 0 of a fast writer once every dataset exists and before any
+ * rank writes: fallocate the file from the first dataset's offset to the
+ * last one's end, so that direct writes overwrite allocated blocks (side
+ * by side, under a shared inode lock) and a full disk fails here.  Returns
+ * 0 (also where fallocate is not supported) or H5CKPT_EIO. */
+int h5ckpt__direct_reserve(h5ckpt *ck);
 /* Local: turn H5CKPT_EXECUTOR_DEFAULT into plain or fast (environment
  * variable H5CKPT_EXECUTOR, else fast).  Returns 0 or H5CKPT_EINVAL. */
 int h5ckpt__executor_resolve(h5ckpt_executor *ex, char *msg);

@@ -3,6 +3,7 @@ lib_libh5ckpt_core_la_SOURCES += \
 	lib/io/plan.c \
 	lib/io/exec_plain.c \
 	lib/io/exec_fast.c \
+	lib/io/direct.c \
 	lib/io/executor.c \
 	lib/io/stage.c \
 	lib/io/replica.c \
