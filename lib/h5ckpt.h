@@ -831,6 +831,14 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  *    off where cross-memory attach is refused (probed once per handle);
  *    H5CKPT_EXCHANGE=0 in any rank's environment turns it off.  A caller's
  *    buffers must therefore be writable memory of its own process.
+ *    Writing, the page-aligned middle of every host piece of 1 MiB or more
+ *    goes to the file with O_DIRECT (through two 8 MiB bounce buffers per
+ *    rank and a helper thread that makes no MPI call), after rank 0 has
+ *    allocated the data region with fallocate: no page-cache pages are
+ *    allocated for it and the ranks of the file write side by side.  Such
+ *    bytes are not in the page cache after the commit.  Where O_DIRECT is
+ *    refused, writes are buffered; H5CKPT_DIRECT=0 in a rank's environment
+ *    makes that rank's writes buffered.
  *  - H5CKPT_EXECUTOR_DEFAULT (what H5CKPT_OPTIONS_INIT and NULL options
  *    give): the environment variable H5CKPT_EXECUTOR ("plain" or "fast")
  *    when set, else fast.  create and open fail with H5CKPT_EINVAL for

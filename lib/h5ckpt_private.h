@@ -463,6 +463,9 @@ int h5ckpt__direct_open(h5ckpt *ck, const char *path, int bfd, h5ckpt__direct **
  * returns; `mem` may be reused.  Returns 0 or an errno value. */
 int h5ckpt__direct_write(h5ckpt__direct *d, int bfd, uint64_t foff,
                          const unsigned char *mem, uint64_t len);
+/* Test hook: bytes this process wrote with O_DIRECT (updated under the
+ * handle's lock, complete once h5ckpt__direct_finish returned). */
+extern uint64_t h5ckpt__direct_bytes;
 /* Local: wait for every direct write; 0 or the errno of the first failure. */
 int h5ckpt__direct_finish(h5ckpt__direct *d);
 /* Local: stop the helper thread, free everything (accepts NULL). */
@@ -562,6 +565,9 @@ int h5ckpt__stage_task(h5ckpt__stage *st, int fd, const h5ckpt__task *t,
  * readers: every copy to the device done).  Accepts NULL.  Returns `rc`
  * when it is not 0 (nothing more is done then), else 0 or an error. */
 int h5ckpt__stage_finish(h5ckpt__stage *st, int rc);
+/* Writes: segments go through direct.c (may be NULL; accepts st NULL), so
+ * the caller waits for h5ckpt__direct_finish after h5ckpt__stage_finish. */
+void h5ckpt__stage_direct(h5ckpt__stage *st, h5ckpt__direct *dio);
 /* Local: free the staging (accepts NULL); returns `rc`. */
 int h5ckpt__stage_free(h5ckpt__stage *st, int rc);
 /* The staging's stream and device temporary (replica.c). */

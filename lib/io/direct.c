@@ -52,6 +52,8 @@
 /* Bytes of each of the two bounce buffers. */
 #define BOUNCE ((size_t)8 << 20)
 
+uint64_t h5ckpt__direct_bytes;
+
 typedef struct {
     unsigned char *buf;
     uint64_t foff;
@@ -113,6 +115,8 @@ static void *writer(void *arg)
         d->refused |= refused;
         if (e && !d->err)
             d->err = e;
+        if (!e && !refused)
+            h5ckpt__direct_bytes += d->b[h].len;
         d->b[h].len = 0;
         pthread_cond_broadcast(&d->cv);
         h = 1 - h;

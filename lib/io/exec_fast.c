@@ -325,8 +325,8 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
     else if (rc == 0 && (r.fd = open(path, O_WRONLY)) < 0)
         rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot open '%s' for raw writes: %s",
                          path, strerror(errno));
-    else if (rc == 0)
-        rc = h5ckpt__direct_open(ck, path, r.fd, &r.dio);
+    else if (rc == 0 && (rc = h5ckpt__direct_open(ck, path, r.fd, &r.dio)) == 0)
+        h5ckpt__stage_direct(st, r.dio);
     /* readers: fragmented host reads shared among the node's ranks
      * (exchange.c); collective, so every rank takes part whatever its rc */
     for (i = 0; !writing && i < plan->ntasks; i++)
@@ -337,16 +337,16 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
         rc = move_tasks(ck, plan, &r, st, role, pack, xp ? h5ckpt__exchange_mine(xp) : NULL);
     if (xp)
         rc = h5ckpt__exchange_run(ck, plan, xp, bases, r.fd, rc);
-    /* the direct writes still in flight are done (or failed) */
-    if ((e = h5ckpt__direct_finish(r.dio)) != 0 && rc == 0) {
-        r.err = e;
-        rc = H5CKPT_EIO;
-    }
     if (rc == H5CKPT_EIO && r.err)
         h5ckpt__set(ck, rc, "raw %s of '%s' failed: %s",
                     writing ? "write" : "read", path, strerror(r.err));
     /* the last staged segment is written (or read and queued) */
     rc = h5ckpt__stage_finish(st, rc);
+    /* the direct writes still in flight (host runs, staged segments) are
+     * done, or failed */
+    if ((e = h5ckpt__direct_finish(r.dio)) != 0 && rc == 0)
+        rc = h5ckpt__set(ck, H5CKPT_EIO, "raw write of '%s' failed: %s", path,
+                         strerror(e));
     if (rc == 0 && writing && ck->opts.fsync && fsync(r.fd) != 0)
         rc = h5ckpt__set(ck, H5CKPT_EIO, "fsync of '%s' failed: %s", path,
                          strerror(errno));
