@@ -46,7 +46,7 @@ int tool_read_range(h5ckpt *ck, const char *path, h5ckpt_dtype dt, int ndim,
                     const uint64_t *shape, uint64_t start, uint64_t end, void *buf)
 {
     h5ckpt_layout *l = NULL;
-    int rc = h5ckpt_layout_range(&l, ndim, shape, start, end);
+    int rc = h5ckpt_layout_range(&l, ndim, shape, start, end, NULL);
 
     if (rc == 0)
         rc = h5ckpt_tensor_get(ck, path, dt, l, buf, NULL);

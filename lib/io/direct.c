@@ -31,14 +31,16 @@
  * middle is shorter than H5CKPT__DIRECT_MIN is written buffered.  A file
  * system that refuses O_DIRECT at open (EINVAL) gets buffered writes only;
  * one that refuses a direct write with EINVAL gets that write (from the
- * bounce buffer), and every later one, buffered.
+ * bounce buffer), and every later one, buffered.  The option no_direct (or
+ * H5CKPT_DIRECT=0, resolved in lib/handle/file.c) makes a rank's writes all
+ * buffered.
  *
  * The copy into a bounce buffer and the direct write of the previous one
  * overlap: a helper thread (no MPI calls) writes buffer h while the caller
  * fills buffer 1-h.
  */
 #define _GNU_SOURCE
-#include "h5ckpt_private.h"
+#include "io/exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,8 +54,6 @@
 /* Bytes of each of the two bounce buffers. */
 #define BOUNCE ((size_t)8 << 20)
 
-uint64_t h5ckpt__direct_bytes;
-
 typedef struct {
     unsigned char *buf;
     uint64_t foff;
@@ -61,6 +61,8 @@ typedef struct {
 } bounce;
 
 struct h5ckpt__direct {
+    h5ckpt__io *io; /* gets the bytes written direct at close (tests) */
+    uint64_t bytes; /* written with O_DIRECT (under mu) */
     int fd;       /* O_DIRECT descriptor */
     int bfd;      /* the caller's buffered descriptor of the same file */
     size_t align; /* offsets, lengths and addresses */
@@ -116,7 +118,7 @@ static void *writer(void *arg)
         if (e && !d->err)
             d->err = e;
         if (!e && !refused)
-            h5ckpt__direct_bytes += d->b[h].len;
+            d->bytes += d->b[h].len;
         d->b[h].len = 0;
         pthread_cond_broadcast(&d->cv);
         h = 1 - h;
@@ -155,16 +157,18 @@ static size_t alignment(int fd)
     return (a & (a - 1)) ? 0 : a;
 }
 
-int h5ckpt__direct_open(h5ckpt *ck, const char *path, int bfd, h5ckpt__direct **out)
+int h5ckpt__direct_open(h5ckpt__io *io, const char *path, int bfd,
+                        h5ckpt__direct **out)
 {
     h5ckpt__direct *d;
     int i;
 
     *out = NULL;
-    if (!h5ckpt__direct_wanted())
+    if (io->opts->no_direct)
         return 0;
     if (!(d = calloc(1, sizeof *d)))
-        return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        return h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    d->io = io;
     d->bfd = bfd;
     d->fd = open(path, O_WRONLY | O_DIRECT);
     if (d->fd < 0 || !(d->align = alignment(d->fd))) {
@@ -178,7 +182,7 @@ int h5ckpt__direct_open(h5ckpt *ck, const char *path, int bfd, h5ckpt__direct **
         if (posix_memalign((void **)&d->b[i].buf, d->align, BOUNCE) != 0) {
             d->b[i].buf = NULL;
             h5ckpt__direct_close(d);
-            return h5ckpt__set(ck, H5CKPT_ENOMEM,
+            return h5ckpt__set(io->ctx, H5CKPT_ENOMEM,
                                "cannot allocate buffers for direct writes");
         }
     pthread_mutex_init(&d->mu, NULL);
@@ -253,6 +257,7 @@ void h5ckpt__direct_close(h5ckpt__direct *d)
         pthread_join(d->th, NULL);
         pthread_mutex_destroy(&d->mu);
         pthread_cond_destroy(&d->cv);
+        d->io->direct_bytes += d->bytes;
     }
     for (i = 0; i < 2; i++)
         free(d->b[i].buf);
@@ -261,23 +266,17 @@ void h5ckpt__direct_close(h5ckpt__direct *d)
     free(d);
 }
 
-int h5ckpt__direct_wanted(void)
+int h5ckpt__direct_reserve(h5ckpt__io *io, const h5ckpt__batch *batch)
 {
-    const char *e = getenv("H5CKPT_DIRECT");
-
-    return !(e && !strcmp(e, "0"));
-}
-
-int h5ckpt__direct_reserve(h5ckpt *ck)
-{
+    const char *path = io->file->tmp_path;
     uint64_t lo = UINT64_MAX, hi = 0;
     size_t i;
     int fd, rc = 0;
 
-    if (ck->rank != 0 || !h5ckpt__direct_wanted())
+    if (io->ctx->rank != 0 || io->opts->no_direct)
         return 0;
-    for (i = 0; i < ck->nops; i++) {
-        const h5ckpt__op *op = &ck->ops[i];
+    for (i = 0; i < batch->nops; i++) {
+        const h5ckpt__op *op = &batch->ops[i];
         uint64_t n = h5ckpt__volume(op->layout.ndim, op->layout.shape, NULL) *
                      h5ckpt_dtype_size(op->dtype);
         if (op->offset < 0 || n == 0)
@@ -289,17 +288,17 @@ int h5ckpt__direct_reserve(h5ckpt *ck)
     }
     if (hi <= lo)
         return 0;
-    if ((fd = open(ck->tmp_path, O_WRONLY)) < 0)
-        return h5ckpt__set(ck, H5CKPT_EIO, "cannot open '%s' for raw writes: %s",
-                           ck->tmp_path, strerror(errno));
+    if ((fd = open(path, O_WRONLY)) < 0)
+        return h5ckpt__set(io->ctx, H5CKPT_EIO, "cannot open '%s' for raw writes: %s",
+                           path, strerror(errno));
     /* Not supported (EOPNOTSUPP: NFSv3, ...): nothing reserved, and direct
      * writes that extend the file take the inode lock one at a time. */
     if (fallocate(fd, 0, (off_t)lo, (off_t)(hi - lo)) != 0 &&
         (errno == ENOSPC || errno == EDQUOT || errno == EFBIG || errno == EIO))
-        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot allocate %llu bytes of '%s': %s",
-                         (unsigned long long)(hi - lo), ck->tmp_path, strerror(errno));
+        rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "cannot allocate %llu bytes of '%s': %s",
+                         (unsigned long long)(hi - lo), path, strerror(errno));
     if (close(fd) != 0 && rc == 0)
-        rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed: %s", ck->tmp_path,
+        rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "closing '%s' failed: %s", path,
                          strerror(errno));
     return rc;
 }

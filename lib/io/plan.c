@@ -3,14 +3,15 @@
  * attributes, then decides which boxes it writes (each element by exactly one
  * owner; replicated boxes by one replica, owners spread) or reads.
  */
-#include "h5ckpt_private.h"
+#include "io/exec.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Canonical description of what must be identical on every rank. */
-static void describe_op(const h5ckpt *ck, const h5ckpt__op *op, h5ckpt__buf *b)
+static void describe_op(const h5ckpt__io *io, const h5ckpt__op *op, h5ckpt__buf *b)
 {
     char text[1024];
     int n, d;
@@ -22,7 +23,7 @@ static void describe_op(const h5ckpt *ck, const h5ckpt__op *op, h5ckpt__buf *b)
                       (unsigned long long)op->layout.shape[d]);
     if (n < (int)sizeof text)
         n += snprintf(text + n, sizeof text - (size_t)n, ")");
-    if (ck->mode == H5CKPT__WRITER && n < (int)sizeof text - 1) {
+    if (io->file->writer && n < (int)sizeof text - 1) {
         text[n++] = ' ';
         h5ckpt__placements_text(&op->layout, text + n, sizeof text - (size_t)n);
     }
@@ -42,70 +43,87 @@ static void describe_attr(const h5ckpt__attr *a, h5ckpt__buf *b)
 }
 
 /* Description of item i (ops first, then attributes) into `b`. */
-static void describe_item(const h5ckpt *ck, size_t i, h5ckpt__buf *b)
+static void describe_item(const h5ckpt__io *io, const h5ckpt__batch *bt,
+                          size_t i, h5ckpt__buf *b)
 {
-    if (i < ck->nops)
-        describe_op(ck, &ck->ops[i], b);
+    if (i < bt->nops)
+        describe_op(io, &bt->ops[i], b);
     else
-        describe_attr(&ck->attrs[i - ck->nops], b);
+        describe_attr(&bt->attrs[i - bt->nops], b);
 }
 
-static int check_agreement(h5ckpt *ck)
+static int check_agreement(h5ckpt__io *io, const h5ckpt__batch *bt)
 {
-    size_t n = ck->nops + ck->nattrs, i;
+    size_t n = bt->nops + bt->nattrs, i;
     uint64_t *mine = NULL, *root = NULL, first = UINT64_MAX, min;
-    long long cnt[4] = {(long long)ck->nops, (long long)ck->nattrs,
-                        -(long long)ck->nops, -(long long)ck->nattrs}, red[4];
+    long long cnt[4] = {(long long)bt->nops, (long long)bt->nattrs,
+                        -(long long)bt->nops, -(long long)bt->nattrs}, red[4];
     h5ckpt__buf b = {0}, r = {0};
     int rc = 0;
 
-    if (MPI_Allreduce(cnt, red, 4, MPI_LONG_LONG, MPI_MIN, ck->comm) != MPI_SUCCESS)
-        return h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allreduce failed");
+    int nn = 0, e;
+
+    if ((rc = h5ckpt__mpi(MPI_Allreduce(cnt, red, 4, MPI_LONG_LONG, MPI_MIN,
+                                        io->ctx->comm),
+                          "MPI_Allreduce", io->ctx->errmsg)) != 0)
+        return rc;
     if (red[0] != -red[2])
-        return h5ckpt__set(ck, H5CKPT_EDISAGREE,
+        return h5ckpt__set(io->ctx, H5CKPT_EDISAGREE,
                            "ranks queued different numbers of tensors "
                            "(from %lld to %lld)", red[0], -red[2]);
     if (red[1] != -red[3])
-        return h5ckpt__set(ck, H5CKPT_EDISAGREE,
+        return h5ckpt__set(io->ctx, H5CKPT_EDISAGREE,
                            "ranks queued different numbers of attributes "
                            "(from %lld to %lld)", red[1], -red[3]);
-    if (n == 0 || ck->size == 1)
+    if (n == 0 || io->ctx->size == 1)
         return 0;
-    mine = malloc(n * sizeof *mine);
-    root = malloc(n * sizeof *root);
-    if (!mine || !root)
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+    /* one hash per item goes through one MPI call: a count (n is
+     * identical on every rank, checked above) */
+    if ((rc = h5ckpt__mpi_count(n, &nn, "tensors and attributes in one flush",
+                                io->ctx->errmsg)) == 0) {
+        mine = malloc(n * sizeof *mine);
+        root = malloc(n * sizeof *root);
+        if (!mine || !root)
+            rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    }
     for (i = 0; !rc && i < n; i++) {
         b.len = 0;
-        describe_item(ck, i, &b);
+        describe_item(io, bt, i, &b);
         mine[i] = root[i] = h5ckpt__hash(b.data, b.len);
     }
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto done;
-    MPI_Bcast(root, (int)n, MPI_UINT64_T, 0, ck->comm);
+    rc = h5ckpt__mpi(MPI_Bcast(root, nn, MPI_UINT64_T, 0, io->ctx->comm),
+                     "MPI_Bcast", io->ctx->errmsg);
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
+        goto done;
     for (i = 0; i < n; i++)
         if (mine[i] != root[i]) {
             first = i;
             break;
         }
-    MPI_Allreduce(&first, &min, 1, MPI_UINT64_T, MPI_MIN, ck->comm);
-    if (min == UINT64_MAX)
+    rc = h5ckpt__mpi(MPI_Allreduce(&first, &min, 1, MPI_UINT64_T, MPI_MIN,
+                                   io->ctx->comm),
+                     "MPI_Allreduce", io->ctx->errmsg);
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0 ||
+        min == UINT64_MAX)
         goto done;
     /* Name the first differing item: rank 0 shares its description. */
-    if (ck->rank == 0)
-        describe_item(ck, (size_t)min, &r);
-    h5ckpt__buf_bcast(&r, 0, ck->comm);
-    if (mine[min] != root[min]) {
+    if (io->ctx->rank == 0)
+        describe_item(io, bt, (size_t)min, &r);
+    if ((e = h5ckpt__buf_bcast(&r, 0, io->ctx->comm)) != 0)
+        rc = h5ckpt__set(io->ctx, e, "cannot share the differing item");
+    else if (mine[min] != root[min]) {
         b.len = 0;
-        describe_item(ck, (size_t)min, &b);
-        rc = h5ckpt__set(ck, H5CKPT_EDISAGREE,
+        describe_item(io, bt, (size_t)min, &b);
+        rc = h5ckpt__set(io->ctx, H5CKPT_EDISAGREE,
                          "ranks disagree on item %llu: rank %d has %s, "
                          "rank 0 has %s",
-                         (unsigned long long)min, ck->rank,
+                         (unsigned long long)min, io->ctx->rank,
                          b.data ? (char *)b.data : "?",
                          r.data ? (char *)r.data : "?");
     }
-    rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
+    rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg);
 done:
     free(mine);
     free(root);
@@ -168,18 +186,16 @@ static void plan_sharded(h5ckpt__task *t, const h5ckpt__op *op)
 
 typedef struct {
     const uint64_t *box;
-    int rank;
-    uint32_t idx; /* box index within that rank's layout */
+    int rank, ndim; /* ndim: the sort's context (qsort has no argument) */
+    uint32_t idx;   /* box index within that rank's layout */
 } entry;
-
-static int g_ndim; /* qsort has no context argument; planning is serial */
 
 static int cmp_entry(const void *a, const void *b)
 {
     const entry *x = a, *y = b;
     int d;
 
-    for (d = 0; d < 2 * g_ndim; d++)
+    for (d = 0; d < 2 * x->ndim; d++)
         if (x->box[d] != y->box[d])
             return x->box[d] < y->box[d] ? -1 : 1;
     return x->rank - y->rank;
@@ -192,7 +208,7 @@ static int same_box(const uint64_t *a, const uint64_t *b, int ndim)
 
 /* Decide owners of one explicit tensor from all ranks' boxes (identical on
  * every rank), and select the boxes this rank owns. */
-static int plan_explicit_one(h5ckpt *ck, h5ckpt__task *t, const h5ckpt__op *op,
+static int plan_explicit_one(h5ckpt__io *io, h5ckpt__task *t, const h5ckpt__op *op,
                              entry *e, size_t ne)
 {
     int ndim = op->layout.ndim;
@@ -201,11 +217,10 @@ static int plan_explicit_one(h5ckpt *ck, h5ckpt__task *t, const h5ckpt__op *op,
     size_t i, j, k, uniq = 0;
     int rc = 0;
 
-    g_ndim = ndim;
     qsort(e, ne, sizeof *e, cmp_entry);
     /* Offsets of this rank's boxes in its packed local buffer. */
     if (!(memoff = malloc((op->layout.nboxes + 1) * sizeof *memoff)))
-        return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        return h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
     for (i = 0, k = 0; i < op->layout.nboxes; i++) {
         memoff[i] = k;
         k += box_volume(op, i);
@@ -222,7 +237,7 @@ static int plan_explicit_one(h5ckpt *ck, h5ckpt__task *t, const h5ckpt__op *op,
                 break;
             if (!same_box(e[i].box, e[k].box, ndim) &&
                 (ndim == 0 || h5ckpt__boxes_overlap(ndim, e[i].box, e[k].box)))
-                rc = h5ckpt__set(ck, H5CKPT_ELAYOUT,
+                rc = h5ckpt__set(io->ctx, H5CKPT_ELAYOUT,
                                  "tensor '%s': boxes of ranks %d and %d overlap",
                                  op->path, e[i].rank, e[k].rank);
         }
@@ -231,13 +246,13 @@ static int plan_explicit_one(h5ckpt *ck, h5ckpt__task *t, const h5ckpt__op *op,
         covered += h5ckpt__volume(ndim, e[i].box + ndim, NULL);
         {
             const entry *own = &e[i + (op->seq + uniq) % nh];
-            if (own->rank == ck->rank)
+            if (own->rank == io->ctx->rank)
                 select_box(t, op, own->idx, memoff[own->idx]);
         }
         uniq++;
     }
     if (rc == 0 && covered != total)
-        rc = h5ckpt__set(ck, H5CKPT_ELAYOUT,
+        rc = h5ckpt__set(io->ctx, H5CKPT_ELAYOUT,
                          "tensor '%s': the ranks' boxes cover %llu of its "
                          "%llu elements",
                          op->path, (unsigned long long)covered,
@@ -246,54 +261,68 @@ static int plan_explicit_one(h5ckpt *ck, h5ckpt__task *t, const h5ckpt__op *op,
     return rc;
 }
 
-static int plan_explicit(h5ckpt *ck, h5ckpt__plan *plan)
+static int plan_explicit(h5ckpt__io *io, h5ckpt__plan *plan)
 {
-    uint64_t *send = NULL, *recv = NULL;
-    int *counts = NULL, *displs = NULL, n = 0, total = 0, r, rc = 0;
-    size_t i, j, nexp = 0, *pos = NULL;
+    const h5ckpt__batch *bt = plan->batch;
+    uint64_t *send = NULL, *recv = NULL, sum = 0;
+    int *counts = NULL, *displs = NULL, n = 0, r, rc = 0;
+    size_t i, j, nexp = 0, nsend = 0, *pos = NULL;
     entry *e = NULL;
 
-    for (i = 0; i < ck->nops; i++) {
-        const h5ckpt_layout *l = &ck->ops[i].layout;
+    for (i = 0; i < bt->nops; i++) {
+        const h5ckpt_layout *l = &bt->ops[i].layout;
         if (l->kind != H5CKPT__LAYOUT_SHARDED) {
-            n += 1 + (int)(l->nboxes * 2 * (size_t)l->ndim);
+            nsend += 1 + l->nboxes * 2 * (size_t)l->ndim;
             nexp++;
         }
     }
-    if (nexp == 0)
+    if (nexp == 0) /* identical on every rank: the ops' placements agree */
         return 0;
-    counts = malloc((size_t)ck->size * sizeof *counts);
-    displs = malloc((size_t)ck->size * sizeof *displs);
-    send = malloc(((size_t)n + 1) * sizeof *send);
-    pos = malloc((size_t)ck->size * sizeof *pos);
-    if (!counts || !displs || !send || !pos)
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+    if ((rc = h5ckpt__mpi_count(nsend, &n, "explicit boxes of one flush",
+                                io->ctx->errmsg)) == 0) {
+        counts = malloc((size_t)io->ctx->size * sizeof *counts);
+        displs = malloc((size_t)io->ctx->size * sizeof *displs);
+        send = malloc((nsend + 1) * sizeof *send);
+        pos = malloc((size_t)io->ctx->size * sizeof *pos);
+        if (!counts || !displs || !send || !pos)
+            rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    }
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto done;
-    for (i = 0, j = 0; i < ck->nops; i++) {
-        const h5ckpt_layout *l = &ck->ops[i].layout;
+    for (i = 0, j = 0; i < bt->nops; i++) {
+        const h5ckpt_layout *l = &bt->ops[i].layout;
         if (l->kind == H5CKPT__LAYOUT_SHARDED)
             continue;
         send[j++] = l->nboxes;
         memcpy(send + j, l->boxes, l->nboxes * 2 * (size_t)l->ndim * sizeof *send);
         j += l->nboxes * 2 * (size_t)l->ndim;
     }
-    MPI_Allgather(&n, 1, MPI_INT, counts, 1, MPI_INT, ck->comm);
-    for (r = 0; r < ck->size; r++) {
-        displs[r] = total;
-        total += counts[r];
+    rc = h5ckpt__mpi(MPI_Allgather(&n, 1, MPI_INT, counts, 1, MPI_INT, io->ctx->comm),
+                     "MPI_Allgather", io->ctx->errmsg);
+    /* every rank's boxes in one MPI_Allgatherv: the total is an int */
+    for (r = 0; rc == 0 && r < io->ctx->size; r++) {
+        displs[r] = (int)sum;
+        sum += (uint64_t)counts[r];
     }
-    if (!(recv = malloc(((size_t)total + 1) * sizeof *recv)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+    if (rc == 0 && sum > (uint64_t)INT_MAX)
+        rc = h5ckpt__set(io->ctx, H5CKPT_EINVAL,
+                         "the explicit boxes of one flush (%llu values) exceed "
+                         "what one MPI call can gather (%d)",
+                         (unsigned long long)sum, INT_MAX);
+    else if (rc == 0 && !(recv = malloc(((size_t)sum + 1) * sizeof *recv)))
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto done;
-    MPI_Allgatherv(send, n, MPI_UINT64_T, recv, counts, displs, MPI_UINT64_T,
-                   ck->comm);
-    for (r = 0; r < ck->size; r++)
+    rc = h5ckpt__mpi(MPI_Allgatherv(send, n, MPI_UINT64_T, recv, counts, displs,
+                                    MPI_UINT64_T, io->ctx->comm),
+                     "MPI_Allgatherv", io->ctx->errmsg);
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
+        goto done;
+    for (r = 0; r < io->ctx->size; r++)
         pos[r] = (size_t)displs[r];
     /* Walk the explicit ops in queue order (identical on every rank). */
-    for (i = 0; i < ck->nops && rc == 0; i++) {
-        const h5ckpt__op *op = &ck->ops[i];
+    for (i = 0; i < bt->nops && rc == 0; i++) {
+        const h5ckpt__op *op = &bt->ops[i];
         size_t w = 2 * (size_t)op->layout.ndim, ne = 0;
         if (op->layout.kind == H5CKPT__LAYOUT_SHARDED)
             continue;
@@ -301,14 +330,14 @@ static int plan_explicit(h5ckpt *ck, h5ckpt__plan *plan)
         e = NULL;
         {
             size_t cap = 0;
-            for (r = 0; r < ck->size; r++)
+            for (r = 0; r < io->ctx->size; r++)
                 cap += recv[pos[r]];
             if (!(e = malloc((cap + 1) * sizeof *e))) {
-                rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+                rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
                 break;
             }
         }
-        for (r = 0; r < ck->size; r++) {
+        for (r = 0; r < io->ctx->size; r++) {
             uint64_t nb = recv[pos[r]++], b;
             for (b = 0; b < nb; b++, pos[r] += w) {
                 const uint64_t *box = recv + pos[r];
@@ -316,13 +345,14 @@ static int plan_explicit(h5ckpt *ck, h5ckpt__plan *plan)
                     continue; /* empty boxes hold nothing */
                 e[ne].box = box;
                 e[ne].rank = r;
+                e[ne].ndim = op->layout.ndim;
                 e[ne].idx = (uint32_t)b;
                 ne++;
             }
         }
-        rc = plan_explicit_one(ck, &plan->tasks[i], op, e, ne);
+        rc = plan_explicit_one(io, &plan->tasks[i], op, e, ne);
     }
-    rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
+    rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg);
 done:
     free(e);
     free(counts);
@@ -333,27 +363,28 @@ done:
     return rc;
 }
 
-int h5ckpt__plan_build(h5ckpt *ck, h5ckpt__plan *plan)
+int h5ckpt__plan_build(h5ckpt__io *io, h5ckpt__batch *bt, h5ckpt__plan *plan)
 {
     size_t i, b;
     int rc;
 
     memset(plan, 0, sizeof *plan);
-    if ((rc = h5ckpt__agree(ck->comm, check_agreement(ck), ck->errmsg)) != 0)
+    plan->batch = bt;
+    if ((rc = h5ckpt__agree(io->ctx->comm, check_agreement(io, bt), io->ctx->errmsg)) != 0)
         return rc;
-    plan->tasks = calloc(ck->nops + 1, sizeof *plan->tasks);
-    plan->ntasks = ck->nops;
+    plan->tasks = calloc(bt->nops + 1, sizeof *plan->tasks);
+    plan->ntasks = bt->nops;
     if (!plan->tasks)
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    for (i = 0; rc == 0 && i < ck->nops; i++)
-        if (alloc_task(&plan->tasks[i], &ck->ops[i]) != 0)
-            rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    for (i = 0; rc == 0 && i < bt->nops; i++)
+        if (alloc_task(&plan->tasks[i], &bt->ops[i]) != 0)
+            rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         return rc;
-    if (ck->mode == H5CKPT__READER) {
+    if (!io->file->writer) {
         /* Readers read every non-empty box they asked for. */
-        for (i = 0; i < ck->nops; i++) {
-            const h5ckpt__op *op = &ck->ops[i];
+        for (i = 0; i < bt->nops; i++) {
+            const h5ckpt__op *op = &bt->ops[i];
             uint64_t off = 0;
             for (b = 0; b < op->layout.nboxes; b++) {
                 uint64_t v = box_volume(op, b);
@@ -364,10 +395,10 @@ int h5ckpt__plan_build(h5ckpt *ck, h5ckpt__plan *plan)
         }
         return 0;
     }
-    for (i = 0; i < ck->nops; i++)
-        if (ck->ops[i].layout.kind == H5CKPT__LAYOUT_SHARDED)
-            plan_sharded(&plan->tasks[i], &ck->ops[i]);
-    return plan_explicit(ck, plan);
+    for (i = 0; i < bt->nops; i++)
+        if (bt->ops[i].layout.kind == H5CKPT__LAYOUT_SHARDED)
+            plan_sharded(&plan->tasks[i], &bt->ops[i]);
+    return plan_explicit(io, plan);
 }
 
 void h5ckpt__plan_free(h5ckpt__plan *plan)

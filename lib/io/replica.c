@@ -15,12 +15,10 @@
  * and freed at close.  Groups of one rank never broadcast.  bytes_read
  * counts file bytes only, so the receivers add nothing.
  */
-#include "h5ckpt_private.h"
+#include "io/exec.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-int h5ckpt__replica_off;
 
 #define ID_MAX 128
 
@@ -37,9 +35,9 @@ struct h5ckpt__replica {
     size_t nparts;
 };
 
-void h5ckpt__replica_free(h5ckpt *ck)
+void h5ckpt__replica_free(h5ckpt__io *io)
 {
-    struct h5ckpt__replica *r = ck->replica;
+    struct h5ckpt__replica *r = io->replica;
     const h5ckpt__devops *d = h5ckpt__devops_get();
     size_t i;
 
@@ -48,13 +46,12 @@ void h5ckpt__replica_free(h5ckpt *ck)
     for (i = 0; i < r->nparts; i++) {
         if (r->parts[i].g && d)
             (r->aborting ? d->group_abort : d->group_free)(r->parts[i].g);
-        if (r->parts[i].comm != MPI_COMM_NULL)
-            MPI_Comm_free(&r->parts[i].comm);
+        h5ckpt__comm_free(&r->parts[i].comm);
         free(r->parts[i].colors);
     }
     free(r->parts);
     free(r);
-    ck->replica = NULL;
+    io->replica = NULL;
 }
 
 static int has_groups(const h5ckpt__devops *d)
@@ -67,35 +64,35 @@ static int has_groups(const h5ckpt__devops *d)
 }
 
 /* Collective, once per handle: 1 if every rank has a distinct device. */
-static int decide(h5ckpt *ck, const h5ckpt__devops *d)
+static int decide(h5ckpt__io *io, const h5ckpt__devops *d)
 {
     char *ids = NULL, mine[ID_MAX] = "";
     int rc = 0, i, j, distinct = 1;
 
-    if (!(ids = calloc((size_t)ck->size, ID_MAX)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+    if (!(ids = calloc((size_t)io->ctx->size, ID_MAX)))
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
     else
-        rc = d->device_id(mine, sizeof mine, ck->errmsg);
+        rc = d->device_id(mine, sizeof mine, io->ctx->errmsg);
     mine[ID_MAX - 1] = '\0';
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto done;
-    if (MPI_Allgather(mine, ID_MAX, MPI_CHAR, ids, ID_MAX, MPI_CHAR, ck->comm) !=
-        MPI_SUCCESS)
-        rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allgather failed");
-    for (i = 0; rc == 0 && distinct && i < ck->size; i++)
-        for (j = i + 1; distinct && j < ck->size; j++)
+    rc = h5ckpt__mpi(MPI_Allgather(mine, ID_MAX, MPI_CHAR, ids, ID_MAX, MPI_CHAR,
+                                   io->ctx->comm),
+                     "MPI_Allgather", io->ctx->errmsg);
+    for (i = 0; rc == 0 && distinct && i < io->ctx->size; i++)
+        for (j = i + 1; distinct && j < io->ctx->size; j++)
             distinct = strcmp(ids + (size_t)i * ID_MAX, ids + (size_t)j * ID_MAX) != 0;
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) == 0)
-        ck->replica->usable = distinct;
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) == 0)
+        io->replica->usable = distinct;
 done:
     free(ids);
     return rc;
 }
 
 /* Key of this rank's selection of task t: 0 when it takes no part. */
-static uint64_t task_key(const h5ckpt *ck, const h5ckpt__task *t)
+static uint64_t task_key(const h5ckpt__io *io, const h5ckpt__task *t)
 {
-    const h5ckpt__tensor *x = h5ckpt__find_tensor(ck, t->op->path);
+    const h5ckpt__tensor *x = h5ckpt__index_tensor(&io->file->index, t->op->path);
     size_t w = 2 * (size_t)t->op->layout.ndim;
     h5ckpt__buf b = {0};
     uint64_t k;
@@ -112,11 +109,11 @@ static uint64_t task_key(const h5ckpt *ck, const h5ckpt__task *t)
 
 /* Collective: the cached partition with these colors, made if new (every
  * rank asks for the same partitions in the same order). */
-static int find_part(h5ckpt *ck, const int *colors, size_t *out)
+static int find_part(h5ckpt__io *io, const int *colors, size_t *out)
 {
     const h5ckpt__devops *d = h5ckpt__devops_get();
-    struct h5ckpt__replica *r = ck->replica;
-    size_t i, n = (size_t)ck->size * sizeof *colors;
+    struct h5ckpt__replica *r = io->replica;
+    size_t i, n = (size_t)io->ctx->size * sizeof *colors;
     part *p, *np;
     int *copy = NULL, rc = 0, gsize = 0;
 
@@ -128,8 +125,8 @@ static int find_part(h5ckpt *ck, const int *colors, size_t *out)
     if ((np = realloc(r->parts, (r->nparts + 1) * sizeof *np)) != NULL)
         r->parts = np;
     if (!np || !(copy = malloc(n)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0) {
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0) {
         free(copy);
         return rc;
     }
@@ -137,53 +134,56 @@ static int find_part(h5ckpt *ck, const int *colors, size_t *out)
     p->colors = memcpy(copy, colors, n);
     p->comm = MPI_COMM_NULL;
     p->g = NULL;
-    if (MPI_Comm_split(ck->comm, colors[ck->rank], ck->rank, &p->comm) !=
-            MPI_SUCCESS ||
-        MPI_Comm_size(p->comm, &gsize) != MPI_SUCCESS)
-        rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Comm_split failed");
-    else if (gsize > 1) /* collective over the sub-communicator */
-        rc = d->group_create(&p->g, p->comm, ck->errmsg);
+    if ((rc = h5ckpt__comm_split(io->ctx->comm, MPI_UNDEFINED, colors[io->ctx->rank],
+                                 io->ctx->rank, &p->comm, io->ctx->errmsg)) == 0 &&
+        (rc = h5ckpt__mpi(MPI_Comm_size(p->comm, &gsize), "MPI_Comm_size",
+                          io->ctx->errmsg)) == 0 &&
+        gsize > 1) /* collective over the sub-communicator */
+        rc = d->group_create(&p->g, p->comm, io->ctx->errmsg);
     *out = r->nparts - 1;
-    return h5ckpt__agree(ck->comm, rc, ck->errmsg);
+    return h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg);
 }
 
-int h5ckpt__replica_plan(h5ckpt *ck, const h5ckpt__plan *plan, int *role)
+int h5ckpt__replica_plan(h5ckpt__io *io, const h5ckpt__plan *plan, int *role)
 {
     const h5ckpt__devops *d = h5ckpt__devops_get();
     uint64_t *keys = NULL, *all = NULL;
-    int *colors = NULL, use = has_groups(d) && !h5ckpt__replica_off, any = 0;
-    size_t i, n = plan->ntasks, P = (size_t)ck->size, pi;
-    int rc = 0, r, s;
+    int *colors = NULL, use = has_groups(d) && !h5ckpt__knobs_get()->replica_off, any = 0;
+    size_t i, n = plan->ntasks, P = (size_t)io->ctx->size, pi;
+    int rc = 0, r, s, nn = 0;
 
-    if (MPI_Allreduce(&use, &any, 1, MPI_INT, MPI_LAND, ck->comm) != MPI_SUCCESS)
-        return h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allreduce failed");
+    if ((rc = h5ckpt__mpi(MPI_Allreduce(&use, &any, 1, MPI_INT, MPI_LAND, io->ctx->comm),
+                          "MPI_Allreduce", io->ctx->errmsg)) != 0)
+        return rc;
     if (!any || n == 0)
         return 0;
-    if (!ck->replica) {
-        if (!(ck->replica = calloc(1, sizeof *ck->replica)))
-            rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+    if (!io->replica) {
+        if (!(io->replica = calloc(1, sizeof *io->replica)))
+            rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
         else
-            ck->replica->usable = -1;
+            io->replica->usable = -1;
     }
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         return rc;
-    if (ck->replica->usable < 0 && (rc = decide(ck, d)) != 0)
+    if (io->replica->usable < 0 && (rc = decide(io, d)) != 0)
         return rc;
-    if (ck->replica->usable == 0)
+    if (io->replica->usable == 0)
         return 0;
-    keys = malloc(n * sizeof *keys);
-    all = malloc(n * P * sizeof *all);
-    colors = malloc(P * sizeof *colors);
-    if (!keys || !all || !colors)
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__mpi_count(n, &nn, "tensors in one flush", io->ctx->errmsg)) == 0) {
+        keys = malloc(n * sizeof *keys);
+        all = malloc(n * P * sizeof *all);
+        colors = malloc(P * sizeof *colors);
+        if (!keys || !all || !colors)
+            rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    }
     for (i = 0; rc == 0 && i < n; i++)
-        keys[i] = task_key(ck, &plan->tasks[i]);
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        keys[i] = task_key(io, &plan->tasks[i]);
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto done;
-    if (MPI_Allgather(keys, (int)n, MPI_UINT64_T, all, (int)n, MPI_UINT64_T,
-                      ck->comm) != MPI_SUCCESS)
-        rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allgather failed");
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+    rc = h5ckpt__mpi(MPI_Allgather(keys, nn, MPI_UINT64_T, all, nn, MPI_UINT64_T,
+                                   io->ctx->comm),
+                     "MPI_Allgather", io->ctx->errmsg);
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto done;
     for (i = 0; rc == 0 && i < n; i++) {
         int size = 0, groups = 0, me = -1;
@@ -200,11 +200,11 @@ int h5ckpt__replica_plan(h5ckpt *ck, const h5ckpt__plan *plan, int *role)
         }
         if (groups == 0)
             continue; /* no group of two or more: identical on every rank */
-        if ((rc = find_part(ck, colors, &pi)) != 0)
+        if ((rc = find_part(io, colors, &pi)) != 0)
             break;
         for (r = 0; r < (int)P; r++)
-            if (colors[r] == colors[ck->rank]) {
-                if (r == ck->rank)
+            if (colors[r] == colors[io->ctx->rank]) {
+                if (r == io->ctx->rank)
                     me = size;
                 size++;
             }
@@ -219,13 +219,13 @@ done:
     return rc;
 }
 
-int h5ckpt__replica_bcast(h5ckpt *ck, h5ckpt__stage *st,
+int h5ckpt__replica_bcast(h5ckpt__io *io, h5ckpt__stage *st,
                           const h5ckpt__plan *plan, const int *role)
 {
     const h5ckpt__devops *d = h5ckpt__devops_get();
     h5ckpt__stream *s = h5ckpt__stage_stream(st);
     void *tmp = h5ckpt__stage_tmp(st);
-    char *msg = ck->errmsg;
+    char *msg = io->ctx->errmsg;
     size_t i;
     int rc = 0;
 
@@ -241,13 +241,14 @@ int h5ckpt__replica_bcast(h5ckpt *ck, h5ckpt__stage *st,
             continue;
         op = plan->tasks[i].op;
         l = &op->layout;
-        p = &ck->replica->parts[role[i] >> 2];
+        p = &io->replica->parts[role[i] >> 2];
         es = h5ckpt_dtype_size(op->dtype);
         n = (size_t)(l->local_count * es);
         buf = op->strided ? tmp : op->data;
-        MPI_Comm_size(p->comm, &gsize);
+        if ((rc = h5ckpt__mpi(MPI_Comm_size(p->comm, &gsize), "MPI_Comm_size", msg)) != 0 ||
+            (rc = h5ckpt__mpi(MPI_Comm_rank(p->comm, &r), "MPI_Comm_rank", msg)) != 0)
+            break;
         root = (int)(op->seq % (uint64_t)gsize);
-        MPI_Comm_rank(p->comm, &r);
         if ((role[i] & 3) == 1 && op->strided)
             rc = d->pack(s, tmp, op->data, l->local_ndim, l->local_shape,
                          op->strides, es, msg);
@@ -265,10 +266,10 @@ int h5ckpt__replica_bcast(h5ckpt *ck, h5ckpt__stage *st,
      * queued ones without a peer: waiting on the stream would never return.
      * So the queueing is agreed first, and on failure every rank abandons
      * its groups (rebuilt by the next flush that needs them). */
-    if ((rc = h5ckpt__agree(ck->comm, rc, msg)) != 0) {
-        if (ck->replica)
-            ck->replica->aborting = 1;
-        h5ckpt__replica_free(ck); /* the next flush decides and builds anew */
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, msg)) != 0) {
+        if (io->replica)
+            io->replica->aborting = 1;
+        h5ckpt__replica_free(io); /* the next flush decides and builds anew */
         return rc;
     }
     if (st)

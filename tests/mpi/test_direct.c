@@ -32,10 +32,8 @@
 
 #define NT 4
 
-static const h5ckpt_options fast = {H5CKPT_OPTIONS_VERSION, NULL, 1,
-                                    H5CKPT_EXECUTOR_FAST, 1, 0, 0, 0};
-static const h5ckpt_options plain = {H5CKPT_OPTIONS_VERSION, NULL, 1,
-                                     H5CKPT_EXECUTOR_PLAIN, 1, 0, 0, 0};
+static const h5ckpt_options fast = {.executor = H5CKPT_EXECUTOR_FAST};
+static const h5ckpt_options plain = {.executor = H5CKPT_EXECUTOR_PLAIN};
 
 /* At 4 ranks a's and d's pieces still have direct middles over 1 MiB; b's
  * row segments have one at 1 rank only. */
@@ -63,7 +61,8 @@ static void make_layouts(tensor *t, const h5ckpt_mesh *m)
     T_PASS(NULL, h5ckpt_layout_sharded(&t[3].l, m, 2, s_d, &s0));
 }
 
-/* Collective: write the state with the fast writer, H5CKPT_DIRECT=direct. */
+/* Collective: write the state with the fast writer, direct writes on or
+ * off (off through H5CKPT_DIRECT=0, which sets the option no_direct). */
 static void write_state(const char *path, const h5ckpt_mesh *m, uint64_t id,
                         int direct)
 {
@@ -75,9 +74,10 @@ static void write_state(const char *path, const h5ckpt_mesh *m, uint64_t id,
     tensor t[NT];
     int i;
 
-    setenv("H5CKPT_DIRECT", direct ? "1" : "0", 1);
+    if (!direct)
+        setenv("H5CKPT_DIRECT", "0", 1);
     o.mesh = m;
-    o.fsync = 0; /* what stays in the page cache is then what was buffered */
+    o.no_fsync = 1; /* what stays in the page cache is then what was buffered */
     make_state(t, id);
     make_layouts(t, m);
     T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, &o, NULL));
