@@ -55,10 +55,10 @@ static void make_layouts(tensor *t, const h5ckpt_mesh *m)
 {
     const int s0 = H5CKPT_SHARD(0), s1 = H5CKPT_SHARD(1), r = H5CKPT_REPLICATE;
 
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[0].l, m, 2, s_a, &s0));
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, m, 2, s_b, &s1));
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[2].l, m, 3, s_c, &r));
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[3].l, m, 2, s_d, &s0));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[0].l, m, 2, s_a, &s0, NULL));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, m, 2, s_b, &s1, NULL));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[2].l, m, 3, s_c, &r, NULL));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[3].l, m, 2, s_d, &s0, NULL));
 }
 
 /* Collective: write the state with the fast writer, direct writes on or
