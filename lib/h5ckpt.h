@@ -280,7 +280,8 @@ typedef enum {
  *  - H5CKPT_EXCHANGE=0 sets `no_exchange`;
  *  - H5CKPT_DIRECT=0 sets `no_direct`.
  * Options are agreed: ranks whose resolved options differ (no_exchange and
- * no_direct aside) fail create or open with H5CKPT_EDISAGREE on every rank.
+ * no_direct aside: one rank's 1 sets them on every rank) fail create or
+ * open with H5CKPT_EDISAGREE on every rank.
  */
 typedef struct {
     unsigned version;          /* 0 or H5CKPT_OPTIONS_VERSION */
@@ -302,10 +303,11 @@ typedef struct {
                                   exchange of fragmented reads off; one
                                   rank's 1 turns it off on every rank (not
                                   compared) */
-    int no_direct;             /* create, fast executor: 1 writes this rank's
-                                  bytes through the page cache only, never
-                                  with O_DIRECT (section "Executors"); each
-                                  rank's own choice, not compared */
+    int no_direct;             /* create, fast executor: 1 writes through
+                                  the page cache only, never with O_DIRECT
+                                  (section "Executors"); one rank's 1 turns
+                                  it off on every rank (agreed, not
+                                  compared) */
 } h5ckpt_options;
 
 #define H5CKPT_OPTIONS_VERSION 1
@@ -878,8 +880,8 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  *    allocated the data region with fallocate: no page-cache pages are
  *    allocated for it and the ranks of one file write side by side.  Such
  *    bytes are not in the page cache after the commit.  Where O_DIRECT is
- *    refused, writes are buffered; `no_direct` (or H5CKPT_DIRECT=0) makes
- *    that rank's writes buffered.
+ *    refused, writes are buffered; `no_direct` (or H5CKPT_DIRECT=0) on any
+ *    rank makes every rank's writes buffered (and skips the fallocate).
  *  - H5CKPT_EXECUTOR_DEFAULT (what zeroed and NULL options give): the
  *    environment variable H5CKPT_EXECUTOR ("plain" or "fast")
  *    when set, else fast.  create and open fail with H5CKPT_EINVAL for

@@ -32,7 +32,7 @@
 
 enum { K_WRITE = 'w', K_READ = 'r', K_MESH = 'm', K_PRESET = 'p', K_COUNT = 'n',
        K_SIZE = 's', K_DTYPE = 256, K_POLICY, K_EXEC, K_FSYNC, K_NOFSYNC, K_JSON,
-       K_HIDDEN, K_DEVICE, K_PAGES, K_RUNS, K_SETTLE };
+       K_HIDDEN, K_DEVICE, K_PAGES, K_RUNS, K_SETTLE, K_NODIRECT };
 
 static const cli_opt opts[] = {
     {"write", K_WRITE, "FILE", "write the synthetic state to FILE (timed)"},
@@ -59,12 +59,14 @@ static const cli_opt opts[] = {
                           "and report medians (default 1)"},
     {"settle", K_SETTLE, "SECONDS", "--pages cold: the longest wait for the page "
                                     "state to settle before a phase (default 20)"},
+    {"no-direct", K_NODIRECT, NULL, "fast writer: buffered writes only, no "
+                                    "O_DIRECT (the option no_direct)"},
     {"json", K_JSON, NULL, "print one JSON object instead of text"},
     {NULL, 0, NULL, NULL}};
 
 typedef struct {
     const char *file, *preset, *mesh;
-    int writing, fsync, json, cuda, pages, runs;
+    int writing, fsync, json, cuda, pages, runs, no_direct;
     double settle;
     h5ckpt_executor executor;
     bench_knobs knobs;
@@ -142,6 +144,7 @@ static int parse(const cli_cmd *self, int argc, char **argv, args *a)
         case K_FSYNC: a->fsync = 1; break;
         case K_NOFSYNC: a->fsync = 0; break;
         case K_JSON: a->json = 1; break;
+        case K_NODIRECT: a->no_direct = 1; break;
         case K_PAGES:
             if (strcmp(arg, "warm") && strcmp(arg, "cold"))
                 return cli_usage_error(self, "unknown page state '%s' (warm or cold)", arg);
@@ -293,6 +296,7 @@ static int run_ckpt(const args *a, const h5ckpt_mesh *m, state *s, double *secs,
     o.mesh = a->writing ? m : NULL;
     o.no_fsync = !a->fsync;
     o.executor = a->executor;
+    o.no_direct = a->no_direct;
     MPI_Barrier(MPI_COMM_WORLD);
     t0 = now();
     rc = a->writing ? h5ckpt_create(&ck, a->file, MPI_COMM_WORLD, &o, &err)
@@ -547,6 +551,7 @@ static void report_json(const args *a, const char *mesh, const char *exec,
         json_object_set_new(j, "ceiling_per_rank_seconds_each",
                             array_of(r->t[PH_PER], a->runs));
         json_object_set_new(j, "device", json_string(a->cuda ? "cuda" : "host"));
+        json_object_set_new(j, "direct", json_boolean(!a->no_direct));
     }
     if (j && a->cuda) {
         double c = median(r->copy, a->runs);
@@ -590,9 +595,10 @@ static void report(const args *a, const h5ckpt_mesh *m, const state *s, const re
         report_json(a, mesh, exec, s, r);
         return;
     }
-    cli_out("%s %s: %zu tensors, %.3f GB, %d ranks, mesh %s, %s executor, %s%s\n",
+    cli_out("%s %s: %zu tensors, %.3f GB, %d ranks, mesh %s, %s executor, %s%s%s\n",
             a->writing ? "write" : "read", a->preset, s->n, gb, cli_size, mesh, exec,
-            a->fsync ? "fsync" : "no fsync", a->cuda ? ", CUDA device buffers" : "");
+            a->fsync ? "fsync" : "no fsync", a->no_direct ? ", no O_DIRECT" : "",
+            a->cuda ? ", CUDA device buffers" : "");
     cli_out("  pages %s; %d run%s in rotating order, medians\n",
             a->pages == BENCH_PAGES_COLD ? "cold" : "warm", a->runs,
             a->runs > 1 ? "s" : "");

@@ -32,8 +32,8 @@
  * system that refuses O_DIRECT at open (EINVAL) gets buffered writes only;
  * one that refuses a direct write with EINVAL gets that write (from the
  * bounce buffer), and every later one, buffered.  The option no_direct (or
- * H5CKPT_DIRECT=0, resolved in lib/handle/file.c) makes a rank's writes all
- * buffered.
+ * H5CKPT_DIRECT=0, resolved and agreed across ranks in lib/handle/file.c)
+ * makes every write buffered and skips the fallocate.
  *
  * The copy into a bounce buffer and the direct write of the previous one
  * overlap: a helper thread (no MPI calls) writes buffer h while the caller
