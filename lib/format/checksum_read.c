@@ -14,6 +14,13 @@ int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
                              const uint64_t *off, const uint64_t *cnt,
                              uint64_t *out)
 {
+    return h5ckpt__hash_dataset_box_each(dset, type, ndim, off, cnt, out, NULL, NULL);
+}
+
+int h5ckpt__hash_dataset_box_each(hid_t dset, hid_t type, int ndim,
+                                  const uint64_t *off, const uint64_t *cnt,
+                                  uint64_t *out, h5ckpt__slice_fn fn, void *arg)
+{
     hsize_t start[H5CKPT_MAX_NDIM], count[H5CKPT_MAX_NDIM], n;
     uint64_t idx[H5CKPT_MAX_NDIM] = {0}, row = 1, step, pos = 0;
     size_t es = H5Tget_size(type);
@@ -54,10 +61,13 @@ int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
     }
     if (ndim == 0) {
         msp = H5Screate(H5S_SCALAR);
-        if (msp < 0 || H5Dread(dset, type, msp, fsp, H5P_DEFAULT, buf) < 0)
+        if (msp < 0 || H5Dread(dset, type, msp, fsp, H5P_DEFAULT, buf) < 0) {
             rc = H5CKPT_EIO;
-        else
+        } else {
             XXH3_64bits_update(st, buf, es);
+            if (fn)
+                fn(arg, 0, NULL, NULL, buf);
+        }
         goto done;
     }
     for (;;) {
@@ -76,6 +86,8 @@ int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
         H5Sclose(msp);
         msp = H5I_INVALID_HID;
         XXH3_64bits_update(st, buf, n * es);
+        if (fn)
+            fn(arg, ndim, start, count, buf);
         if ((pos += take) < cnt[sd])
             continue;
         pos = 0;

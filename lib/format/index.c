@@ -390,7 +390,7 @@ static int scan(h5ckpt__ctx *ctx, h5ckpt__file *f, const h5ckpt_options *opts)
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_sec2(fapl) < 0 ||
         H5Pset_file_locking(fapl, opts->no_file_locking ? 0 : 1, 1) < 0 ||
         small_cache(fapl) < 0 ||
-        (w.fid = H5Fopen(f->path, H5F_ACC_RDONLY, fapl)) < 0) {
+        (w.fid = h5ckpt__file_open_serial(f, fapl)) < 0) {
         rc = h5ckpt__set(ctx, H5CKPT_ENOTCKPT, "cannot open '%s' as HDF5", f->path);
         h5ckpt__append_h5err(ctx->errmsg);
         goto done;
