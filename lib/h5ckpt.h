@@ -984,8 +984,9 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  *   than one dimension, integers beyond int64) are not listed.
  * - h5ckpt_create() and h5ckpt_open() return H5CKPT_EINVAL for a path whose
  *   base name leaves no room for the temporary name (over NAME_MAX - 29
- *   bytes) and, with Open MPI 4.x, for paths MPI-IO would abort on (over 244
- *   bytes, or base names over 205 bytes).
+ *   bytes) and, with Open MPI 4.x, for paths MPI-IO would abort or hang on
+ *   (over 244 bytes; base names over 202 bytes for create, over 231 for
+ *   open).
  * - A NULL `out`, path or bad options version on some ranks only fails every
  *   rank alike (H5CKPT_EINVAL), as does a NULL `out` in h5ckpt_mesh_create().
  *   NULL options, zeroed options and H5CKPT_OPTIONS_INIT are the same

@@ -29,12 +29,17 @@ uint64_t h5ckpt_bytes_read(const h5ckpt *ck) { return ck ? ck->io.bytes_read : 0
  * 4.1's OMPIO aborts the process (a fixed 256-byte buffer in its sharedfp
  * components overflows) when MPI_File_open is given a path of 245 bytes or
  * more, and fails to open a file whose name is longer than about 234 bytes
- * (it makes "<name>_cid-<n>-<pid>.sm" next to it).  With Open MPI such paths
- * are refused with EINVAL instead (measured with 4.1.4).
+ * (it makes "<name>_cid-<n>-<pid>.sm" next to it).  When the ranks span
+ * several nodes it makes "<name>-<jobid>-<pid>.lock" instead (sharedfp
+ * lockedfile), up to 24 bytes more (a 10-digit job id, a 7-digit pid):
+ * when that name is too long rank 0 fails alone and the other ranks wait
+ * in MPI_File_open forever.  So a name may have at most 255 - 24 = 231
+ * bytes.  With Open MPI such paths are refused with EINVAL instead
+ * (measured with 4.1.4).
  */
 #if defined(OMPI_MAJOR_VERSION) && OMPI_MAJOR_VERSION < 5
 #define MPIIO_PATH_MAX 244
-#define MPIIO_NAME_MAX 234
+#define MPIIO_NAME_MAX 231
 #else
 #define MPIIO_PATH_MAX (PATH_MAX - 1)
 #define MPIIO_NAME_MAX NAME_MAX
@@ -48,6 +53,19 @@ static int mpiio_path_ok(const char *path, char *msg)
                         "path '%.40s...' is %zu bytes long; MPI-IO here opens "
                         "at most %d (use a shorter or relative path)",
                         path, strlen(path), MPIIO_PATH_MAX);
+}
+
+/* The base name of a file to open through MPI-IO. */
+static int mpiio_name_ok(const char *path, char *msg)
+{
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+
+    if (strlen(base) <= MPIIO_NAME_MAX)
+        return 0;
+    return h5ckpt__fail(msg, H5CKPT_EINVAL,
+                        "file name '%.40s...' is %zu bytes long; MPI-IO here "
+                        "opens at most %d (rename it)",
+                        base, strlen(base), MPIIO_NAME_MAX);
 }
 
 /* Split `path` into its directory ("." if none) and base name. */
@@ -358,7 +376,7 @@ static int check_source(const char *path, char *msg)
         return h5ckpt__fail(msg, H5CKPT_ENOTCOMMITTED,
                             "'%s' is the temporary file of an unfinished save",
                             path);
-    if (mpiio_path_ok(path, msg) != 0)
+    if (mpiio_path_ok(path, msg) != 0 || mpiio_name_ok(path, msg) != 0)
         return H5CKPT_EINVAL;
     return 0; /* whether it is HDF5: asked of the held file (access.c) */
 }

@@ -224,6 +224,7 @@ START_TEST(every_dtype_round_trips_from_fake_device_buffers)
     static const uint64_t shape[2] = {7, 5};
     dten d[H5CKPT_DTYPE_COUNT];
     h5ckpt_mesh *m = world_mesh();
+    uint64_t held = 0;
     int i;
 
     setup();
@@ -233,12 +234,15 @@ START_TEST(every_dtype_round_trips_from_fake_device_buffers)
                     h5ckpt_dtype_name((h5ckpt_dtype)i));
         d[i].declared = 1;
         T_ALL(sharded(&d[i], m, i % 2 ? H5CKPT_SHARD(1) : H5CKPT_SHARD(0)) == 0, "layout");
+        held += h5ckpt_layout_local_count(d[i].t.l);
     }
     write_all(t_path("dtypes.h5"), d, H5CKPT_DTYPE_COUNT, NULL);
     for (i = 0; i < H5CKPT_DTYPE_COUNT; i++)
         T_ALL(whole(&d[i]) == 0, "whole");
     T_CHECK(read_all(t_path("dtypes.h5"), d, H5CKPT_DTYPE_COUNT, NULL, NULL));
-    T_ALL(fake_st.copies[H5CKPT__D2H] > 0 && fake_st.copies[H5CKPT__H2D] > 0,
+    /* from 6 ranks on, the last holds no part of a 7x5 tensor: nothing to
+     * copy from its device */
+    T_ALL((fake_st.copies[H5CKPT__D2H] > 0 || held == 0) && fake_st.copies[H5CKPT__H2D] > 0,
           "no device copies were made");
     for (i = 0; i < H5CKPT_DTYPE_COUNT; i++)
         dten_release(&d[i]);
