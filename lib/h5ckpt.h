@@ -301,9 +301,11 @@ typedef enum {
  * their options) and nowhere else:
  *  - H5CKPT_EXECUTOR=plain|fast sets the executor when `executor` is
  *    H5CKPT_EXECUTOR_DEFAULT (another value fails with H5CKPT_EINVAL);
- *  - H5CKPT_EXCHANGE=0 sets `no_exchange`.
- * Options are agreed: ranks whose resolved options differ (no_exchange
- * aside) fail create or open with H5CKPT_EDISAGREE on every rank.
+ *  - H5CKPT_EXCHANGE=0 sets `no_exchange`;
+ *  - H5CKPT_DIRECT=0 sets `no_direct`.
+ * Options are agreed: ranks whose resolved options differ (no_exchange and
+ * no_direct aside: one rank's 1 sets them on every rank) fail create or
+ * open with H5CKPT_EDISAGREE on every rank.
  */
 typedef struct {
     unsigned version;          /* 0 or H5CKPT_OPTIONS_VERSION */
@@ -323,13 +325,18 @@ typedef struct {
                                   0: 256 MiB; less than 64 KiB: 64 KiB */
     int no_exchange;           /* open, fast executor: 1 turns the node-local
                                   exchange of fragmented reads off; one
-                                  rank's 1 turns it off on every rank (the
-                                  only option that is not compared) */
+                                  rank's 1 turns it off on every rank (not
+                                  compared) */
+    int no_direct;             /* create, fast executor: 1 writes through
+                                  the page cache only, never with O_DIRECT
+                                  (section "Executors"); one rank's 1 turns
+                                  it off on every rank (agreed, not
+                                  compared) */
 } h5ckpt_options;
 
 #define H5CKPT_OPTIONS_VERSION 1
 #define H5CKPT_OPTIONS_INIT                                                   \
-    { H5CKPT_OPTIONS_VERSION, NULL, H5CKPT_EXECUTOR_DEFAULT, 0, 0, 0, 0, 0, 0 }
+    { H5CKPT_OPTIONS_VERSION, NULL, H5CKPT_EXECUTOR_DEFAULT, 0, 0, 0, 0, 0, 0, 0 }
 
 /* Set `*opts` to the defaults (every field zero, version current).  Local. */
 H5CKPT_API void h5ckpt_options_init(h5ckpt_options *opts);
@@ -906,6 +913,14 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  *    `no_exchange` (or H5CKPT_EXCHANGE=0) on any rank turns it off for
  *    every rank of the handle (agreed, not compared).  A caller's
  *    buffers must therefore be writable memory of its own process.
+ *    Writing, the page-aligned middle of every piece of 1 MiB or more goes
+ *    to the file with O_DIRECT (through two 8 MiB bounce buffers per rank
+ *    and a helper thread that makes no MPI call), after rank 0 has
+ *    allocated the data region with fallocate: no page-cache pages are
+ *    allocated for it and the ranks of one file write side by side.  Such
+ *    bytes are not in the page cache after the commit.  Where O_DIRECT is
+ *    refused, writes are buffered; `no_direct` (or H5CKPT_DIRECT=0) on any
+ *    rank makes every rank's writes buffered (and skips the fallocate).
  *  - H5CKPT_EXECUTOR_DEFAULT (what zeroed and NULL options give): the
  *    environment variable H5CKPT_EXECUTOR ("plain" or "fast")
  *    when set, else fast.  create and open fail with H5CKPT_EINVAL for

@@ -162,8 +162,8 @@ static int env_off(const char *name)
 
 /*
  * The caller's options (NULL: the defaults) with the defaults and the
- * environment overrides applied: the one place that reads H5CKPT_EXECUTOR
- * and H5CKPT_EXCHANGE (lib/h5ckpt.h, "Options").  Local.  Returns 0 or
+ * environment overrides applied: the one place that reads H5CKPT_EXECUTOR,
+ * H5CKPT_EXCHANGE and H5CKPT_DIRECT (lib/h5ckpt.h, "Options").  Local.  Returns 0 or
  * H5CKPT_EINVAL.
  */
 static int resolve_options(h5ckpt_options *dst, const h5ckpt_options *src,
@@ -196,6 +196,8 @@ static int resolve_options(h5ckpt_options *dst, const h5ckpt_options *src,
     }
     if (env_off("H5CKPT_EXCHANGE"))
         dst->no_exchange = 1;
+    if (env_off("H5CKPT_DIRECT"))
+        dst->no_direct = 1;
     return 0;
 }
 
@@ -238,16 +240,20 @@ static int begin(h5ckpt **out, const char *path, MPI_Comm comm,
     return rc;
 }
 
-/* Collective: all ranks pass the same path and options. */
-static int check_same(MPI_Comm comm, const char *path, const h5ckpt_options *o,
+/*
+ * Collective: all ranks pass the same path and options, and agree on
+ * no_direct (any rank's 1 sets it on every rank).
+ */
+static int check_same(MPI_Comm comm, const char *path, h5ckpt_options *o,
                       char *msg)
 {
     h5ckpt__buf b = {0};
     uint64_t mine, root;
-    int rank, rc = 0;
+    int rank, rc = 0, e, off = o->no_direct != 0;
 
     /* resolved options: NULL, zeroed and explicit defaults agree;
-     * no_exchange is agreed later, not compared (lib/h5ckpt.h) */
+     * no_exchange is agreed later (exchange.c) and no_direct below: neither
+     * is compared (lib/h5ckpt.h) */
     h5ckpt__buf_str(&b, path);
     h5ckpt__buf_u64(&b, (uint64_t)(o->no_fsync != 0));
     h5ckpt__buf_u64(&b, (uint64_t)o->executor);
@@ -261,6 +267,12 @@ static int check_same(MPI_Comm comm, const char *path, const h5ckpt_options *o,
     if ((rc = h5ckpt__mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank", msg)) == 0)
         rc = h5ckpt__mpi(MPI_Bcast(&root, 1, MPI_UINT64_T, 0, comm), "MPI_Bcast",
                          msg);
+    /* every rank takes part, whatever it found so far */
+    e = h5ckpt__mpi(MPI_Allreduce(MPI_IN_PLACE, &off, 1, MPI_INT, MPI_MAX, comm),
+                    "MPI_Allreduce", msg);
+    if (rc == 0)
+        rc = e;
+    o->no_direct = off;
     if (rc == 0 && root != mine)
         rc = h5ckpt__fail(msg, H5CKPT_EDISAGREE,
                           "rank %d passes path '%s' or options that differ "
