@@ -14,11 +14,11 @@ _EXECUTORS = {None: _lib.EXECUTOR_DEFAULT, "default": _lib.EXECUTOR_DEFAULT,
 
 def options(mesh=None, fsync=None, executor=None, file_locking=None,
             alignment=None, verify_checksums=None, staging_bytes=None,
-            exchange=None):
+            exchange=None, direct=None):
     """An h5ckpt_options for create/open, or None when every argument is
     left at its default (the library's defaults then apply)."""
     args = (mesh, fsync, executor, file_locking, alignment, verify_checksums,
-            staging_bytes, exchange)
+            staging_bytes, exchange, direct)
     if all(a is None for a in args):
         return None
     if executor not in _EXECUTORS:
@@ -40,6 +40,8 @@ def options(mesh=None, fsync=None, executor=None, file_locking=None,
         o.staging_bytes = int(staging_bytes)
     if exchange is not None:
         o.no_exchange = 0 if exchange else 1
+    if direct is not None:
+        o.no_direct = 0 if direct else 1
     return o
 
 
@@ -503,7 +505,7 @@ def create(path, comm=None, mesh=None, **kw):
     """Start a checkpoint that appears at `path` when committed.  Collective
     over `comm` (an mpi4py communicator; default MPI.COMM_WORLD).  Keyword
     options: fsync, executor ('plain'/'fast'), file_locking, alignment,
-    staging_bytes.  Use as a context manager: a normal exit commits, an
+    staging_bytes, direct (False: no O_DIRECT writes).  Use as a context manager: a normal exit commits, an
     exception aborts."""
     comm = _mpi.resolve(comm, "world")
     opts = options(mesh=mesh, **kw)

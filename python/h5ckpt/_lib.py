@@ -41,7 +41,8 @@ class Options(Structure):
     _fields_ = [("version", c_uint), ("mesh", c_void_p), ("executor", c_int),
                 ("no_fsync", c_int), ("no_file_locking", c_int),
                 ("alignment", c_uint64), ("verify_checksums", c_int),
-                ("staging_bytes", c_uint64), ("no_exchange", c_int)]
+                ("staging_bytes", c_uint64), ("no_exchange", c_int),
+                ("no_direct", c_int)]
 
 
 class BufferStruct(Structure):
@@ -65,7 +66,7 @@ EXECUTOR_DEFAULT, EXECUTOR_PLAIN, EXECUTOR_FAST = 0, 1, 2
 MEM_HOST, MEM_CUDA = 0, 1
 ATTR_INT64, ATTR_FLOAT64, ATTR_STRING, ATTR_BOOL = 0, 1, 2, 3
 # H5CKPT_OPTIONS_INIT, field by field
-OPTIONS_INIT = (OPTIONS_VERSION, None, EXECUTOR_DEFAULT, 0, 0, 0, 0, 0, 0)
+OPTIONS_INIT = (OPTIONS_VERSION, None, EXECUTOR_DEFAULT, 0, 0, 0, 0, 0, 0, 0)
 CKDIR_OPTIONS_INIT = (CKDIR_OPTIONS_VERSION, 0, 0)
 REPLICATE = -1
 CKDIR_NEXT = -1
