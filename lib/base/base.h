@@ -158,6 +158,15 @@ typedef struct {
                                (0: 16 MiB) */
     uint64_t exchange_unit; /* bytes of file per exchange unit (0: 1 MiB) */
     int replica_off;        /* no device replica groups */
+    /* raw writes (lib/io/rawio.c) of this process fail with this errno
+     * (ENOSPC, EIO) once a writer has written write_fail_after bytes
+     * through one descriptor; 0: never (failure tests) */
+    int write_fail_errno;
+    uint64_t write_fail_after;
+    /* the background writer of an asynchronous commit sleeps this many
+     * microseconds before each piece it writes (tests: a save stays in
+     * flight; crash trials) */
+    unsigned write_pace_us;
 } h5ckpt__knobs;
 
 const h5ckpt__knobs *h5ckpt__knobs_get(void);

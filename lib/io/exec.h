@@ -18,6 +18,37 @@ int h5ckpt__exec_plain_read(h5ckpt__io *io, const h5ckpt__plan *plan);
 int h5ckpt__exec_fast_write(h5ckpt__io *io, const h5ckpt__plan *plan);
 int h5ckpt__exec_fast_read(h5ckpt__io *io, const h5ckpt__plan *plan);
 
+/* File offset of a task's dataset, or -1 when it has no contiguous extent
+ * (exec_fast.c). */
+int64_t h5ckpt__task_offset(const h5ckpt__io *io, const h5ckpt__task *t);
+
+/* ---- raw runs (rawio.c) -------------------------------------------------- */
+
+/*
+ * The one routine that moves runs of tensor bytes between memory and the
+ * file: the fast executor goes through it, and so will every other writer
+ * of raw runs.  Local, no MPI, no HDF5, no message;
+ * one thread at a time per rawio (any thread).
+ */
+typedef struct {
+    int fd, writing;
+    uint64_t foff;      /* the pending run (merged neighbours) */
+    unsigned char *mem;
+    uint64_t len;
+    uint64_t moved;     /* bytes moved so far */
+    int err;            /* errno of the first failure */
+} h5ckpt__rawio;
+/* Move [foff, foff + len) of the file from (writing) or to `mem` now.
+ * Returns 0, or -1 with r->err set. */
+int h5ckpt__rawio_move(h5ckpt__rawio *r, uint64_t foff, unsigned char *mem,
+                       uint64_t len);
+/* Add a run; the pending one is moved first unless the new one continues it
+ * both in the file and in memory.  Returns 0 or -1 (r->err). */
+int h5ckpt__rawio_add(h5ckpt__rawio *r, uint64_t foff, unsigned char *mem,
+                      uint64_t len);
+/* Move the pending run.  Returns 0 or -1 (r->err). */
+int h5ckpt__rawio_flush(h5ckpt__rawio *r);
+
 /* ---- a writer's objects (objects.c, meta.c) ------------------------------ */
 
 /* Collective: create the groups and datasets of the batch and write its
