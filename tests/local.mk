@@ -24,4 +24,5 @@ include tests/crash/local.mk
 include tests/mpi/executors.mk
 include tests/corpus/local.mk
 include tests/mpi/device.mk
+include tests/mpi/async.mk
 include tests/gpu/local.mk

@@ -22,12 +22,16 @@ int h5ckpt__exec_fast_read(h5ckpt__io *io, const h5ckpt__plan *plan);
  * (exec_fast.c). */
 int64_t h5ckpt__task_offset(const h5ckpt__io *io, const h5ckpt__task *t);
 
+/* Smallest snapshot ring of an asynchronous commit (a smaller
+ * snapshot_bytes is raised to it; async.c). */
+#define H5CKPT__SNAPSHOT_MIN ((uint64_t)64 << 10)
+
 /* ---- raw runs (rawio.c) -------------------------------------------------- */
 
 /*
  * The one routine that moves runs of tensor bytes between memory and the
- * file: the fast executor goes through it, and so will every other writer
- * of raw runs.  Local, no MPI, no HDF5, no message;
+ * file: the fast executor and the background writer of an asynchronous
+ * commit (async.c) both go through it.  Local, no MPI, no HDF5, no message;
  * one thread at a time per rawio (any thread).
  */
 typedef struct {

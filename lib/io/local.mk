@@ -1,6 +1,6 @@
 # lib/io: the planner, the executors, object creation, checksums of moved
 # pieces, device mirrors and staging, replica groups, the node exchange,
-# raw runs.
+# raw runs, the snapshot and background writer of asynchronous commits.
 lib_libh5ckpt_core_la_SOURCES += \
 	lib/io/io.h \
 	lib/io/exec.h \
@@ -12,6 +12,7 @@ lib_libh5ckpt_core_la_SOURCES += \
 	lib/io/exec_plain.c \
 	lib/io/exec_fast.c \
 	lib/io/rawio.c \
+	lib/io/async.c \
 	lib/io/mirrors.c \
 	lib/io/stage.c \
 	lib/io/replica.c \

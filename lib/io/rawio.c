@@ -1,10 +1,11 @@
 /*
  * Raw runs: the one routine that moves a run of tensor bytes between memory
  * and the file at a byte offset (pwrite/pread), with merging of neighbours.
- * The fast executor moves its runs through it; any other writer of raw runs
- * (a background writer, say) should too, so that every write path has one
- * place where a different way of writing a run (O_DIRECT for the aligned
- * middle of large runs, say) plugs in: h5ckpt__rawio_move.
+ * The fast executor moves its runs through it on the caller's thread; the
+ * background writer of an asynchronous commit (async.c) writes its snapshot
+ * through it on its own thread.  So every write path has one place where a
+ * different way of writing a run (O_DIRECT for the aligned middle of large
+ * runs, say) plugs in: h5ckpt__rawio_move.
  *
  * Thread rules: a rawio is used by one thread at a time; it makes no MPI and
  * no HDF5 call, sets no message (the caller turns r->err into one), and
