@@ -35,9 +35,10 @@ int main(int argc, char **argv)
 {
     const cli_cmd *cmd = NULL;
     size_t i;
-    int rc;
+    int rc, provided;
 
-    MPI_Init(&argc, &argv);
+    /* bench --async starts the library's background writer thread */
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &cli_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &cli_size);
     if (argc < 2) {
