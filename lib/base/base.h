@@ -158,6 +158,9 @@ typedef struct {
                                (0: 16 MiB) */
     uint64_t exchange_unit; /* bytes of file per exchange unit (0: 1 MiB) */
     int replica_off;        /* no device replica groups */
+    int plain_collective_reads; /* the plain executor reads collectively, as
+                               before issue 13 (wrong data with OMPIO when
+                               selections overlap; benchmarks only) */
     /* raw writes (lib/io/rawio.c) of this process fail with this errno
      * (ENOSPC, EIO) once a writer has written write_fail_after bytes
      * through one descriptor; 0: never (failure tests) */

@@ -337,7 +337,6 @@ done:
 static int check_source(const char *path, char *msg)
 {
     struct stat st;
-    htri_t is;
 
     if (stat(path, &st) != 0)
         return h5ckpt__fail(msg, errno == ENOENT || errno == ENOTDIR
@@ -353,10 +352,7 @@ static int check_source(const char *path, char *msg)
                             path);
     if (mpiio_path_ok(path, msg) != 0)
         return H5CKPT_EINVAL;
-    if ((is = H5Fis_hdf5(path)) <= 0)
-        return h5ckpt__fail(msg, H5CKPT_ENOTCKPT, "'%s' is not an HDF5 file",
-                            path);
-    return 0;
+    return 0; /* whether it is HDF5: asked of the held file (access.c) */
 }
 
 int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
@@ -400,11 +396,16 @@ int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
         (rc = h5ckpt__file_open_collective(&ck->ctx, &ck->file, &ck->opts)) != 0)
         goto failed;
     rc = h5ckpt__index_load(&ck->ctx, &ck->file, &ck->opts);
-    /* rank 0 scanned the file by name: still the one every rank holds? */
-    if (rc == 0)
+    /* rank 0 scanned the held file, or (no /proc) the file at the path:
+     * still the one every rank holds? */
+    if (rc == 0) {
+        char held[64];
         rc = h5ckpt__agree(ck->ctx.comm,
-                           rank == 0 ? h5ckpt__file_same(&ck->file, ck->ctx.errmsg) : 0,
+                           rank == 0 && h5ckpt__file_held_name(&ck->file, held, sizeof held) ==
+                                            ck->file.path
+                               ? h5ckpt__file_same(&ck->file, ck->ctx.errmsg) : 0,
                            ck->ctx.errmsg);
+    }
     if (rc == 0 && ck->opts.verify_checksums)
         rc = h5ckpt__sums_load(&ck->ctx, &ck->file);
 failed:
@@ -454,8 +455,9 @@ static int publish(h5ckpt *ck, char *msg)
     return 0;
 }
 
-/* Rank 0 (or, collectively, every rank holding the file) after a failed
- * commit: close the file and remove the temporary one at once.  The
+/* Collective after a failed commit (every rank fails alike): close the
+ * file without writing to disk (format/space.c: a full file system must
+ * not fail an HDF5 write) and remove the temporary file at once.  The
  * previous file at the path was never touched. */
 static void discard(h5ckpt *ck)
 {
@@ -463,9 +465,7 @@ static void discard(h5ckpt *ck)
     h5ckpt__h5quiet q;
 
     h5ckpt__h5quiet_begin(&q);
-    if (f->fid >= 0)
-        H5Fclose(f->fid);
-    f->fid = H5I_INVALID_HID;
+    h5ckpt__file_abort_close(f, NULL);
     h5ckpt__h5quiet_end(&q);
     if (ck->ctx.rank == 0 && f->tmp_path)
         unlink(f->tmp_path);
@@ -485,6 +485,10 @@ static int finish(h5ckpt *ck)
     rc = h5ckpt__sums_write(ctx, f); /* collective, agreed */
     if (rc == 0 && h5ckpt__file_mine(ctx, f))
         rc = h5ckpt__committed_write(f, ctx->errmsg);
+    /* the close writes HDF5's metadata, which must not fail
+     * (format/space.c) */
+    if (rc == 0)
+        rc = h5ckpt__file_reserve(ctx, f, 0);
     if ((rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg)) == 0) {
         if (f->fid >= 0 && H5Fclose(f->fid) < 0) {
             rc = h5ckpt__set(ctx, H5CKPT_EIO, "closing '%s' failed", f->tmp_path);
@@ -493,6 +497,8 @@ static int finish(h5ckpt *ck)
         f->fid = H5I_INVALID_HID;
         rc = h5ckpt__file_wait(ctx, f, rc);
         rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg);
+        if (rc == 0 && ctx->rank == 0)
+            h5ckpt__file_reserve_release(f->tmp_path);
     }
     h5ckpt__h5quiet_end(&q);
     if (rc == 0) {
@@ -631,7 +637,11 @@ int h5ckpt_close(h5ckpt *ck)
     h5ckpt__async_abort(&ck->io);
     h5ckpt__queue_settle(ck);
     h5ckpt__h5quiet_begin(&q);
-    if (ck->file.fid >= 0 && H5Fclose(ck->file.fid) < 0)
+    /* a writer that failed or was never committed: its file is discarded,
+     * and closing it must not write to disk (format/space.c) */
+    if (ck->mode == H5CKPT__WRITER && ck->state != H5CKPT__DONE)
+        rc = h5ckpt__file_abort_close(&ck->file, ck->ctx.errmsg);
+    else if (ck->file.fid >= 0 && H5Fclose(ck->file.fid) < 0)
         rc = h5ckpt__set(&ck->ctx, H5CKPT_EIO, "closing '%s' failed", ck->file.path);
     ck->file.fid = H5I_INVALID_HID;
     h5ckpt__h5quiet_end(&q);

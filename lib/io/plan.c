@@ -186,18 +186,16 @@ static void plan_sharded(h5ckpt__task *t, const h5ckpt__op *op)
 
 typedef struct {
     const uint64_t *box;
-    int rank;
-    uint32_t idx; /* box index within that rank's layout */
+    int rank, ndim; /* ndim: the sort's context (qsort has no argument) */
+    uint32_t idx;   /* box index within that rank's layout */
 } entry;
-
-static int g_ndim; /* qsort has no context argument; planning is serial */
 
 static int cmp_entry(const void *a, const void *b)
 {
     const entry *x = a, *y = b;
     int d;
 
-    for (d = 0; d < 2 * g_ndim; d++)
+    for (d = 0; d < 2 * x->ndim; d++)
         if (x->box[d] != y->box[d])
             return x->box[d] < y->box[d] ? -1 : 1;
     return x->rank - y->rank;
@@ -219,7 +217,6 @@ static int plan_explicit_one(h5ckpt__io *io, h5ckpt__task *t, const h5ckpt__op *
     size_t i, j, k, uniq = 0;
     int rc = 0;
 
-    g_ndim = ndim;
     qsort(e, ne, sizeof *e, cmp_entry);
     /* Offsets of this rank's boxes in its packed local buffer. */
     if (!(memoff = malloc((op->layout.nboxes + 1) * sizeof *memoff)))
@@ -348,6 +345,7 @@ static int plan_explicit(h5ckpt__io *io, h5ckpt__plan *plan)
                     continue; /* empty boxes hold nothing */
                 e[ne].box = box;
                 e[ne].rank = r;
+                e[ne].ndim = op->layout.ndim;
                 e[ne].idx = (uint32_t)b;
                 ne++;
             }
