@@ -41,7 +41,12 @@ typedef struct {
     uint64_t len;
     uint64_t moved;     /* bytes moved so far */
     int err;            /* errno of the first failure */
+    int fail_errno;     /* tests: writes fail with this errno once */
+    uint64_t fail_after; /* ... this many bytes were moved (knobs) */
 } h5ckpt__rawio;
+/* A rawio on `fd`, nothing pending, the test knobs copied in (on the
+ * caller's thread). */
+void h5ckpt__rawio_init(h5ckpt__rawio *r, int fd, int writing);
 /* Move [foff, foff + len) of the file from (writing) or to `mem` now.
  * Returns 0, or -1 with r->err set. */
 int h5ckpt__rawio_move(h5ckpt__rawio *r, uint64_t foff, unsigned char *mem,

@@ -183,7 +183,7 @@ static int move_tasks(h5ckpt__io *io, const h5ckpt__plan *plan, h5ckpt__rawio *r
 static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
 {
     const char *path = writing ? io->file->tmp_path : io->file->path;
-    h5ckpt__rawio r = {-1, writing, 0, NULL, 0, 0, 0};
+    h5ckpt__rawio r;
     uint64_t need = 0;
     h5ckpt__stage *st = NULL;
     h5ckpt__xplan *xp = NULL;
@@ -193,6 +193,7 @@ static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
     size_t i, ndev = 0;
     int rc = 0;
 
+    h5ckpt__rawio_init(&r, -1, writing);
     /* readers: which device tasks arrive by group broadcast (replica.c) */
     if (!writing && (!(role = calloc(plan->ntasks + 1, sizeof *role)) ||
                      !(bases = calloc(plan->ntasks + 1, sizeof *bases))))

@@ -8,23 +8,23 @@
  * runs, say) plugs in: h5ckpt__rawio_move.
  *
  * Thread rules: a rawio is used by one thread at a time; it makes no MPI and
- * no HDF5 call, sets no message (the caller turns r->err into one), and
- * reads the test knobs only.
+ * no HDF5 call, sets no message (the caller turns r->err into one) and
+ * reads no global (h5ckpt__rawio_init copies the test knobs into it).
  */
 #include "io/exec.h"
 
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 int h5ckpt__rawio_move(h5ckpt__rawio *r, uint64_t foff, unsigned char *mem,
                        uint64_t len)
 {
-    const h5ckpt__knobs *k = h5ckpt__knobs_get();
     uint64_t done = 0;
 
     /* tests: a write error (ENOSPC, EIO) once this many bytes are written */
-    if (r->writing && k->write_fail_errno && r->moved + len > k->write_fail_after) {
-        r->err = k->write_fail_errno;
+    if (r->writing && r->fail_errno && r->moved + len > r->fail_after) {
+        r->err = r->fail_errno;
         return -1;
     }
     while (done < len) {
@@ -66,4 +66,15 @@ int h5ckpt__rawio_flush(h5ckpt__rawio *r)
 
     r->len = 0;
     return rc;
+}
+
+void h5ckpt__rawio_init(h5ckpt__rawio *r, int fd, int writing)
+{
+    const h5ckpt__knobs *k = h5ckpt__knobs_get();
+
+    memset(r, 0, sizeof *r);
+    r->fd = fd;
+    r->writing = writing;
+    r->fail_errno = k->write_fail_errno;
+    r->fail_after = k->write_fail_after;
 }
