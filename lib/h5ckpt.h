@@ -1019,14 +1019,17 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  * waits until the background writer has written the oldest bytes, copies
  * on into the room they leave, and returns once every byte is copied.  With
  * the default budget start never waits for the file; with a smaller one it
- * waits for about (own bytes - R) of writing.  Device buffers are copied
- * device to host (on a stream of the library's own) into pinned snapshot
- * memory; strided device buffers are packed on the device first, through a
- * device temporary as large as the largest of them, freed before start
- * returns.  At peak a rank holds, beside its own state: R bytes of snapshot
- * memory (pinned when the save has device buffers; more if its
- * h5ckpt_snapshot grew larger for an earlier save), 64 bytes per piece
- * queued and 8 bytes per box it writes; during start, the device temporary.
+ * waits for about (own bytes - R) of writing.  The background writer
+ * starts once start has copied every byte, or once the ring is full, so
+ * that the copy does not share the CPU with the file writes.  Device
+ * buffers are copied device to host (on a stream of the library's own)
+ * into pinned snapshot memory; strided device buffers are packed on the
+ * device first, through a device temporary as large as the largest of
+ * them, freed before start returns.  At peak a rank holds, beside its own
+ * state: R bytes of snapshot memory (pinned when the save has device
+ * buffers; more if its h5ckpt_snapshot grew larger for an earlier save),
+ * 64 bytes per piece queued and 8 bytes per box it writes; during start,
+ * the device temporary.
  *
  * Reuse.  Snapshot memory lives in an h5ckpt_snapshot.  One given in the
  * options (h5ckpt_options.snapshot) is kept between saves and grows to the
