@@ -5,7 +5,7 @@
 # (/tmp/h5ckpt-bench.lock), then the medians as a markdown table.  Raw
 # JSON lines go to $OUT (default bench-async.jsonl).
 #   sh scripts/bench-async.sh [DIR]     DIR: where the files go (default $TMPDIR or /tmp)
-#   ROUNDS=3 FSYNC=--no-fsync EXTRA="--snapshot-bytes 64M" sh scripts/bench-async.sh
+#   ROUNDS=3 FSYNC=--no-fsync EXTRA="--snapshot-bytes 64M" H5CKPT_TOOL=path/to/h5ckpt sh scripts/bench-async.sh
 # Needs a built tree (sh scripts/build.sh).
 set -eu
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ out=${OUT:-bench-async.jsonl}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 mpi="${MPIEXEC:-mpirun} --oversubscribe"
-bench="$(pwd)/tools/h5ckpt bench"
+bench="${H5CKPT_TOOL:-$(pwd)/tools/h5ckpt} bench"
 f="$dir/h5ckpt-bench-async-$$.h5"
 trap 'rm -f "$f"' EXIT
 : >"$out"
@@ -28,7 +28,7 @@ while [ "$r" -lt "$rounds" ]; do
         k=$(( (k + r) % 6 ))
         preset=$( [ $k -lt 3 ] && echo big || echo llm )
         np=$(echo "1 2 4" | cut -d' ' -f$(( k % 3 + 1 )))
-        line=$(flock /tmp/h5ckpt-bench.lock timeout 900 $mpi -np "$np" $bench --write "$f" \
+        line=$(flock /tmp/h5ckpt-bench.lock timeout 900 $mpi ${LD_LIBRARY_PATH:+-x LD_LIBRARY_PATH} -np "$np" $bench --write "$f" \
             --async --preset "$preset" $fsync ${EXTRA:-} --json) || {
             echo "bench failed: $preset at $np ranks" >&2
             exit 1
