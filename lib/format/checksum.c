@@ -8,10 +8,13 @@
  */
 #include "h5ckpt_private.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 int h5ckpt__checksums_off;
@@ -242,9 +245,10 @@ done:
     return rc;
 }
 
-/* Collective: when rank 0 alone holds the file (meta.c), bring every rank's
- * rows to it in rank order; *rows and *n become rank 0's table, in which
- * every other rank's rows start at its row `first`. */
+/* Collective: when rank 0 alone holds the file (meta.c) and the table has
+ * no extent to pwrite into (write_rows_raw), bring every rank's rows to it
+ * in rank order; *rows and *n become rank 0's table, in which every other
+ * rank's rows start at its row `first`. */
 static int gather_rows(h5ckpt *ck, uint64_t **rows, uint64_t *n, uint64_t total,
                        size_t w)
 {
@@ -289,11 +293,78 @@ done:
     return rc;
 }
 
+/* Rank 0 (alone holding the file): the byte offset of the table's
+ * contiguous extent, -1 when it has none. */
+static int64_t table_offset(h5ckpt *ck)
+{
+    hid_t d = H5Dopen2(ck->fid, H5CKPT_CHECKSUM_TABLE, H5P_DEFAULT);
+    haddr_t a = d >= 0 ? H5Dget_offset(d) : HADDR_UNDEF;
+
+    if (d >= 0)
+        H5Dclose(d);
+    return a == HADDR_UNDEF ? -1 : (int64_t)a;
+}
+
+/*
+ * Collective, when rank 0 alone holds the file (meta.c): rank 0 creates the
+ * table, and every rank writes its own `n` rows at row `first` of its
+ * extent with pwrite, as the fast executor writes tensors (exec_fast.c: the
+ * extent is allocated early, HDF5 never writes inside it).  Rank 0 thus
+ * receives 8 bytes, not every rank's rows.  *done is 0 (nothing written,
+ * identical on every rank) when the table has no extent: the caller then
+ * gathers the rows instead.  Agreed.
+ */
+static int write_rows_raw(h5ckpt *ck, const uint64_t *rows, uint64_t first,
+                          uint64_t n, uint64_t total, size_t w, int *done)
+{
+    int64_t off = -1;
+    int fd = -1, rc = 0;
+
+    *done = 0;
+    if (ck->rank == 0 && (rc = write_table(ck, rows, 0, 0, total, w)) == 0 &&
+        total > 0)
+        off = table_offset(ck);
+    h5ckpt__meta_wait(ck);
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        return rc;
+    if (MPI_Bcast(&off, 1, MPI_INT64_T, 0, ck->comm) != MPI_SUCCESS)
+        rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Bcast of the checksum table's offset failed");
+    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0 || (total > 0 && off < 0))
+        return rc;
+    *done = 1;
+    if (n > 0) {
+        const unsigned char *p = (const unsigned char *)rows;
+        uint64_t len = n * w * sizeof *rows, at = (uint64_t)off + first * w * sizeof *rows;
+        if ((fd = open(ck->tmp_path, O_WRONLY)) < 0)
+            rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot open '%s' to write checksums: %s",
+                             ck->tmp_path, strerror(errno));
+        while (rc == 0 && len > 0) {
+            ssize_t k = pwrite(fd, p, len > (1u << 30) ? (1u << 30) : (size_t)len,
+                               (off_t)at);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot write checksums to '%s': %s",
+                                 ck->tmp_path, strerror(k < 0 ? errno : EIO));
+            else
+                p += k, len -= (uint64_t)k, at += (uint64_t)k;
+        }
+        /* every rank makes its own rows durable, as its tensor bytes */
+        if (rc == 0 && ck->opts.fsync && fsync(fd) != 0)
+            rc = h5ckpt__set(ck, H5CKPT_EIO, "fsync of '%s' failed: %s", ck->tmp_path,
+                             strerror(errno));
+        if (fd >= 0 && close(fd) != 0 && rc == 0)
+            rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed: %s", ck->tmp_path,
+                             strerror(errno));
+    }
+    return h5ckpt__agree(ck->comm, rc, ck->errmsg);
+}
+
 int h5ckpt__checksum_write(h5ckpt *ck)
 {
     size_t w = H5CKPT__SUM_WIDTH(ck->sum_maxnd);
     uint64_t *rows = NULL, mine = ck->nsumrows, first = 0, total = 0;
-    int rc = 0;
+    int rc = 0, raw = 0;
 
     if (h5ckpt__checksums_off)
         return 0; /* identical on every rank (benchmarks) */
@@ -308,11 +379,15 @@ int h5ckpt__checksum_write(h5ckpt *ck)
         first = 0; /* MPI_Exscan leaves rank 0's result undefined */
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
         goto done;
+    if (ck->meta_root && ck->size > 1 &&
+        ((rc = write_rows_raw(ck, rows, first, mine, total, w, &raw)) != 0 || raw))
+        goto attr;
     if ((rc = gather_rows(ck, &rows, &mine, total, w)) != 0)
         goto done;
     if (h5ckpt__meta_mine(ck))
         rc = write_table(ck, rows, first, mine, total, w);
     h5ckpt__meta_wait(ck);
+attr:
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) == 0 &&
         h5ckpt__meta_mine(ck))
         rc = h5ckpt__attr_write_string(ck->fid, H5CKPT_A_CHECKSUM_ALGO,
