@@ -50,6 +50,22 @@ static void describe_item(const h5ckpt *ck, size_t i, h5ckpt__buf *b)
         describe_attr(&ck->attrs[i - ck->nops], b);
 }
 
+/*
+ * Collective: 0 when every rank's item hashes are identical (one hash of
+ * them all compared by a single 16-byte allreduce), 1 when they differ
+ * (the caller then compares them item by item to name the first), or
+ * H5CKPT_EMPI.  Sending only what differs: at 100,000 tensors this spares
+ * every rank 800 KB of broadcast per flush (docs/SCALING.md).
+ */
+static int same_everywhere(h5ckpt *ck, const uint64_t *hashes, size_t n)
+{
+    uint64_t h = h5ckpt__hash(hashes, n * sizeof *hashes), v[2] = {h, ~h}, r[2];
+
+    if (MPI_Allreduce(v, r, 2, MPI_UINT64_T, MPI_MIN, ck->comm) != MPI_SUCCESS)
+        return h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allreduce failed");
+    return r[0] == ~r[1] ? 0 : 1;
+}
+
 static int check_agreement(h5ckpt *ck)
 {
     size_t n = ck->nops + ck->nattrs, i;
@@ -82,6 +98,9 @@ static int check_agreement(h5ckpt *ck)
     }
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
         goto done;
+    if ((rc = same_everywhere(ck, mine, n)) <= 0) /* agreed, or EMPI */
+        goto done;
+    rc = 0;
     MPI_Bcast(root, (int)n, MPI_UINT64_T, 0, ck->comm);
     for (i = 0; i < n; i++)
         if (mine[i] != root[i]) {
