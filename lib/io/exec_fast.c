@@ -252,7 +252,7 @@ static int move_tasks(h5ckpt *ck, const h5ckpt__plan *plan, run_io *r,
     for (i = 0; rc == 0 && i < plan->ntasks; i++) {
         const h5ckpt__task *t = &plan->tasks[i];
         int64_t base = task_offset(ck, t);
-        if (t->nelems == 0 || base < 0 || (role && role[i] == 2) ||
+        if (t->nelems == 0 || base < 0 || (role && (role[i] & 3) == 2) ||
             (skip && skip[i]))
             continue;
         if (h5ckpt__task_on_device(t))
