@@ -342,6 +342,14 @@ typedef struct {
     size_t ntasks;
 } h5ckpt__plan;
 
+/* Collective (homes.c): one MPI_Alltoallv of uint64 words, `sc[r]` of them
+ * from `send` to rank r, `sd` their displacements (filled here); *out
+ * receives the words (malloc'd; free it), `rcnt`/`rd` the counts and
+ * displacements per source (arrays of ck->size).  `rc` is this rank's error
+ * so far (it still takes part).  Agreed.  Work is spread over home ranks
+ * with it: item j is handled by rank j mod P (plan.c, replica.c). */
+int h5ckpt__alltoallv_u64(h5ckpt *ck, int rc, const uint64_t *send, int *sc,
+                          int *sd, int *rcnt, int *rd, uint64_t **out);
 /* Collective: check agreement and build the plan for the queued ops. */
 int h5ckpt__plan_build(h5ckpt *ck, h5ckpt__plan *plan);
 void h5ckpt__plan_free(h5ckpt__plan *plan);

@@ -6,4 +6,5 @@ lib_libh5ckpt_core_la_SOURCES += \
 	lib/io/executor.c \
 	lib/io/stage.c \
 	lib/io/replica.c \
-	lib/io/exchange.c
+	lib/io/exchange.c \
+	lib/io/homes.c

@@ -273,50 +273,6 @@ static int decide_owners(h5ckpt *ck, const h5ckpt__op *op, uint64_t j, entry *e,
     return 0;
 }
 
-/* Displacements of `counts` (P of them) into `displs`; 0 or -1 if the sum
- * does not fit an int (MPI counts). */
-static int displs_of(const int *counts, int *displs, int P, size_t *total)
-{
-    size_t t = 0;
-    int r;
-
-    for (r = 0; r < P; r++) {
-        displs[r] = (int)t;
-        t += (size_t)counts[r];
-        if (t > (size_t)INT_MAX)
-            return -1;
-    }
-    *total = t;
-    return 0;
-}
-
-/* Collective: MPI_Alltoallv of uint64 words with counts `sc` per
- * destination; *out receives the words (malloc'd) and rc/rd the counts and
- * displacements per source.  Agreed.  `rc_in` is this rank's error so far
- * (it still takes part).  Returns 0 or an error. */
-static int exchange_words(h5ckpt *ck, int rc_in, const uint64_t *send, int *sc,
-                          int *sd, int *rc_, int *rd, uint64_t **out)
-{
-    size_t tot = 0, stot = 0;
-    int rc = rc_in;
-
-    *out = NULL;
-    if (rc == 0 && displs_of(sc, sd, ck->size, &stot) != 0)
-        rc = h5ckpt__set(ck, H5CKPT_EINVAL, "too many boxes in one flush");
-    if (MPI_Alltoall(sc, 1, MPI_INT, rc_, 1, MPI_INT, ck->comm) != MPI_SUCCESS)
-        rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Alltoall failed");
-    if (rc == 0 && displs_of(rc_, rd, ck->size, &tot) != 0)
-        rc = h5ckpt__set(ck, H5CKPT_EINVAL, "too many boxes in one flush");
-    if (rc == 0 && !(*out = malloc((tot + 1) * sizeof **out)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
-        return rc;
-    if (MPI_Alltoallv(send, sc, sd, MPI_UINT64_T, *out, rc_, rd, MPI_UINT64_T,
-                      ck->comm) != MPI_SUCCESS)
-        rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Alltoallv failed");
-    return h5ckpt__agree(ck->comm, rc, ck->errmsg);
-}
-
 /* Every rank: its boxes of each explicit tensor to the tensor's home, as
  * records [j, nboxes, boxes...] (every tensor, even without boxes), in
  * increasing j per destination.  `xop[j]` is the index of explicit tensor
@@ -461,7 +417,7 @@ static int plan_explicit(h5ckpt *ck, h5ckpt__plan *plan)
     if (rc == 0)
         rc = pack_boxes(ck, xop, nexp, sc, &send);
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0 ||
-        (rc = exchange_words(ck, 0, send, sc, sd, rcnt, rd, &in)) != 0)
+        (rc = h5ckpt__alltoallv_u64(ck, 0, send, sc, sd, rcnt, rd, &in)) != 0)
         goto done;
     rc = decide_all(ck, xop, nexp, in, rcnt, rd, &own, &nown, &fail);
     if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
@@ -486,7 +442,7 @@ static int plan_explicit(h5ckpt *ck, h5ckpt__plan *plan)
         send[2 * i + 1] = own[i].idx;
         sc[own[i].rank] += 2;
     }
-    if ((rc = exchange_words(ck, rc, send, sc, sd, rcnt, rd, &back)) != 0)
+    if ((rc = h5ckpt__alltoallv_u64(ck, rc, send, sc, sd, rcnt, rd, &back)) != 0)
         goto done;
     for (r = 0; r < P; r++) {
         for (i = (size_t)rd[r]; rc == 0 && i + 1 < (size_t)rd[r] + (size_t)rcnt[r]; i += 2) {
