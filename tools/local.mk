@@ -13,7 +13,9 @@ tools_h5ckpt_SOURCES = \
 	tools/cmd_verify.c \
 	tools/cmd_export.c \
 	tools/cmd_import.c \
-	tools/cmd_diff.c
+	tools/cmd_diff.c \
+	tools/sandbox.h \
+	tools/sandbox.c
 tools_h5ckpt_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tools_h5ckpt_LDADD = lib/libh5ckpt.la $(JANSSON_LIBS) -lm
 # h5ckpt bench
