@@ -922,6 +922,29 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  * - A NULL `out`, path or bad options version on some ranks only fails every
  *   rank alike (H5CKPT_EINVAL), as does a NULL `out` in h5ckpt_mesh_create().
  *   NULL options and H5CKPT_OPTIONS_INIT are the same options.
+ *
+ * Untrusted files.  h5ckpt checks every number HDF5 gives it against the
+ * format and the file's size before using it, but it cannot read a file
+ * without HDF5, and HDF5 1.10.8 trusts some metadata it decodes: a damaged
+ * global heap (where variable-length strings live) or object header can
+ * make it write out of bounds (SIGSEGV), spin forever, or try a huge
+ * allocation (tests/corpus/hdf5-bugs has six such files).  So:
+ * - Only as safe as HDF5 (may crash or hang the calling process on a
+ *   hostile file): h5ckpt_open() (rank 0 walks every object, attribute and
+ *   string), h5ckpt_verify(), and what opens a file through them:
+ *   h5ckpt_ckdir_load(), h5ckpt_state_load_file(); a verifying open's read
+ *   of the checksum table; reads of tensors that have no contiguous storage
+ *   (chunked or compact datasets, which only other tools write: HDF5
+ *   decodes their index and filters); every read with the plain executor.
+ * - Safe whatever the file holds, once h5ckpt_open() returned: every
+ *   listing and attribute getter (they read the index h5ckpt_open() built
+ *   and validated, in memory), and the fast executor's reads of contiguous
+ *   tensors (pread at offsets checked to lie inside the file: a file that
+ *   shrinks later gives H5CKPT_EIO, never SIGBUS).  Writers (create, put,
+ *   commit) never parse an existing file.
+ * A program that opens files it does not trust should parse them in a
+ * separate process, as the h5ckpt tool does (doc/h5ckpt.md, "Hostile
+ * files"): the crash or hang is then a clean error in the parent.
  */
 
 #ifdef __cplusplus
