@@ -191,11 +191,14 @@ static char **child_env(const char *mode, unsigned long long as)
             env[k++] = environ[i];
     }
     env[k++] = "OMPI_MCA_opal_signal=";
-    if (UNDER_ASAN) { /* a report ends in abort(): the signal says "crashed" */
+    /* ASan builds: a report ends in abort() (the signal says "crashed"),
+     * without the symbolizer process (seen to stall a loaded machine past
+     * the time limit); a huge allocation returns NULL, as in other builds */
+    if (UNDER_ASAN) {
         static char o[1024];
         const char *a = getenv("ASAN_OPTIONS");
         size_t j = k;
-        snprintf(o, sizeof o, "ASAN_OPTIONS=%s%sabort_on_error=1:allocator_may_return_null=1",
+        snprintf(o, sizeof o, "ASAN_OPTIONS=%s%sabort_on_error=1:allocator_may_return_null=1:symbolize=0",
                  a ? a : "", a && *a ? ":" : "");
         for (i = 0; i < k; i++)
             if (!strncmp(env[i], "ASAN_OPTIONS=", 13))
