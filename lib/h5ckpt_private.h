@@ -298,6 +298,10 @@ struct h5ckpt {
     size_t npieces;
     uint64_t *sumtab;
     int has_sums;
+    /* a verifying reader whose table is contiguous: its rows stay in the
+     * file and each flush fetches those its reads need (checksum_read.c) */
+    int sum_lazy;
+    uint64_t sum_nrows, sum_width, sum_offset;
     int64_t started_ns; /* writer: rank 0's clock at create (leftovers.c) */
     int meta_root; /* writer: rank 0 alone holds the HDF5 file (meta.c) */
     struct h5ckpt__replica *replica; /* reader: device groups (replica.c) */

@@ -664,6 +664,63 @@ START_TEST(the_table_holds_each_rank_rows_at_its_offset_in_rank_order)
 }
 END_TEST
 
+/* A verifying reader keeps the table in the file: no rank holds its rows
+ * after open (they were broadcast whole to every rank before), and each
+ * flush fetches only the rows its reads touch; a flipped bit in a piece
+ * that no rank reads is not noticed, one in a piece read is. */
+START_TEST(a_verifying_reader_fetches_only_the_rows_its_reads_touch)
+{
+    const char *f = t_path("lazy.h5"), *g = t_path("lazy-bad.h5");
+    const int sh0[1] = {H5CKPT_SHARD(0)};
+    h5ckpt_options o = H5CKPT_OPTIONS_INIT;
+    h5ckpt_mesh *m = world_mesh();
+    h5ckpt_layout *l = NULL, *one = NULL;
+    h5ckpt *ck = NULL;
+    uint64_t npieces, off[2] = {0, 0}, cnt[2] = {1, 5};
+    unsigned char *buf;
+    size_t held = 1;
+    int ok = 1;
+
+    write_reference(f, &npieces);
+    o.verify_checksums = 1;
+    T_PASS(ck, h5ckpt_open(&ck, f, MPI_COMM_WORLD, &o, NULL));
+    held = ck->npieces;
+    T_ALL(ck->sum_lazy == 1 && held == 0, "after open: lazy %d, %zu rows held",
+          ck->sum_lazy, held);
+    T_ALL(h5ckpt_layout_sharded(&l, m, 2, shapes[0], sh0) == 0, "layout");
+    buf = calloc(h5ckpt_layout_local_count(l) + 1, 4);
+    T_PASS(ck, h5ckpt_tensor_get(ck, paths[0], dts[0], l, buf, NULL));
+    T_PASS(ck, h5ckpt_flush(ck));
+    T_ALL(walk(0, l, buf, NULL, 1) == 0, "values");
+    T_ALL(ck->npieces == 0, "%zu rows held after the flush", ck->npieces);
+    T_PASS(ck, h5ckpt_close(ck));
+    /* row 6 (the last) of a/sharded flipped: only a read of it notices */
+    if (T_rank == 0) {
+        long long at = elem_offset(f, paths[0], 6 * 5 * 4); /* bytes */
+        t_copy_file(f, g);
+        ok = at >= 0 && flip_bit(g, at, 3);
+    }
+    SHARE(ok);
+    T_ALL(ok, "flip");
+    T_PASS(ck, h5ckpt_open(&ck, g, MPI_COMM_WORLD, &o, NULL));
+    T_ALL(h5ckpt_layout_box(&one, 2, shapes[0], off, cnt) == 0, "row 0");
+    T_PASS(ck, h5ckpt_tensor_get(ck, paths[0], dts[0], one, buf, NULL));
+    if (T_size > 1)
+        T_PASS(ck, h5ckpt_flush(ck)); /* row 0 lies in a piece without the flip */
+    else
+        T_CODE(H5CKPT_ECHECKSUM, h5ckpt_flush(ck)); /* one piece: the whole tensor */
+    T_PASS(ck, h5ckpt_tensor_get(ck, paths[0], dts[0], l, buf, NULL));
+    T_CODE(H5CKPT_ECHECKSUM, h5ckpt_flush(ck));
+    T_ALL(strstr(h5ckpt_errmsg(ck), "checksum mismatch in the piece") != NULL, "%s",
+          h5ckpt_errmsg(ck));
+    T_PASS(ck, h5ckpt_close(ck));
+    free(buf);
+    h5ckpt_layout_free(l);
+    h5ckpt_layout_free(one);
+    h5ckpt_mesh_free(m);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("checksums");
@@ -681,6 +738,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, a_malformed_checksum_table_is_reported_and_never_crashes);
     tcase_add_test(tc, tensors_cannot_take_the_checksum_table_name);
     tcase_add_test(tc, the_table_holds_each_rank_rows_at_its_offset_in_rank_order);
+    tcase_add_test(tc, a_verifying_reader_fetches_only_the_rows_its_reads_touch);
     suite_add_tcase(s, tc);
     return s;
 }
