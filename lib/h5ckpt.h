@@ -804,7 +804,11 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  * rank, naming the tensor and the box.  The data has then been delivered and
  * must not be trusted.  Files written before checksums existed have no
  * table: they open and load, unverified.  Off by default (see README for the
- * measured cost).
+ * measured cost).  The open checks the table's shape and place; its rows
+ * stay in the file (when it is contiguous, as h5ckpt writes it) and each
+ * checking flush fetches those its reads touch, so a malformed row is
+ * reported by the flush that meets it (H5CKPT_ECORRUPT), and no rank holds
+ * the whole table (docs/SCALING.md).
  */
 
 /* ------------------------------------------------------------------------ */
