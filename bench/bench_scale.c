@@ -35,7 +35,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "h5ckpt_private.h"
+#include "handle/handle.h"
+#include "io/exec.h"
 
 /* ---- phases -------------------------------------------------------------- */
 
@@ -146,98 +147,98 @@ static void count(double out, double in)
         pop();                                                                 \
         return r_;                                                             \
     } while (0)
-#define WRITER(ck) ((ck)->mode == H5CKPT__WRITER)
+#define WRITER(io) ((io)->file->writer)
 
 int __real_h5ckpt_flush(h5ckpt *);
 int __wrap_h5ckpt_flush(h5ckpt *);
 int __wrap_h5ckpt_flush(h5ckpt *ck)
 {
-    PHASE(WRITER(ck) ? PH_FLUSH : PH_RFLUSH, __real_h5ckpt_flush(ck));
+    PHASE(ck->mode == H5CKPT__WRITER ? PH_FLUSH : PH_RFLUSH, __real_h5ckpt_flush(ck));
 }
-int __real_h5ckpt__plan_build(h5ckpt *, h5ckpt__plan *);
-int __wrap_h5ckpt__plan_build(h5ckpt *, h5ckpt__plan *);
-int __wrap_h5ckpt__plan_build(h5ckpt *ck, h5ckpt__plan *p)
+int __real_h5ckpt__plan_build(h5ckpt__io *, h5ckpt__batch *, h5ckpt__plan *);
+int __wrap_h5ckpt__plan_build(h5ckpt__io *, h5ckpt__batch *, h5ckpt__plan *);
+int __wrap_h5ckpt__plan_build(h5ckpt__io *io, h5ckpt__batch *b, h5ckpt__plan *p)
 {
-    PHASE(WRITER(ck) ? PH_PLAN : PH_RPLAN, __real_h5ckpt__plan_build(ck, p));
+    PHASE(WRITER(io) ? PH_PLAN : PH_RPLAN, __real_h5ckpt__plan_build(io, b, p));
 }
-int __real_h5ckpt__checksum_record(h5ckpt *, const h5ckpt__plan *);
-int __wrap_h5ckpt__checksum_record(h5ckpt *, const h5ckpt__plan *);
-int __wrap_h5ckpt__checksum_record(h5ckpt *ck, const h5ckpt__plan *p)
+int __real_h5ckpt__sums_record(h5ckpt__io *, const h5ckpt__plan *);
+int __wrap_h5ckpt__sums_record(h5ckpt__io *, const h5ckpt__plan *);
+int __wrap_h5ckpt__sums_record(h5ckpt__io *io, const h5ckpt__plan *p)
 {
-    PHASE(PH_SUMREC, __real_h5ckpt__checksum_record(ck, p));
+    PHASE(PH_SUMREC, __real_h5ckpt__sums_record(io, p));
 }
-int __real_h5ckpt__exec_write(h5ckpt *, const h5ckpt__plan *);
-int __wrap_h5ckpt__exec_write(h5ckpt *, const h5ckpt__plan *);
-int __wrap_h5ckpt__exec_write(h5ckpt *ck, const h5ckpt__plan *p)
+int __real_h5ckpt__io_write(h5ckpt__io *, const h5ckpt__plan *);
+int __wrap_h5ckpt__io_write(h5ckpt__io *, const h5ckpt__plan *);
+int __wrap_h5ckpt__io_write(h5ckpt__io *io, const h5ckpt__plan *p)
 {
-    PHASE(PH_EXEC, __real_h5ckpt__exec_write(ck, p));
+    PHASE(PH_EXEC, __real_h5ckpt__io_write(io, p));
 }
-int __real_h5ckpt__exec_read(h5ckpt *, const h5ckpt__plan *);
-int __wrap_h5ckpt__exec_read(h5ckpt *, const h5ckpt__plan *);
-int __wrap_h5ckpt__exec_read(h5ckpt *ck, const h5ckpt__plan *p)
+int __real_h5ckpt__io_read(h5ckpt__io *, const h5ckpt__plan *);
+int __wrap_h5ckpt__io_read(h5ckpt__io *, const h5ckpt__plan *);
+int __wrap_h5ckpt__io_read(h5ckpt__io *io, const h5ckpt__plan *p)
 {
-    PHASE(PH_REXEC, __real_h5ckpt__exec_read(ck, p));
+    PHASE(PH_REXEC, __real_h5ckpt__io_read(io, p));
 }
-int __real_h5ckpt__create_objects(h5ckpt *);
-int __wrap_h5ckpt__create_objects(h5ckpt *);
-int __wrap_h5ckpt__create_objects(h5ckpt *ck)
+int __real_h5ckpt__objects_create(h5ckpt__io *, h5ckpt__batch *);
+int __wrap_h5ckpt__objects_create(h5ckpt__io *, h5ckpt__batch *);
+int __wrap_h5ckpt__objects_create(h5ckpt__io *io, h5ckpt__batch *b)
 {
-    PHASE(PH_OBJECTS, __real_h5ckpt__create_objects(ck));
+    PHASE(PH_OBJECTS, __real_h5ckpt__objects_create(io, b));
 }
-int __real_h5ckpt__meta_share_offsets(h5ckpt *);
-int __wrap_h5ckpt__meta_share_offsets(h5ckpt *);
-int __wrap_h5ckpt__meta_share_offsets(h5ckpt *ck)
+int __real_h5ckpt__meta_share_offsets(h5ckpt__io *, h5ckpt__batch *);
+int __wrap_h5ckpt__meta_share_offsets(h5ckpt__io *, h5ckpt__batch *);
+int __wrap_h5ckpt__meta_share_offsets(h5ckpt__io *io, h5ckpt__batch *b)
 {
-    PHASE(PH_OFFSETS, __real_h5ckpt__meta_share_offsets(ck));
+    PHASE(PH_OFFSETS, __real_h5ckpt__meta_share_offsets(io, b));
 }
-int __real_h5ckpt__checksum_write(h5ckpt *);
-int __wrap_h5ckpt__checksum_write(h5ckpt *);
-int __wrap_h5ckpt__checksum_write(h5ckpt *ck)
+int __real_h5ckpt__sums_write(h5ckpt__ctx *, h5ckpt__file *, int);
+int __wrap_h5ckpt__sums_write(h5ckpt__ctx *, h5ckpt__file *, int);
+int __wrap_h5ckpt__sums_write(h5ckpt__ctx *ctx, h5ckpt__file *f, int durable)
 {
-    PHASE(PH_SUMWRITE, __real_h5ckpt__checksum_write(ck));
+    PHASE(PH_SUMWRITE, __real_h5ckpt__sums_write(ctx, f, durable));
 }
-int __real_h5ckpt__index_load(h5ckpt *);
-int __wrap_h5ckpt__index_load(h5ckpt *);
-int __wrap_h5ckpt__index_load(h5ckpt *ck)
+int __real_h5ckpt__index_load(h5ckpt__ctx *, h5ckpt__file *, const h5ckpt_options *);
+int __wrap_h5ckpt__index_load(h5ckpt__ctx *, h5ckpt__file *, const h5ckpt_options *);
+int __wrap_h5ckpt__index_load(h5ckpt__ctx *ctx, h5ckpt__file *f, const h5ckpt_options *o)
 {
-    PHASE(PH_INDEX, __real_h5ckpt__index_load(ck));
+    PHASE(PH_INDEX, __real_h5ckpt__index_load(ctx, f, o));
 }
-int __real_h5ckpt__checksum_load(h5ckpt *);
-int __wrap_h5ckpt__checksum_load(h5ckpt *);
-int __wrap_h5ckpt__checksum_load(h5ckpt *ck)
+int __real_h5ckpt__sums_load(h5ckpt__ctx *, h5ckpt__file *);
+int __wrap_h5ckpt__sums_load(h5ckpt__ctx *, h5ckpt__file *);
+int __wrap_h5ckpt__sums_load(h5ckpt__ctx *ctx, h5ckpt__file *f)
 {
-    PHASE(PH_SUMLOAD, __real_h5ckpt__checksum_load(ck));
+    PHASE(PH_SUMLOAD, __real_h5ckpt__sums_load(ctx, f));
 }
-int __real_h5ckpt__replica_plan(h5ckpt *, const h5ckpt__plan *, int *);
-int __wrap_h5ckpt__replica_plan(h5ckpt *, const h5ckpt__plan *, int *);
-int __wrap_h5ckpt__replica_plan(h5ckpt *ck, const h5ckpt__plan *p, int *role)
+int __real_h5ckpt__replica_plan(h5ckpt__io *, const h5ckpt__plan *, int *);
+int __wrap_h5ckpt__replica_plan(h5ckpt__io *, const h5ckpt__plan *, int *);
+int __wrap_h5ckpt__replica_plan(h5ckpt__io *io, const h5ckpt__plan *p, int *role)
 {
-    PHASE(PH_REPLICA, __real_h5ckpt__replica_plan(ck, p, role));
+    PHASE(PH_REPLICA, __real_h5ckpt__replica_plan(io, p, role));
 }
-int __real_h5ckpt__exchange_plan(h5ckpt *, const h5ckpt__plan *, const int64_t *,
+int __real_h5ckpt__exchange_plan(h5ckpt__io *, const h5ckpt__plan *, const int64_t *,
                                  const int *, int, h5ckpt__xplan **);
-int __wrap_h5ckpt__exchange_plan(h5ckpt *, const h5ckpt__plan *, const int64_t *,
+int __wrap_h5ckpt__exchange_plan(h5ckpt__io *, const h5ckpt__plan *, const int64_t *,
                                  const int *, int, h5ckpt__xplan **);
-int __wrap_h5ckpt__exchange_plan(h5ckpt *ck, const h5ckpt__plan *p,
+int __wrap_h5ckpt__exchange_plan(h5ckpt__io *io, const h5ckpt__plan *p,
                                  const int64_t *bases, const int *role, int rc,
                                  h5ckpt__xplan **out)
 {
-    PHASE(PH_XPLAN, __real_h5ckpt__exchange_plan(ck, p, bases, role, rc, out));
+    PHASE(PH_XPLAN, __real_h5ckpt__exchange_plan(io, p, bases, role, rc, out));
 }
-int __real_h5ckpt__exchange_run(h5ckpt *, const h5ckpt__plan *, h5ckpt__xplan *,
+int __real_h5ckpt__exchange_run(h5ckpt__io *, const h5ckpt__plan *, h5ckpt__xplan *,
                                 const int64_t *, int, int);
-int __wrap_h5ckpt__exchange_run(h5ckpt *, const h5ckpt__plan *, h5ckpt__xplan *,
+int __wrap_h5ckpt__exchange_run(h5ckpt__io *, const h5ckpt__plan *, h5ckpt__xplan *,
                                 const int64_t *, int, int);
-int __wrap_h5ckpt__exchange_run(h5ckpt *ck, const h5ckpt__plan *p, h5ckpt__xplan *x,
+int __wrap_h5ckpt__exchange_run(h5ckpt__io *io, const h5ckpt__plan *p, h5ckpt__xplan *x,
                                 const int64_t *bases, int fd, int rc)
 {
-    PHASE(PH_XRUN, __real_h5ckpt__exchange_run(ck, p, x, bases, fd, rc));
+    PHASE(PH_XRUN, __real_h5ckpt__exchange_run(io, p, x, bases, fd, rc));
 }
-int __real_h5ckpt__checksum_check_reads(h5ckpt *, const h5ckpt__plan *);
-int __wrap_h5ckpt__checksum_check_reads(h5ckpt *, const h5ckpt__plan *);
-int __wrap_h5ckpt__checksum_check_reads(h5ckpt *ck, const h5ckpt__plan *p)
+int __real_h5ckpt__sums_check_reads(h5ckpt__io *, const h5ckpt__plan *);
+int __wrap_h5ckpt__sums_check_reads(h5ckpt__io *, const h5ckpt__plan *);
+int __wrap_h5ckpt__sums_check_reads(h5ckpt__io *io, const h5ckpt__plan *p)
 {
-    PHASE(PH_SUMCHECK, __real_h5ckpt__checksum_check_reads(ck, p));
+    PHASE(PH_SUMCHECK, __real_h5ckpt__sums_check_reads(io, p));
 }
 
 /* ---- the library's MPI calls (-Wl,--wrap=MPI_...) ------------------------ */
@@ -407,17 +408,17 @@ static void layouts(int kind, h5ckpt_mesh *m, int reading, h5ckpt_layout **l)
 
     switch (kind) {
     case L_SHARD:
-        DIE(h5ckpt_layout_sharded(l, m, 2, shape, p0));
+        DIE(h5ckpt_layout_sharded(l, m, 2, shape, p0, NULL));
         break;
     case L_REPL:
-        DIE(h5ckpt_layout_sharded(l, m, 2, shape, rep));
+        DIE(h5ckpt_layout_sharded(l, m, 2, shape, rep, NULL));
         break;
     case L_RANGE:
         DIE(h5ckpt_layout_range(l, 2, shape, per * (uint64_t)rank,
-                                per * (uint64_t)(rank + 1)));
+                                per * (uint64_t)(rank + 1), NULL));
         break;
     default:
-        DIE(h5ckpt_layout_sharded(l, m, 2, shape, reading ? p1 : p0));
+        DIE(h5ckpt_layout_sharded(l, m, 2, shape, reading ? p1 : p0, NULL));
     }
 }
 
@@ -433,7 +434,7 @@ static void run_once(int kind, int nt, const char *path, float *buf)
     DIE(h5ckpt_mesh_create(&m, MPI_COMM_WORLD, 1, &size, NULL, NULL));
     layouts(kind, m, 0, &lw);
     layouts(kind, m, 1, &lr);
-    o.fsync = 0;
+    o.no_fsync = 1;
     o.mesh = m;
     MPI_Barrier(MPI_COMM_WORLD);
     push(PH_CREATE);

@@ -38,9 +38,9 @@ static long fill_or_check(int t, const h5ckpt_layout *l, float *buf, int check)
     uint64_t off[2], cnt[2], i, j, k = 0;
     long bad = 0;
 
-    if (h5ckpt_layout_nboxes(l) == 0)
+    if (h5ckpt_layout_box_count(l) == 0)
         return 0;
-    h5ckpt_layout_get_box(l, 0, off, cnt);
+    h5ckpt_layout_box_at(l, 0, off, cnt);
     if (ndims[t] == 1) {
         off[1] = 0;
         cnt[1] = 1;
@@ -86,7 +86,7 @@ int main(int argc, char **argv)
     opts.mesh = mesh;
     CHECK(h5ckpt_create(&ck, path, MPI_COMM_WORLD, &opts, &err));
     for (t = 0; t < 4; t++) {
-        CHECK(h5ckpt_layout_sharded(&lay[t], mesh, ndims[t], shapes[t], placements[t]));
+        CHECK(h5ckpt_layout_sharded(&lay[t], mesh, ndims[t], shapes[t], placements[t], NULL));
         bufs[t] = malloc(h5ckpt_layout_local_count(lay[t]) * sizeof(float) + 1);
         fill_or_check(t, lay[t], bufs[t], 0);
         CHECK(h5ckpt_tensor_put(ck, names[t], H5CKPT_FLOAT32, lay[t], bufs[t], NULL));
@@ -114,7 +114,7 @@ int main(int argc, char **argv)
         CHECK(h5ckpt_mesh_create(&mesh, readers, 1, shape1, NULL, &err));
         CHECK(h5ckpt_open(&ck, path, readers, NULL, &err));
         for (t = 0; t < 4; t++) {
-            CHECK(h5ckpt_layout_sharded(&lay[t], mesh, ndims[t], shapes[t], shard0));
+            CHECK(h5ckpt_layout_sharded(&lay[t], mesh, ndims[t], shapes[t], shard0, NULL));
             bufs[t] = malloc(h5ckpt_layout_local_count(lay[t]) * sizeof(float) + 1);
             CHECK(h5ckpt_tensor_get(ck, names[t], H5CKPT_FLOAT32, lay[t], bufs[t], NULL));
         }

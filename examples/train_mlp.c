@@ -80,12 +80,12 @@ static void setup(const h5ckpt_mesh *mesh)
         param *x = &P[t];
         uint64_t shape[2] = {x->rows, x->cols}, n;
         CHECK(h5ckpt_layout_sharded(&x->layout, mesh, x->cols ? 2 : 1, shape,
-                                    x->sharded ? shard0 : rep));
-        CHECK(h5ckpt_layout_whole(&x->step_layout, 0, NULL));
+                                    x->sharded ? shard0 : rep, NULL));
+        CHECK(h5ckpt_layout_whole(&x->step_layout, 0, NULL, NULL));
         off[0] = cnt[0] = 0;
-        h5ckpt_layout_get_box(x->layout, 0, off, cnt);
+        h5ckpt_layout_box_at(x->layout, 0, off, cnt);
         x->row0 = off[0];
-        x->nrows = h5ckpt_layout_nboxes(x->layout) ? cnt[0] : 0;
+        x->nrows = h5ckpt_layout_box_count(x->layout) ? cnt[0] : 0;
         n = x->nrows * width(x);
         x->p = calloc(n + 1, sizeof(float));
         x->m = calloc(n + 1, sizeof(float));
@@ -113,7 +113,7 @@ static h5ckpt_state *make_state(scalars *s)
     h5ckpt_state *st;
     int model, t;
 
-    CHECK(h5ckpt_state_create(&st));
+    CHECK(h5ckpt_state_create(&st, NULL));
     CHECK(h5ckpt_state_add_model(st, "mlp", &model));
     for (t = 0; t < NT; t++) {
         CHECK(h5ckpt_state_add_param(st, model, P[t].name, H5CKPT_FLOAT32, P[t].layout, P[t].p));
@@ -259,7 +259,7 @@ static void save(h5ckpt_ckdir *dir, h5ckpt_state *st, const h5ckpt_mesh *mesh, i
     h5ckpt *ck;
 
     o.mesh = mesh;
-    o.fsync = 0; /* a demo; real training keeps the default */
+    o.no_fsync = 1; /* a demo; real training keeps the default */
     CHECK(h5ckpt_ckdir_save(dir, step, &ck, &o));
     CHECK(h5ckpt_state_save(st, ck));
     CHECK(h5ckpt_ckdir_commit(dir, ck));

@@ -86,8 +86,14 @@ H5CKPT_API const char *h5ckpt_strerror(int code);
 /* Symbolic name of an error code ("H5CKPT_ELAYOUT"); never NULL.  Local. */
 H5CKPT_API const char *h5ckpt_errname(int code);
 
-/* Filled by functions that fail before a handle exists (create, open,
- * mesh creation).  Pass NULL if not wanted. */
+/*
+ * Messages: one channel per kind of function.  Functions on a handle
+ * (h5ckpt, h5ckpt_state, h5ckpt_ckdir) keep the last message on it
+ * (h5ckpt_errmsg() and its kin).  Functions without a handle, or that make
+ * one (create, open, mesh and layout constructors, h5ckpt_state_create,
+ * h5ckpt_ckdir_open, h5ckpt_verify, h5ckpt_dtype_from_name), fill an
+ * optional h5ckpt_error.  Pass NULL if not wanted.
+ */
 typedef struct {
     int code;          /* same as the return value */
     char message[512]; /* one line, no trailing newline */
@@ -131,9 +137,10 @@ typedef enum {
 H5CKPT_API const char *h5ckpt_dtype_name(h5ckpt_dtype dtype);
 /* Size of one element in bytes, or 0 for an invalid value.  Local. */
 H5CKPT_API size_t h5ckpt_dtype_size(h5ckpt_dtype dtype);
-/* Parse a dtype name.  Returns 0, or H5CKPT_EINVAL for an unknown name.
- * Local. */
-H5CKPT_API int h5ckpt_dtype_from_name(h5ckpt_dtype *out, const char *name);
+/* Parse a dtype name.  Returns 0, or H5CKPT_EINVAL for an unknown name
+ * (message in `err`, may be NULL).  Local. */
+H5CKPT_API int h5ckpt_dtype_from_name(h5ckpt_dtype *out, const char *name,
+                                      h5ckpt_error *err);
 
 /* Most dimensions of a tensor or a mesh (HDF5's own limit). */
 #define H5CKPT_MAX_NDIM 32
@@ -174,6 +181,11 @@ H5CKPT_API int h5ckpt_mesh_coord(const h5ckpt_mesh *mesh, int dim);
 /* Layouts: which part of a tensor the calling rank holds                    */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * Every constructor below fills `err` (may be NULL) with the code and a
+ * one-line message on failure, and sets *out to NULL.
+ */
+
 /* A placement per mesh dimension, as in PyTorch DTensor. */
 #define H5CKPT_REPLICATE (-1)
 #define H5CKPT_SHARD(tensor_dim) (tensor_dim)
@@ -194,7 +206,7 @@ typedef struct h5ckpt_layout h5ckpt_layout;
 H5CKPT_API int h5ckpt_layout_sharded(h5ckpt_layout **out,
                                      const h5ckpt_mesh *mesh, int ndim,
                                      const uint64_t *shape,
-                                     const int *placements);
+                                     const int *placements, h5ckpt_error *err);
 /*
  * An explicit box: `offset` and `count` per dimension (both NULL for a 0-d
  * tensor).  The local buffer has shape `count`.  Ranks that pass identical
@@ -205,19 +217,19 @@ H5CKPT_API int h5ckpt_layout_sharded(h5ckpt_layout **out,
 H5CKPT_API int h5ckpt_layout_box(h5ckpt_layout **out, int ndim,
                                  const uint64_t *shape,
                                  const uint64_t *offset,
-                                 const uint64_t *count);
+                                 const uint64_t *count, h5ckpt_error *err);
 /*
  * The whole tensor (a plain, non-distributed tensor; or one rank reading
  * everything).  Same as a box with offset 0 and count = shape.  Local.
  */
 H5CKPT_API int h5ckpt_layout_whole(h5ckpt_layout **out, int ndim,
-                                   const uint64_t *shape);
+                                   const uint64_t *shape, h5ckpt_error *err);
 /*
  * Nothing of the tensor (a rank that takes part in a collective call but
  * holds or wants no data).  Local.
  */
 H5CKPT_API int h5ckpt_layout_none(h5ckpt_layout **out, int ndim,
-                                  const uint64_t *shape);
+                                  const uint64_t *shape, h5ckpt_error *err);
 /*
  * Elements [start, end) of the row-major flattening of the tensor (FSDP1 flat
  * parameters, ZeRO partitions).  The local buffer is 1-D, end - start
@@ -226,7 +238,7 @@ H5CKPT_API int h5ckpt_layout_none(h5ckpt_layout **out, int ndim,
  */
 H5CKPT_API int h5ckpt_layout_range(h5ckpt_layout **out, int ndim,
                                    const uint64_t *shape, uint64_t start,
-                                   uint64_t end);
+                                   uint64_t end, h5ckpt_error *err);
 /* Free a layout.  Accepts NULL.  Local. */
 H5CKPT_API void h5ckpt_layout_free(h5ckpt_layout *layout);
 /*
@@ -240,8 +252,8 @@ H5CKPT_API int h5ckpt_layout_local_shape(const h5ckpt_layout *layout,
 H5CKPT_API uint64_t h5ckpt_layout_local_count(const h5ckpt_layout *layout);
 /* Number of boxes of the layout, and box i (offset, count of `ndim` entries
  * each) in the global index space.  Local. */
-H5CKPT_API size_t h5ckpt_layout_nboxes(const h5ckpt_layout *layout);
-H5CKPT_API int h5ckpt_layout_get_box(const h5ckpt_layout *layout, size_t i,
+H5CKPT_API size_t h5ckpt_layout_box_count(const h5ckpt_layout *layout);
+H5CKPT_API int h5ckpt_layout_box_at(const h5ckpt_layout *layout, size_t i,
                                      uint64_t *offset, uint64_t *count);
 
 /* ------------------------------------------------------------------------ */
@@ -251,33 +263,52 @@ H5CKPT_API int h5ckpt_layout_get_box(const h5ckpt_layout *layout, size_t i,
 typedef struct h5ckpt h5ckpt;
 
 typedef enum {
-    H5CKPT_EXECUTOR_PLAIN = 0, /* one collective H5Dwrite/H5Dread per tensor */
-    H5CKPT_EXECUTOR_FAST = 1,  /* pwrite/pread at the datasets' offsets */
-    H5CKPT_EXECUTOR_DEFAULT = 2 /* $H5CKPT_EXECUTOR ("plain"/"fast"), else fast */
+    H5CKPT_EXECUTOR_DEFAULT = 0, /* fast, unless $H5CKPT_EXECUTOR says otherwise */
+    H5CKPT_EXECUTOR_PLAIN = 1,   /* one collective H5Dwrite/H5Dread per tensor */
+    H5CKPT_EXECUTOR_FAST = 2     /* pwrite/pread at the datasets' offsets */
 } h5ckpt_executor;
 
-/* Options for create and open.  Initialise with H5CKPT_OPTIONS_INIT; new
- * fields are only ever appended. */
+/*
+ * Options for create and open.  A zeroed struct (or NULL options) means the
+ * defaults, so every field's zero is its default; h5ckpt_options_init() and
+ * H5CKPT_OPTIONS_INIT give the same.  New fields are only ever appended.
+ *
+ * Environment overrides, read in one place (where create and open resolve
+ * their options) and nowhere else:
+ *  - H5CKPT_EXECUTOR=plain|fast sets the executor when `executor` is
+ *    H5CKPT_EXECUTOR_DEFAULT (another value fails with H5CKPT_EINVAL);
+ *  - H5CKPT_EXCHANGE=0 sets `no_exchange`.
+ * Options are agreed: ranks whose resolved options differ (no_exchange
+ * aside) fail create or open with H5CKPT_EDISAGREE on every rank.
+ */
 typedef struct {
-    unsigned version;          /* H5CKPT_OPTIONS_VERSION */
-    const h5ckpt_mesh *mesh;   /* recorded as the writer mesh; may be NULL */
-    int fsync;                 /* create: fsync file and directory (default 1) */
+    unsigned version;          /* 0 or H5CKPT_OPTIONS_VERSION */
+    const h5ckpt_mesh *mesh;   /* create: recorded as the writer mesh; NULL:
+                                  a 1-D mesh of the communicator's size */
     h5ckpt_executor executor;  /* I/O strategy (see "Executors" below) */
-    int file_locking;          /* 0 disables HDF5 file locking (NFS, Lustre) */
+    int no_fsync;              /* create: 1 skips the fsync of the file and
+                                  its directory at commit (tests, scratch) */
+    int no_file_locking;       /* 1 disables HDF5 file locking (NFS, Lustre
+                                  mounts without locks) */
     uint64_t alignment;        /* H5Pset_alignment threshold=alignment; 0: off */
     int verify_checksums;      /* open: check the checksum of every written
                                   piece a read touches (section "Checksums") */
-    /* version 2 */
     uint64_t staging_bytes;    /* pinned host staging per rank for device
                                   buffers with the fast executor, split in
                                   two halves (section "Device buffers");
                                   0: 256 MiB; less than 64 KiB: 64 KiB */
+    int no_exchange;           /* open, fast executor: 1 turns the node-local
+                                  exchange of fragmented reads off; one
+                                  rank's 1 turns it off on every rank (the
+                                  only option that is not compared) */
 } h5ckpt_options;
 
-/* Version 1 options (without staging_bytes) are still accepted. */
-#define H5CKPT_OPTIONS_VERSION 2
+#define H5CKPT_OPTIONS_VERSION 1
 #define H5CKPT_OPTIONS_INIT                                                   \
-    { H5CKPT_OPTIONS_VERSION, NULL, 1, H5CKPT_EXECUTOR_DEFAULT, 1, 0, 0, 0 }
+    { H5CKPT_OPTIONS_VERSION, NULL, H5CKPT_EXECUTOR_DEFAULT, 0, 0, 0, 0, 0, 0 }
+
+/* Set `*opts` to the defaults (every field zero, version current).  Local. */
+H5CKPT_API void h5ckpt_options_init(h5ckpt_options *opts);
 
 /*
  * Start a new checkpoint that will appear at `path` when committed.  Data is
@@ -343,7 +374,8 @@ typedef enum {
 } h5ckpt_memkind;
 
 typedef struct {
-    unsigned version;       /* H5CKPT_BUFFER_VERSION */
+    unsigned version;       /* 0 or H5CKPT_BUFFER_VERSION (zeroed: host,
+                               row-major) */
     h5ckpt_memkind kind;    /* where the buffer lives */
     const int64_t *strides; /* elements between neighbours along each local
                                dimension (> 0), or NULL for row-major */
@@ -411,7 +443,7 @@ H5CKPT_API uint64_t h5ckpt_bytes_read(const h5ckpt *ck);
 /* Number of tensors in the file. */
 H5CKPT_API size_t h5ckpt_tensor_count(const h5ckpt *ck);
 /* Path of tensor i (sorted by path), or NULL if out of range. */
-H5CKPT_API const char *h5ckpt_tensor_path(const h5ckpt *ck, size_t i);
+H5CKPT_API const char *h5ckpt_tensor_at(const h5ckpt *ck, size_t i);
 /*
  * Dtype, ndim and global shape (up to H5CKPT_MAX_NDIM entries) of a tensor.
  * Any out pointer may be NULL.  Errors: H5CKPT_ENOTFOUND, H5CKPT_EMODE.
@@ -428,7 +460,7 @@ H5CKPT_API const char *h5ckpt_tensor_placements(const h5ckpt *ck,
 H5CKPT_API int h5ckpt_group_exists(const h5ckpt *ck, const char *group);
 /* Number of groups in the file (root excluded) and group i (sorted). */
 H5CKPT_API size_t h5ckpt_group_count(const h5ckpt *ck);
-H5CKPT_API const char *h5ckpt_group_path(const h5ckpt *ck, size_t i);
+H5CKPT_API const char *h5ckpt_group_at(const h5ckpt *ck, size_t i);
 
 /* ------------------------------------------------------------------------ */
 /* Attributes on groups (and tensors)                                        */
@@ -465,7 +497,7 @@ H5CKPT_API int h5ckpt_attr_put_bool(h5ckpt *ck, const char *obj,
 /* Number of user attributes on `obj` (reserved ones are not listed) and the
  * name of attribute i (sorted).  Readers only; local. */
 H5CKPT_API size_t h5ckpt_attr_count(const h5ckpt *ck, const char *obj);
-H5CKPT_API const char *h5ckpt_attr_name(const h5ckpt *ck, const char *obj,
+H5CKPT_API const char *h5ckpt_attr_at(const h5ckpt *ck, const char *obj,
                                         size_t i);
 /*
  * Type and count (0 = scalar) of attribute `name` on `obj`.  Any out pointer
@@ -521,8 +553,9 @@ H5CKPT_API int h5ckpt_writer_mesh(const h5ckpt *ck, int *ndim, int64_t *shape);
  */
 typedef struct h5ckpt_state h5ckpt_state;
 
-/* Create an empty state.  Local.  Errors: H5CKPT_EINVAL, H5CKPT_ENOMEM. */
-H5CKPT_API int h5ckpt_state_create(h5ckpt_state **out);
+/* Create an empty state.  Local.  Errors: H5CKPT_EINVAL, H5CKPT_ENOMEM
+ * (message in `err`, may be NULL). */
+H5CKPT_API int h5ckpt_state_create(h5ckpt_state **out, h5ckpt_error *err);
 /* Free a state and everything it owns (reports, loaded strings).  Accepts
  * NULL.  Local. */
 H5CKPT_API void h5ckpt_state_free(h5ckpt_state *st);
@@ -645,10 +678,10 @@ H5CKPT_API int h5ckpt_state_has_training_state(const h5ckpt_state *st);
 /* After a load: the missing and unexpected keys (sorted), owned by the
  * state until its next load or free.  Local. */
 H5CKPT_API size_t h5ckpt_state_missing_count(const h5ckpt_state *st);
-H5CKPT_API const char *h5ckpt_state_missing_key(const h5ckpt_state *st,
+H5CKPT_API const char *h5ckpt_state_missing_at(const h5ckpt_state *st,
                                                 size_t i);
 H5CKPT_API size_t h5ckpt_state_unexpected_count(const h5ckpt_state *st);
-H5CKPT_API const char *h5ckpt_state_unexpected_key(const h5ckpt_state *st,
+H5CKPT_API const char *h5ckpt_state_unexpected_at(const h5ckpt_state *st,
                                                    size_t i);
 
 /* ------------------------------------------------------------------------ */
@@ -665,7 +698,8 @@ H5CKPT_API const char *h5ckpt_state_unexpected_key(const h5ckpt_state *st,
 typedef struct h5ckpt_ckdir h5ckpt_ckdir;
 
 typedef struct {
-    unsigned version; /* H5CKPT_CKDIR_OPTIONS_VERSION */
+    unsigned version; /* 0 or H5CKPT_CKDIR_OPTIONS_VERSION (zeroed
+                         options are the defaults) */
     int keep_last;    /* after a save keep the newest N (0: keep all) */
     int keep_every;   /* also keep indices divisible by K (0: none) */
 } h5ckpt_ckdir_options;
@@ -676,7 +710,7 @@ typedef struct {
 /* Index arguments: the next free index (save) and the latest committed
  * checkpoint (load). */
 #define H5CKPT_CKDIR_NEXT (-1)
-#define H5CKPT_CKDIR_LATEST (-1)
+#define H5CKPT_CKDIR_LATEST (-2)
 /* Largest index a checkpoint may have. */
 #define H5CKPT_CKDIR_MAX_INDEX INT64_C(999999999999999999)
 
@@ -702,7 +736,7 @@ H5CKPT_API int h5ckpt_ckdir_refresh(h5ckpt_ckdir *d);
 /* Number of committed checkpoints and the i-th index (ascending), or -1 if
  * out of range.  Local. */
 H5CKPT_API size_t h5ckpt_ckdir_count(const h5ckpt_ckdir *d);
-H5CKPT_API int64_t h5ckpt_ckdir_index(const h5ckpt_ckdir *d, size_t i);
+H5CKPT_API int64_t h5ckpt_ckdir_at(const h5ckpt_ckdir *d, size_t i);
 /* Latest committed index.  Local.  Errors: H5CKPT_ENOCKPT (none; *out is
  * -1). */
 H5CKPT_API int h5ckpt_ckdir_latest(const h5ckpt_ckdir *d, int64_t *out);
@@ -833,10 +867,11 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  *    it, and copied into every rank's buffer that wants it (Linux
  *    process_vm_writev; host buffers without strides).  It turns itself
  *    off where cross-memory attach is refused (probed once per handle);
- *    H5CKPT_EXCHANGE=0 in any rank's environment turns it off.  A caller's
+ *    `no_exchange` (or H5CKPT_EXCHANGE=0) on any rank turns it off for
+ *    every rank of the handle (agreed, not compared).  A caller's
  *    buffers must therefore be writable memory of its own process.
- *  - H5CKPT_EXECUTOR_DEFAULT (what H5CKPT_OPTIONS_INIT and NULL options
- *    give): the environment variable H5CKPT_EXECUTOR ("plain" or "fast")
+ *  - H5CKPT_EXECUTOR_DEFAULT (what zeroed and NULL options give): the
+ *    environment variable H5CKPT_EXECUTOR ("plain" or "fast")
  *    when set, else fast.  create and open fail with H5CKPT_EINVAL for
  *    another value, and with H5CKPT_EDISAGREE on every rank when ranks
  *    resolve to different executors.
@@ -925,7 +960,8 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  *   bytes, or base names over 205 bytes).
  * - A NULL `out`, path or bad options version on some ranks only fails every
  *   rank alike (H5CKPT_EINVAL), as does a NULL `out` in h5ckpt_mesh_create().
- *   NULL options and H5CKPT_OPTIONS_INIT are the same options.
+ *   NULL options, zeroed options and H5CKPT_OPTIONS_INIT are the same
+ *   options.
  *
  * Untrusted files.  h5ckpt checks every number HDF5 gives it against the
  * format and the file's size before using it, but it cannot read a file

@@ -3,7 +3,7 @@
 # which exports only h5ckpt_* symbols.  Each layer's folder lists its own
 # sources in its local.mk (lib/README.md says what each layer is).
 noinst_LTLIBRARIES += lib/libh5ckpt_core.la
-lib_libh5ckpt_core_la_SOURCES = lib/h5ckpt_private.h
+lib_libh5ckpt_core_la_SOURCES =
 lib_libh5ckpt_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DH5CKPT_BUILDING
 lib_libh5ckpt_core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 lib_libh5ckpt_core_la_LIBADD = $(HDF5_LIBS) $(XXHASH_LIBS)

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 . scripts/deps.sh
 sh scripts/build.sh
 status=0
+# No layer of lib/ may include a layer above it (lib/README.md).
+sh scripts/check-layers.sh || status=1
 make -j1 check || status=$?
 # The serial unit tests under valgrind memcheck (about 30 s on 2 cores).
 # H5CKPT_VALGRIND=0 skips it.

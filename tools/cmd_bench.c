@@ -106,7 +106,7 @@ static int parse(const cli_cmd *self, int argc, char **argv, args *a)
                            : c == K_SIZE ? &a->knobs.size : &a->knobs.hidden) = v;
             break;
         case K_DTYPE:
-            if (h5ckpt_dtype_from_name(&dt, arg) != 0)
+            if (h5ckpt_dtype_from_name(&dt, arg, NULL) != 0)
                 return cli_usage_error(self, "unknown dtype '%s'", arg);
             a->knobs.dtype = (int)dt;
             break;
@@ -213,7 +213,7 @@ static int state_make(const cli_cmd *self, const args *a, const h5ckpt_mesh *m,
         for (d = 0; d < md; d++)
             pl[d] = d < md - 1 || t->placement == BENCH_REPLICATE
                         ? H5CKPT_REPLICATE : H5CKPT_SHARD(t->placement);
-        if (h5ckpt_layout_sharded(&s->layouts[i], m, t->ndim, t->shape, pl) != 0) {
+        if (h5ckpt_layout_sharded(&s->layouts[i], m, t->ndim, t->shape, pl, NULL) != 0) {
             bad = 1;
             break;
         }
@@ -230,7 +230,7 @@ static int state_make(const cli_cmd *self, const args *a, const h5ckpt_mesh *m,
         if (bytes && !a->writing) /* buffers exist before a load, as in training */
             memset(s->bufs[i], 0xA5, bytes);
         if (bytes && a->writing) {
-            h5ckpt_layout_get_box(s->layouts[i], 0, off, cnt);
+            h5ckpt_layout_box_at(s->layouts[i], 0, off, cnt);
             bench_values(s->bufs[i], es, t->ndim, t->shape, off, cnt, i, 0, NULL, 0);
         }
     }
@@ -260,7 +260,7 @@ static int run_ckpt(const args *a, const h5ckpt_mesh *m, state *s, double *secs,
     int rc;
 
     o.mesh = a->writing ? m : NULL;
-    o.fsync = a->fsync;
+    o.no_fsync = !a->fsync;
     o.executor = a->executor;
     MPI_Barrier(MPI_COMM_WORLD);
     t0 = now();
@@ -434,7 +434,7 @@ static uint64_t verify(state *s, char *msg)
         uint64_t b;
         if (!h5ckpt_layout_local_count(s->layouts[i]))
             continue;
-        h5ckpt_layout_get_box(s->layouts[i], 0, off, cnt);
+        h5ckpt_layout_box_at(s->layouts[i], 0, off, cnt);
         b = bench_values(s->bufs[i], h5ckpt_dtype_size(t->dtype), t->ndim, t->shape,
                          off, cnt, i, 1, m, sizeof m);
         if (b && !bad)

@@ -119,8 +119,8 @@ static json_t *union_names(const h5ckpt *a, const h5ckpt *b, size_t na, size_t n
     return o;
 }
 
-static const char *group_nth(const h5ckpt *c, size_t i) { return h5ckpt_group_path(c, i); }
-static const char *tensor_nth(const h5ckpt *c, size_t i) { return h5ckpt_tensor_path(c, i); }
+static const char *group_nth(const h5ckpt *c, size_t i) { return h5ckpt_group_at(c, i); }
+static const char *tensor_nth(const h5ckpt *c, size_t i) { return h5ckpt_tensor_at(c, i); }
 
 static void diff_attrs(const h5ckpt *a, const h5ckpt *b, const char *obj, json_t *out)
 {
@@ -129,9 +129,9 @@ static void diff_attrs(const h5ckpt *a, const h5ckpt *b, const char *obj, json_t
     size_t i;
 
     for (i = 0; i < h5ckpt_attr_count(a, obj); i++)
-        json_object_set_new(names, h5ckpt_attr_name(a, obj, i), json_true());
+        json_object_set_new(names, h5ckpt_attr_at(a, obj, i), json_true());
     for (i = 0; i < h5ckpt_attr_count(b, obj); i++)
-        json_object_set_new(names, h5ckpt_attr_name(b, obj, i), json_true());
+        json_object_set_new(names, h5ckpt_attr_at(b, obj, i), json_true());
     json_object_foreach(names, name, v) {
         x = tool_attr_json(a, obj, name);
         y = tool_attr_json(b, obj, name);
@@ -248,7 +248,7 @@ static int run(const cli_cmd *self, int argc, char **argv)
         uint64_t sh[H5CKPT_MAX_NDIM];
         h5ckpt_dtype dt;
         int nd;
-        h5ckpt_tensor_info(a, h5ckpt_tensor_path(a, i), &dt, &nd, sh);
+        h5ckpt_tensor_info(a, h5ckpt_tensor_at(a, i), &dt, &nd, sh);
         total += tool_nelems(nd, sh) * h5ckpt_dtype_size(dt) * 2;
     }
     tool_progress_start(&pr, "diff", total, quiet);

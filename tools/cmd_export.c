@@ -96,7 +96,7 @@ static void add_attr_meta(const h5ckpt *ck, const char *obj, json_t *meta)
     size_t i, n = h5ckpt_attr_count(ck, obj);
 
     for (i = 0; i < n; i++) {
-        const char *name = h5ckpt_attr_name(ck, obj, i);
+        const char *name = h5ckpt_attr_at(ck, obj, i);
         json_t *a = tool_attr_json(ck, obj, name);
         char key[8192], *s;
         if (!a)
@@ -125,7 +125,7 @@ static int export_safetensors(const cli_cmd *self, h5ckpt *ck, item *it, size_t 
     json_object_set_new(meta, "format", json_string("pt"));
     add_attr_meta(ck, "", meta);
     for (i = 0; i < h5ckpt_group_count(ck); i++)
-        add_attr_meta(ck, h5ckpt_group_path(ck, i), meta);
+        add_attr_meta(ck, h5ckpt_group_at(ck, i), meta);
     for (i = 0; i < n; i++)
         add_attr_meta(ck, it[i].path, meta);
     json_object_set_new(hdr, "__metadata__", meta);
@@ -364,7 +364,7 @@ static int run(const cli_cmd *self, int argc, char **argv)
         goto done;
     }
     for (i = 0; i < h5ckpt_tensor_count(ck); i++) {
-        const char *p = h5ckpt_tensor_path(ck, i);
+        const char *p = h5ckpt_tensor_at(ck, i);
         if (!tool_selected(p, argc - first - 2, argv + first + 2))
             continue;
         it[n].path = p;

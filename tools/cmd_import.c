@@ -302,7 +302,7 @@ static int run(const cli_cmd *self, int argc, char **argv)
                            argv[first]);
             goto done;
         }
-        prc = h5ckpt_layout_range(&l, e[i].ndim, e[i].shape, s, t);
+        prc = h5ckpt_layout_range(&l, e[i].ndim, e[i].shape, s, t, NULL);
         if (prc == 0)
             prc = h5ckpt_tensor_put(ck, e[i].name, e[i].dt, l, buf, NULL);
         if (prc)

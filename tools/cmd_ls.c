@@ -18,7 +18,7 @@ static json_t *attrs_json(const h5ckpt *ck, const char *obj)
     size_t i, n = h5ckpt_attr_count(ck, obj);
 
     for (i = 0; i < n; i++) {
-        const char *name = h5ckpt_attr_name(ck, obj, i);
+        const char *name = h5ckpt_attr_at(ck, obj, i);
         json_object_set_new(o, name, tool_attr_json(ck, obj, name));
     }
     return o;
@@ -67,13 +67,13 @@ static json_t *listing(const h5ckpt *ck, const char *file, int npat, char *const
         json_array_append_new(groups, json_pack("{s:s, s:o}", "path", "", "attributes",
                                                 attrs_json(ck, "")));
         for (k = 0; k < h5ckpt_group_count(ck); k++) {
-            const char *g = h5ckpt_group_path(ck, k);
+            const char *g = h5ckpt_group_at(ck, k);
             json_array_append_new(groups, json_pack("{s:s, s:o}", "path", g, "attributes",
                                                     attrs_json(ck, g)));
         }
     }
     for (k = 0; k < h5ckpt_tensor_count(ck); k++) {
-        const char *p = h5ckpt_tensor_path(ck, k);
+        const char *p = h5ckpt_tensor_at(ck, k);
         uint64_t sh[H5CKPT_MAX_NDIM], n;
         h5ckpt_dtype dt;
         json_t *js = json_array();

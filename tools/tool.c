@@ -72,7 +72,7 @@ int tool_read_range(h5ckpt *ck, const char *path, h5ckpt_dtype dt, int ndim,
                     const uint64_t *shape, uint64_t start, uint64_t end, void *buf)
 {
     h5ckpt_layout *l = NULL;
-    int rc = h5ckpt_layout_range(&l, ndim, shape, start, end);
+    int rc = h5ckpt_layout_range(&l, ndim, shape, start, end, NULL);
 
     note_handle(ck); /* data of a chunked dataset is HDF5's to decode */
     if (rc == 0)

@@ -1,5 +1,5 @@
 /* Error codes, messages and cross-rank agreement on outcomes. */
-#include "h5ckpt_private.h"
+#include "base/base.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +44,29 @@ int h5ckpt__fail(char *buf, int code, const char *fmt, ...)
     return code;
 }
 
+int h5ckpt__set(h5ckpt__ctx *ctx, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int h5ckpt__error(h5ckpt_error *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err) {
+        err->code = code;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
 static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data)
 {
     char *desc = data;
@@ -66,19 +89,22 @@ void h5ckpt__append_h5err(char *buf)
 
 int h5ckpt__agree(MPI_Comm comm, int rc, char *msg)
 {
-    int rank, size, mine, root;
+    int rank, size, mine, root, e;
 
-    if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS ||
-        MPI_Comm_size(comm, &size) != MPI_SUCCESS)
-        return h5ckpt__fail(msg, H5CKPT_EMPI, "invalid communicator");
+    if ((e = h5ckpt__mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank", msg)) ||
+        (e = h5ckpt__mpi(MPI_Comm_size(comm, &size), "MPI_Comm_size", msg)))
+        return e;
     mine = rc != 0 ? rank : size;
-    if (MPI_Allreduce(&mine, &root, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
-        return h5ckpt__fail(msg, H5CKPT_EMPI, "MPI_Allreduce failed");
+    if ((e = h5ckpt__mpi(MPI_Allreduce(&mine, &root, 1, MPI_INT, MPI_MIN, comm),
+                         "MPI_Allreduce", msg)) != 0)
+        return e;
     if (root == size)
         return 0;
-    if (MPI_Bcast(&rc, 1, MPI_INT, root, comm) != MPI_SUCCESS ||
-        MPI_Bcast(msg, H5CKPT_MSG_MAX, MPI_CHAR, root, comm) != MPI_SUCCESS)
-        return h5ckpt__fail(msg, H5CKPT_EMPI, "MPI_Bcast failed");
+    if ((e = h5ckpt__mpi(MPI_Bcast(&rc, 1, MPI_INT, root, comm), "MPI_Bcast",
+                         msg)) != 0 ||
+        (e = h5ckpt__mpi(MPI_Bcast(msg, H5CKPT_MSG_MAX, MPI_CHAR, root, comm),
+                         "MPI_Bcast", msg)) != 0)
+        return e;
     msg[H5CKPT_MSG_MAX - 1] = '\0';
     return rc;
 }

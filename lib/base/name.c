@@ -1,5 +1,5 @@
 /* Validation of tensor, group and attribute names (format-spec, "Names"). */
-#include "h5ckpt_private.h"
+#include "base/base.h"
 
 #include <string.h>
 

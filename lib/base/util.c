@@ -1,11 +1,20 @@
-/* Small containers: a string map, a serialisation buffer, hashing. */
-#include "h5ckpt_private.h"
+/* Small containers: a string map, a serialisation buffer, hashing, a clock. */
+#include "base/base.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <xxhash.h>
 
 uint64_t h5ckpt__hash(const void *p, size_t n) { return XXH3_64bits(p, n); }
+
+int64_t h5ckpt__now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 char *h5ckpt__strdup(const char *s)
 {
@@ -188,8 +197,8 @@ int h5ckpt__buf_bcast(h5ckpt__buf *b, int root, MPI_Comm comm)
     int rank, failed = 0;
     size_t off;
 
-    MPI_Comm_rank(comm, &rank);
-    if (MPI_Bcast(&len, 1, MPI_UINT64_T, root, comm) != MPI_SUCCESS)
+    if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS ||
+        MPI_Bcast(&len, 1, MPI_UINT64_T, root, comm) != MPI_SUCCESS)
         return H5CKPT_EMPI;
     if (rank != root) {
         b->len = 0;

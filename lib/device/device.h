@@ -1,5 +1,8 @@
 /*
- * Internal interface to device memory (CUDA) and device collectives (NCCL).
+ * lib/device — the internal interface to device memory (CUDA) and device
+ * collectives (NCCL).  May include: lib/base, lib/layout (the CUDA backend
+ * packs boxes).  Seen only by the layers that use devices: lib/io (through
+ * io/exec.h) and the memory-kind check of lib/handle (queue.c).
  *
  * The core never includes a CUDA or NCCL header.  It talks to one backend
  * table, h5ckpt__devops, chosen once per process by device.c:
@@ -22,9 +25,7 @@
 #ifndef H5CKPT_DEVICE_H
 #define H5CKPT_DEVICE_H
 
-#include <mpi.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "base/base.h"
 
 typedef struct h5ckpt__stream h5ckpt__stream; /* defined by each backend */
 typedef struct h5ckpt__dgroup h5ckpt__dgroup; /* defined by each backend */
@@ -112,6 +113,15 @@ const h5ckpt__devops *h5ckpt__devops_get(void);
 /* Tests only: use `ops` instead of the build's backend (NULL restores it).
  * Call when no handle has queued device work. */
 void h5ckpt__devops_override(const h5ckpt__devops *ops);
+
+/* Local, at put/get: the memory kind of `data` for tensor `path`.  Declared
+ * CUDA (`declared_cuda`): needs a backend (else H5CKPT_ENOTSUP), whose probe
+ * succeeds (else its code and reason) and which says `data` (if not NULL)
+ * is device memory (else H5CKPT_EINVAL).  Declared host or undeclared: CUDA
+ * when a usable backend says `data` is device memory (detection), else
+ * host.  Returns 0 or the error with a message in `msg`. */
+int h5ckpt__device_kind(const char *path, int declared_cuda, const void *data,
+                        h5ckpt_memkind *kind, char *msg);
 
 /* Default bytes of pinned staging per rank (h5ckpt_options.staging_bytes
  * = 0), split into two halves that alternate. */

@@ -17,8 +17,7 @@
  * e.g. overlapping views, or above the device's limit) fall back to one
  * cudaMemcpyAsync per row.
  */
-#include "device_cuda.h"
-#include "h5ckpt_private.h"
+#include "device/device_cuda.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,8 @@
 
 #include <cuda_runtime.h>
 
-#include "device.h"
+#include "device/device.h"
+#include "layout/layout.h"
 
 struct h5ckpt__stream {
     cudaStream_t st;

@@ -14,8 +14,7 @@
  */
 #include <nccl.h>
 
-#include "device_cuda.h"
-#include "h5ckpt_private.h"
+#include "device/device_cuda.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * its tensors, groups and attributes; every rank receives the same copy, so
  * listings and checks never differ between ranks.
  */
-#include "h5ckpt_private.h"
+#include "format/format.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -11,7 +11,9 @@
 #include <string.h>
 
 typedef struct {
-    h5ckpt *ck;
+    h5ckpt__ctx *ctx;
+    h5ckpt__file *f;
+    h5ckpt__index *ix;
     int rc;
     size_t captensors, capgroups, capattrs;
     int has_sums; /* the root declares a checksum table: not a tensor */
@@ -28,12 +30,12 @@ static int seen_once(walk *w, haddr_t addr, const char *name)
 
     snprintf(key, sizeof key, "%llx", (unsigned long long)addr);
     if (h5ckpt__strmap_get(&w->addrs, key) >= 0)
-        return h5ckpt__set(w->ck, H5CKPT_ECORRUPT,
+        return h5ckpt__set(w->ctx, H5CKPT_ECORRUPT,
                            "'%s' is a second hard link to an object already "
                            "listed (not allowed)",
                            name);
     if (h5ckpt__strmap_put(&w->addrs, key, 1) != 0)
-        return h5ckpt__set(w->ck, H5CKPT_ENOMEM, "out of memory");
+        return h5ckpt__set(w->ctx, H5CKPT_ENOMEM, "out of memory");
     return 0;
 }
 
@@ -55,8 +57,9 @@ static int root_int64(hid_t fid, const char *name, int64_t *v, char *msg)
               : 0;
 }
 
-/* 0 if the root has string attribute `name`, 1 if absent, else ECORRUPT. */
-static int root_string(hid_t fid, const char *name, char *msg)
+/* 0 if the root has string attribute `name` (its value in *out, owned), 1
+ * if absent, else ECORRUPT. */
+static int root_string(hid_t fid, const char *name, char **out, char *msg)
 {
     h5ckpt__attr a = {0};
     int rc;
@@ -67,11 +70,51 @@ static int root_string(hid_t fid, const char *name, char *msg)
     if (rc != 0 || a.type != H5CKPT_ATTR_STRING || a.count != 0)
         rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
                           "root attribute '%s' is not a string", name);
+    else if (!(*out = h5ckpt__strdup(((char **)a.values)[0])))
+        rc = h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
     h5ckpt__attr_clear(&a);
     return rc;
 }
 
-static int read_root(h5ckpt *ck, hid_t fid, char *msg)
+/* The optional mesh dimension names, joined with ",", for display. */
+static int root_mesh_dims(hid_t fid, h5ckpt__root *r, char *msg)
+{
+    h5ckpt__attr a = {0};
+    h5ckpt__buf b = {0};
+    char num[32];
+    size_t i;
+    int rc = 0;
+
+    if (H5Aexists(fid, H5CKPT_A_MESH_DIMS) <= 0)
+        return 0;
+    if (h5ckpt__attr_read(fid, H5CKPT_A_MESH_DIMS, &a, msg) != 0 ||
+        (a.type != H5CKPT_ATTR_STRING && a.type != H5CKPT_ATTR_INT64)) {
+        r->mesh_dims_bad = 1; /* open does not check it; root_info says so */
+        goto done;
+    }
+    for (i = 0; i < (a.count ? a.count : 1); i++) {
+        const char *t = num;
+        if (a.type == H5CKPT_ATTR_STRING)
+            t = ((char **)a.values)[i];
+        else
+            snprintf(num, sizeof num, "%lld", (long long)((int64_t *)a.values)[i]);
+        if (i)
+            h5ckpt__buf_bytes(&b, ",", 1);
+        h5ckpt__buf_bytes(&b, t, strlen(t));
+    }
+    h5ckpt__buf_bytes(&b, "", 1);
+    if (b.err)
+        rc = h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
+    else
+        r->mesh_dim_names = (char *)b.data, b.data = NULL;
+done:
+    h5ckpt__attr_clear(&a);
+    h5ckpt__buf_free(&b);
+    return rc;
+}
+
+static int read_root(const h5ckpt__file *f, h5ckpt__index *ix, hid_t fid,
+                     char *msg)
 {
     h5ckpt__attr a = {0};
     int64_t committed = 0, nranks = 0, prod = 1;
@@ -84,21 +127,21 @@ static int read_root(h5ckpt *ck, hid_t fid, char *msg)
         strcmp(((char **)a.values)[0], H5CKPT_FORMAT_NAME) != 0) {
         rc = h5ckpt__fail(msg, H5CKPT_ENOTCKPT,
                           "'%s' is an HDF5 file but not an h5ckpt checkpoint",
-                          ck->path);
+                          f->path);
         goto done;
     }
-    if ((rc = root_int64(fid, H5CKPT_A_READ_VERSION, &ck->read_version, msg)) ||
-        (rc = root_int64(fid, H5CKPT_A_WRITE_VERSION, &ck->write_version, msg))) {
+    if ((rc = root_int64(fid, H5CKPT_A_READ_VERSION, &ix->root.read_version, msg)) ||
+        (rc = root_int64(fid, H5CKPT_A_WRITE_VERSION, &ix->root.write_version, msg))) {
         if (rc == 1)
             rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
-                              "'%s' lacks its format version attributes", ck->path);
+                              "'%s' lacks its format version attributes", f->path);
         goto done;
     }
-    if (ck->read_version > H5CKPT_FORMAT_READ_VERSION || ck->read_version < 1) {
+    if (ix->root.read_version > H5CKPT_FORMAT_READ_VERSION || ix->root.read_version < 1) {
         rc = h5ckpt__fail(msg, H5CKPT_EVERSION,
                           "'%s' needs a reader of format version %lld; this "
                           "library reads version %d",
-                          ck->path, (long long)ck->read_version,
+                          f->path, (long long)ix->root.read_version,
                           H5CKPT_FORMAT_READ_VERSION);
         goto done;
     }
@@ -106,17 +149,18 @@ static int read_root(h5ckpt *ck, hid_t fid, char *msg)
     if (rc == 1 || (rc == 0 && committed != 1)) {
         rc = h5ckpt__fail(msg, H5CKPT_ENOTCOMMITTED,
                           "'%s' was never committed (an interrupted save?)",
-                          ck->path);
+                          f->path);
         goto done;
     }
     if (rc)
         goto done;
     if ((rc = root_int64(fid, H5CKPT_A_NRANKS, &nranks, msg)) != 0 ||
-        (rc = root_string(fid, H5CKPT_A_LIBVERSION, msg)) != 0 ||
-        (rc = root_string(fid, H5CKPT_A_CREATED, msg)) != 0) {
+        (rc = root_string(fid, H5CKPT_A_LIBVERSION, &ix->root.library_version,
+                          msg)) != 0 ||
+        (rc = root_string(fid, H5CKPT_A_CREATED, &ix->root.created, msg)) != 0) {
         if (rc == 1)
             rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
-                              "'%s' lacks a required root attribute", ck->path);
+                              "'%s' lacks a required root attribute", f->path);
         goto done;
     }
     h5ckpt__attr_clear(&a);
@@ -128,20 +172,23 @@ static int read_root(h5ckpt *ck, hid_t fid, char *msg)
                           "' is missing or malformed");
         goto done;
     }
-    ck->mesh_ndim = (int)a.count;
+    ix->root.mesh_ndim = (int)a.count;
     for (i = 0; i < a.count; i++) {
         int64_t n = ((int64_t *)a.values)[i];
         if (n < 1 || n > INT_MAX || (prod *= n) > INT_MAX) {
             prod = -1;
             break;
         }
-        ck->mesh_shape[i] = n;
+        ix->root.mesh_shape[i] = n;
     }
     if (prod != nranks)
         rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
                           "the writer mesh shape does not multiply to "
                           "'" H5CKPT_A_NRANKS "' = %lld ranks",
                           (long long)nranks);
+    ix->root.nranks = nranks;
+    if (rc == 0)
+        rc = root_mesh_dims(fid, &ix->root, msg);
 done:
     h5ckpt__attr_clear(&a);
     return rc;
@@ -149,19 +196,19 @@ done:
 
 static int push_attr(walk *w, const char *obj, h5ckpt__attr *a)
 {
-    h5ckpt *ck = w->ck;
+    h5ckpt__index *ix = w->ix;
 
-    if (ck->nfattrs == w->capattrs) {
+    if (ix->nattrs == w->capattrs) {
         size_t cap = w->capattrs ? w->capattrs * 2 : 32;
-        h5ckpt__attr *p = realloc(ck->fattrs, cap * sizeof *p);
+        h5ckpt__attr *p = realloc(ix->attrs, cap * sizeof *p);
         if (!p)
             return H5CKPT_ENOMEM;
-        ck->fattrs = p;
+        ix->attrs = p;
         w->capattrs = cap;
     }
     if (!(a->obj = h5ckpt__strdup(obj)))
         return H5CKPT_ENOMEM;
-    ck->fattrs[ck->nfattrs++] = *a;
+    ix->attrs[ix->nattrs++] = *a;
     memset(a, 0, sizeof *a);
     return 0;
 }
@@ -180,13 +227,13 @@ static herr_t on_attr(hid_t loc, const char *name, const H5A_info_t *info,
 
     if (strncmp(name, H5CKPT_RESERVED_PREFIX, strlen(H5CKPT_RESERVED_PREFIX)) == 0)
         return 0; /* reserved: read where needed, never listed */
-    if (h5ckpt__check_attr_name(name, 1, c->w->ck->errmsg) != 0) {
-        c->w->rc = h5ckpt__set(c->w->ck, H5CKPT_ECORRUPT,
+    if (h5ckpt__check_attr_name(name, 1, c->w->ctx->errmsg) != 0) {
+        c->w->rc = h5ckpt__set(c->w->ctx, H5CKPT_ECORRUPT,
                                "an attribute of '%s' has an invalid name",
                                *c->obj ? c->obj : "/");
         return -1;
     }
-    rc = h5ckpt__attr_read(loc, name, &a, c->w->ck->errmsg);
+    rc = h5ckpt__attr_read(loc, name, &a, c->w->ctx->errmsg);
     if (rc == 0 && !(a.name = h5ckpt__strdup(name)))
         rc = H5CKPT_ENOMEM;
     if (rc == 0)
@@ -194,8 +241,8 @@ static herr_t on_attr(hid_t loc, const char *name, const H5A_info_t *info,
     h5ckpt__attr_clear(&a);
     if (rc < 0) {
         c->w->rc = rc == H5CKPT_ENOMEM
-                       ? h5ckpt__set(c->w->ck, rc, "out of memory")
-                       : h5ckpt__set(c->w->ck, rc,
+                       ? h5ckpt__set(c->w->ctx, rc, "out of memory")
+                       : h5ckpt__set(c->w->ctx, rc,
                                      "attribute '%s' of '%s' is unreadable",
                                      name, *c->obj ? c->obj : "/");
         return -1;
@@ -210,7 +257,7 @@ static int read_attrs(walk *w, hid_t obj, const char *path)
 
     if (H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, on_attr, &c) < 0 &&
         w->rc == 0)
-        w->rc = h5ckpt__set(w->ck, H5CKPT_ECORRUPT,
+        w->rc = h5ckpt__set(w->ctx, H5CKPT_ECORRUPT,
                             "cannot list the attributes of '%s'", *path ? path : "/");
     return w->rc;
 }
@@ -221,7 +268,7 @@ static int read_attrs(walk *w, hid_t obj, const char *path)
  * (the declared shape) and lie inside the file, or HDF5 would read past it
  * (unallocated storage, size 0, reads as fill values and is accepted).
  */
-static int check_storage(h5ckpt *ck, hid_t fid, hid_t d, const char *path,
+static int check_storage(h5ckpt__ctx *ctx, hid_t fid, hid_t d, const char *path,
                          uint64_t bytes)
 {
     hid_t dcpl;
@@ -241,14 +288,14 @@ static int check_storage(h5ckpt *ck, hid_t fid, hid_t d, const char *path,
         return 0;
     }
     if ((dcpl = H5Dget_create_plist(d)) < 0)
-        return h5ckpt__set(ck, H5CKPT_ECORRUPT,
+        return h5ckpt__set(ctx, H5CKPT_ECORRUPT,
                            "dataset '%s': cannot read its creation properties", path);
     layout = H5Pget_layout(dcpl);
     if (layout == H5D_VIRTUAL) {
-        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+        rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT,
                          "dataset '%s' is a virtual dataset (not allowed)", path);
     } else if (H5Pget_external_count(dcpl) != 0) {
-        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+        rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT,
                          "dataset '%s' uses external storage (not allowed)", path);
     } else if (layout == H5D_CONTIGUOUS && (stored = H5Dget_storage_size(d)) != 0) {
         H5Pclose(dcpl);
@@ -257,7 +304,7 @@ static int check_storage(h5ckpt *ck, hid_t fid, hid_t d, const char *path,
     H5Pclose(dcpl);
     return rc;
 bad_storage:
-    return h5ckpt__set(ck, H5CKPT_ECORRUPT,
+    return h5ckpt__set(ctx, H5CKPT_ECORRUPT,
                        "dataset '%s': its storage (%llu bytes) does not "
                        "hold its shape (%llu bytes) inside the file",
                        path, (unsigned long long)stored,
@@ -266,7 +313,8 @@ bad_storage:
 
 static int read_dataset(walk *w, hid_t d, const char *path)
 {
-    h5ckpt *ck = w->ck;
+    h5ckpt__ctx *ctx = w->ctx;
+    h5ckpt__index *ix = w->ix;
     h5ckpt__tensor t = {0};
     h5ckpt__attr a = {0}, p = {0};
     hid_t type = H5I_INVALID_HID, space = H5I_INVALID_HID;
@@ -275,25 +323,25 @@ static int read_dataset(walk *w, hid_t d, const char *path)
     int rc = 0, ndim, i, overflow = 0;
 
     if (H5Aexists(d, H5CKPT_A_DTYPE) <= 0 ||
-        h5ckpt__attr_read(d, H5CKPT_A_DTYPE, &a, ck->errmsg) != 0 ||
+        h5ckpt__attr_read(d, H5CKPT_A_DTYPE, &a, ctx->errmsg) != 0 ||
         a.type != H5CKPT_ATTR_STRING || a.count != 0 ||
-        h5ckpt_dtype_from_name(&t.dtype, ((char **)a.values)[0]) != 0) {
-        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+        h5ckpt_dtype_from_name(&t.dtype, ((char **)a.values)[0], NULL) != 0) {
+        rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT,
                          "dataset '%s' has no valid '" H5CKPT_A_DTYPE "' attribute",
                          path);
         goto done;
     }
     if ((type = H5Dget_type(d)) < 0 || !h5ckpt__h5type_matches(type, t.dtype)) {
-        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+        rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT,
                          "dataset '%s': its HDF5 type is not the one the format "
                          "mandates for %s",
                          path, h5ckpt_dtype_name(t.dtype));
         goto done;
     }
     if (H5Aexists(d, H5CKPT_A_PLACEMENTS) <= 0 ||
-        h5ckpt__attr_read(d, H5CKPT_A_PLACEMENTS, &p, ck->errmsg) != 0 ||
+        h5ckpt__attr_read(d, H5CKPT_A_PLACEMENTS, &p, ctx->errmsg) != 0 ||
         p.type != H5CKPT_ATTR_STRING || p.count != 0) {
-        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+        rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT,
                          "dataset '%s' has no valid '" H5CKPT_A_PLACEMENTS
                          "' attribute",
                          path);
@@ -303,7 +351,7 @@ static int read_dataset(walk *w, hid_t d, const char *path)
         H5Sget_simple_extent_type(space) == H5S_NULL ||
         (ndim = H5Sget_simple_extent_ndims(space)) < 0 || ndim > H5CKPT_MAX_NDIM ||
         H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
-        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT, "dataset '%s' has a bad dataspace",
+        rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT, "dataset '%s' has a bad dataspace",
                          path);
         goto done;
     }
@@ -312,36 +360,36 @@ static int read_dataset(walk *w, hid_t d, const char *path)
         t.shape[i] = dims[i];
     bytes = h5ckpt__volume(ndim, t.shape, &overflow);
     if (overflow || bytes > UINT64_MAX / h5ckpt_dtype_size(t.dtype)) {
-        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+        rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT,
                          "dataset '%s': shape overflows 64 bits", path);
         goto done;
     }
     bytes *= h5ckpt_dtype_size(t.dtype);
-    if ((rc = check_storage(ck, w->fid, d, path, bytes)) != 0)
+    if ((rc = check_storage(ctx, w->fid, d, path, bytes)) != 0)
         goto done;
     {
         haddr_t off = H5Dget_offset(d);
         t.offset = off == HADDR_UNDEF ? -1 : (int64_t)off;
     }
     if (!(t.path = h5ckpt__strdup(path))) {
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        rc = h5ckpt__set(ctx, H5CKPT_ENOMEM, "out of memory");
         goto done;
     }
     t.placements = ((char **)p.values)[0];
     ((char **)p.values)[0] = NULL;
-    if (ck->ntensors == w->captensors) {
+    if (ix->ntensors == w->captensors) {
         size_t cap = w->captensors ? w->captensors * 2 : 64;
-        h5ckpt__tensor *n = realloc(ck->tensors, cap * sizeof *n);
+        h5ckpt__tensor *n = realloc(ix->tensors, cap * sizeof *n);
         if (!n) {
             free(t.path);
             free(t.placements);
-            rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+            rc = h5ckpt__set(ctx, H5CKPT_ENOMEM, "out of memory");
             goto done;
         }
-        ck->tensors = n;
+        ix->tensors = n;
         w->captensors = cap;
     }
-    ck->tensors[ck->ntensors++] = t;
+    ix->tensors[ix->ntensors++] = t;
     rc = read_attrs(w, d, path);
 done:
     if (space >= 0)
@@ -355,19 +403,19 @@ done:
 
 static int push_group(walk *w, const char *path)
 {
-    h5ckpt *ck = w->ck;
+    h5ckpt__index *ix = w->ix;
 
-    if (ck->ngroups == w->capgroups) {
+    if (ix->ngroups == w->capgroups) {
         size_t cap = w->capgroups ? w->capgroups * 2 : 32;
-        char **p = realloc(ck->groups, cap * sizeof *p);
+        char **p = realloc(ix->groups, cap * sizeof *p);
         if (!p)
             return H5CKPT_ENOMEM;
-        ck->groups = p;
+        ix->groups = p;
         w->capgroups = cap;
     }
-    if (!(ck->groups[ck->ngroups] = h5ckpt__strdup(path)))
+    if (!(ix->groups[ix->ngroups] = h5ckpt__strdup(path)))
         return H5CKPT_ENOMEM;
-    ck->ngroups++;
+    ix->ngroups++;
     return 0;
 }
 
@@ -375,7 +423,7 @@ static herr_t on_link(hid_t root, const char *name, const H5L_info_t *info,
                       void *data)
 {
     walk *w = data;
-    h5ckpt *ck = w->ck;
+    h5ckpt__ctx *ctx = w->ctx;
     H5I_type_t kind;
     hid_t obj;
     int rc = 0;
@@ -383,20 +431,20 @@ static herr_t on_link(hid_t root, const char *name, const H5L_info_t *info,
     if (w->has_sums && !strcmp(name, H5CKPT_CHECKSUM_TABLE))
         return 0; /* the checksum table (format spec, "Checksums") */
     if (info->type != H5L_TYPE_HARD) {
-        w->rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+        w->rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT,
                             "'%s' is a soft or external link (not allowed)", name);
         return -1;
     }
-    if (h5ckpt__check_path(name, 0, ck->errmsg) != 0) {
-        w->rc = h5ckpt__set(ck, H5CKPT_ECORRUPT, "object name is invalid: %s",
-                            ck->errmsg);
+    if (h5ckpt__check_path(name, 0, ctx->errmsg) != 0) {
+        w->rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT, "object name is invalid: %s",
+                            ctx->errmsg);
         return -1;
     }
     /* The link gives the address and the open object its kind: no
      * H5Oget_info, whose default fields cost a second lookup of the name
      * and a walk of the attributes (a third of the scan of 10,000 tensors). */
     if ((obj = H5Oopen(root, name, H5P_DEFAULT)) < 0) {
-        w->rc = h5ckpt__set(ck, H5CKPT_ECORRUPT, "cannot open object '%s'", name);
+        w->rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT, "cannot open object '%s'", name);
         return -1;
     }
     kind = H5Iget_type(obj);
@@ -404,7 +452,7 @@ static herr_t on_link(hid_t root, const char *name, const H5L_info_t *info,
         w->rc = rc;
     } else if (kind == H5I_GROUP) {
         if ((rc = push_group(w, name)) != 0)
-            w->rc = h5ckpt__set(ck, rc, "out of memory");
+            w->rc = h5ckpt__set(ctx, rc, "out of memory");
         else
             rc = read_attrs(w, obj, name);
     } else if (kind == H5I_DATASET) {
@@ -412,7 +460,7 @@ static herr_t on_link(hid_t root, const char *name, const H5L_info_t *info,
         if (rc)
             w->rc = rc;
     } else {
-        w->rc = rc = h5ckpt__set(ck, H5CKPT_ECORRUPT,
+        w->rc = rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT,
                                  "'%s' is neither a group nor a dataset", name);
     }
     H5Oclose(obj);
@@ -468,68 +516,77 @@ static int small_cache(hid_t fapl)
  * which would hang the ranks that are not scanning; a serial handle never
  * does.
  */
-static int scan(h5ckpt *ck)
+static int scan(h5ckpt__ctx *ctx, h5ckpt__file *f, const h5ckpt_options *opts)
 {
+    h5ckpt__index *ix = &f->index;
     walk w = {0};
     H5O_info_t oi;
     hid_t fapl;
     int rc;
 
-    w.ck = ck;
+    w.ctx = ctx;
+    w.f = f;
+    w.ix = ix;
     w.fid = H5I_INVALID_HID;
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_sec2(fapl) < 0 ||
-        H5Pset_file_locking(fapl, ck->opts.file_locking ? 1 : 0, 1) < 0 ||
+        H5Pset_file_locking(fapl, opts->no_file_locking ? 0 : 1, 1) < 0 ||
         small_cache(fapl) < 0 ||
-        (w.fid = H5Fopen(ck->path, H5F_ACC_RDONLY, fapl)) < 0) {
-        rc = h5ckpt__set(ck, H5CKPT_ENOTCKPT, "cannot open '%s' as HDF5", ck->path);
-        h5ckpt__append_h5err(ck->errmsg);
+        (w.fid = H5Fopen(f->path, H5F_ACC_RDONLY, fapl)) < 0) {
+        rc = h5ckpt__set(ctx, H5CKPT_ENOTCKPT, "cannot open '%s' as HDF5", f->path);
+        h5ckpt__append_h5err(ctx->errmsg);
         goto done;
     }
     w.has_sums = H5Aexists(w.fid, H5CKPT_A_CHECKSUM_ALGO) > 0;
-    if ((rc = read_root(ck, w.fid, ck->errmsg)) != 0 ||
+    if ((rc = read_root(f, ix, w.fid, ctx->errmsg)) != 0 ||
         (rc = read_attrs(&w, w.fid, "")) != 0)
         goto done;
     if (H5Oget_info(w.fid, &oi) < 0) {
-        rc = h5ckpt__set(ck, H5CKPT_ECORRUPT, "cannot inspect the root group");
+        rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT, "cannot inspect the root group");
         goto done;
     }
     if ((rc = seen_once(&w, oi.addr, "/")) != 0)
         goto done;
     if (H5Lvisit(w.fid, H5_INDEX_NAME, H5_ITER_INC, on_link, &w) < 0 || w.rc) {
         rc = w.rc ? w.rc
-                  : h5ckpt__set(ck, H5CKPT_ECORRUPT, "cannot walk the groups of '%s'",
-                                ck->path);
+                  : h5ckpt__set(ctx, H5CKPT_ECORRUPT, "cannot walk the groups of '%s'",
+                                f->path);
         goto done;
     }
     /* qsort needs a valid base even for zero elements */
-    if (ck->ntensors)
-        qsort(ck->tensors, ck->ntensors, sizeof *ck->tensors, cmp_tensor);
-    if (ck->ngroups)
-        qsort(ck->groups, ck->ngroups, sizeof *ck->groups, cmp_str);
-    if (ck->nfattrs)
-        qsort(ck->fattrs, ck->nfattrs, sizeof *ck->fattrs, cmp_attr);
+    if (ix->ntensors)
+        qsort(ix->tensors, ix->ntensors, sizeof *ix->tensors, cmp_tensor);
+    if (ix->ngroups)
+        qsort(ix->groups, ix->ngroups, sizeof *ix->groups, cmp_str);
+    if (ix->nattrs)
+        qsort(ix->attrs, ix->nattrs, sizeof *ix->attrs, cmp_attr);
 done:
     if (w.fid >= 0 && H5Fclose(w.fid) < 0 && rc == 0)
-        rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed", ck->path);
+        rc = h5ckpt__set(ctx, H5CKPT_EIO, "closing '%s' failed", f->path);
     if (fapl >= 0)
         H5Pclose(fapl);
     h5ckpt__strmap_free(&w.addrs);
     return rc;
 }
 
-static void serialize(const h5ckpt *ck, h5ckpt__buf *b)
+static void serialize(const h5ckpt__index *ix, h5ckpt__buf *b)
 {
     size_t i;
     int d;
 
-    h5ckpt__buf_u64(b, (uint64_t)ck->write_version);
-    h5ckpt__buf_u64(b, (uint64_t)ck->read_version);
-    h5ckpt__buf_u64(b, (uint64_t)ck->mesh_ndim);
-    for (d = 0; d < ck->mesh_ndim; d++)
-        h5ckpt__buf_u64(b, (uint64_t)ck->mesh_shape[d]);
-    h5ckpt__buf_u64(b, ck->ntensors);
-    for (i = 0; i < ck->ntensors; i++) {
-        const h5ckpt__tensor *t = &ck->tensors[i];
+    h5ckpt__buf_u64(b, (uint64_t)ix->root.write_version);
+    h5ckpt__buf_u64(b, (uint64_t)ix->root.read_version);
+    h5ckpt__buf_u64(b, (uint64_t)ix->root.nranks);
+    h5ckpt__buf_str(b, ix->root.created ? ix->root.created : "");
+    h5ckpt__buf_str(b, ix->root.library_version ? ix->root.library_version : "");
+    h5ckpt__buf_u64(b, (uint64_t)ix->root.mesh_dims_bad);
+    h5ckpt__buf_u64(b, ix->root.mesh_dim_names != NULL);
+    h5ckpt__buf_str(b, ix->root.mesh_dim_names ? ix->root.mesh_dim_names : "");
+    h5ckpt__buf_u64(b, (uint64_t)ix->root.mesh_ndim);
+    for (d = 0; d < ix->root.mesh_ndim; d++)
+        h5ckpt__buf_u64(b, (uint64_t)ix->root.mesh_shape[d]);
+    h5ckpt__buf_u64(b, ix->ntensors);
+    for (i = 0; i < ix->ntensors; i++) {
+        const h5ckpt__tensor *t = &ix->tensors[i];
         h5ckpt__buf_str(b, t->path);
         h5ckpt__buf_str(b, t->placements);
         h5ckpt__buf_u64(b, (uint64_t)t->dtype);
@@ -538,38 +595,49 @@ static void serialize(const h5ckpt *ck, h5ckpt__buf *b)
         for (d = 0; d < t->ndim; d++)
             h5ckpt__buf_u64(b, t->shape[d]);
     }
-    h5ckpt__buf_u64(b, ck->ngroups);
-    for (i = 0; i < ck->ngroups; i++)
-        h5ckpt__buf_str(b, ck->groups[i]);
-    h5ckpt__buf_u64(b, ck->nfattrs);
-    for (i = 0; i < ck->nfattrs; i++)
-        h5ckpt__attr_serialize(&ck->fattrs[i], b);
+    h5ckpt__buf_u64(b, ix->ngroups);
+    for (i = 0; i < ix->ngroups; i++)
+        h5ckpt__buf_str(b, ix->groups[i]);
+    h5ckpt__buf_u64(b, ix->nattrs);
+    for (i = 0; i < ix->nattrs; i++)
+        h5ckpt__attr_serialize(&ix->attrs[i], b);
 }
 
-static int deserialize(h5ckpt *ck, h5ckpt__buf *b)
+static int deserialize(h5ckpt__index *ix, h5ckpt__buf *b)
 {
+    const char *text;
     uint64_t n;
     size_t i;
-    int d;
+    int d, has;
 
-    ck->write_version = (int64_t)h5ckpt__buf_get_u64(b);
-    ck->read_version = (int64_t)h5ckpt__buf_get_u64(b);
-    ck->mesh_ndim = (int)h5ckpt__buf_get_u64(b);
-    if (b->err || ck->mesh_ndim > H5CKPT_MAX_NDIM)
+    ix->root.write_version = (int64_t)h5ckpt__buf_get_u64(b);
+    ix->root.read_version = (int64_t)h5ckpt__buf_get_u64(b);
+    ix->root.nranks = (int64_t)h5ckpt__buf_get_u64(b);
+    if (!(text = h5ckpt__buf_get_str(b)) || !(ix->root.created = h5ckpt__strdup(text)) ||
+        !(text = h5ckpt__buf_get_str(b)) ||
+        !(ix->root.library_version = h5ckpt__strdup(text)))
+        return H5CKPT_ENOMEM;
+    ix->root.mesh_dims_bad = (int)h5ckpt__buf_get_u64(b);
+    has = (int)h5ckpt__buf_get_u64(b);
+    if (!(text = h5ckpt__buf_get_str(b)) ||
+        (has && !(ix->root.mesh_dim_names = h5ckpt__strdup(text))))
+        return H5CKPT_ENOMEM;
+    ix->root.mesh_ndim = (int)h5ckpt__buf_get_u64(b);
+    if (b->err || ix->root.mesh_ndim > H5CKPT_MAX_NDIM)
         return H5CKPT_ECORRUPT;
-    for (d = 0; d < ck->mesh_ndim; d++)
-        ck->mesh_shape[d] = (int64_t)h5ckpt__buf_get_u64(b);
+    for (d = 0; d < ix->root.mesh_ndim; d++)
+        ix->root.mesh_shape[d] = (int64_t)h5ckpt__buf_get_u64(b);
     n = h5ckpt__buf_get_u64(b);
-    if (b->err || n > b->len || !(ck->tensors = calloc(n + 1, sizeof *ck->tensors)))
+    if (b->err || n > b->len || !(ix->tensors = calloc(n + 1, sizeof *ix->tensors)))
         return H5CKPT_ENOMEM;
     for (i = 0; i < n; i++) {
-        h5ckpt__tensor *t = &ck->tensors[i];
+        h5ckpt__tensor *t = &ix->tensors[i];
         const char *path = h5ckpt__buf_get_str(b), *pl = h5ckpt__buf_get_str(b);
         if (!path || !pl)
             return H5CKPT_ECORRUPT;
         t->path = h5ckpt__strdup(path);
         t->placements = h5ckpt__strdup(pl);
-        ck->ntensors++;
+        ix->ntensors++;
         t->dtype = (h5ckpt_dtype)h5ckpt__buf_get_u64(b);
         t->offset = (int64_t)h5ckpt__buf_get_u64(b);
         t->ndim = (int)h5ckpt__buf_get_u64(b);
@@ -579,165 +647,110 @@ static int deserialize(h5ckpt *ck, h5ckpt__buf *b)
             t->shape[d] = h5ckpt__buf_get_u64(b);
     }
     n = h5ckpt__buf_get_u64(b);
-    if (b->err || n > b->len || !(ck->groups = calloc(n + 1, sizeof *ck->groups)))
+    if (b->err || n > b->len || !(ix->groups = calloc(n + 1, sizeof *ix->groups)))
         return H5CKPT_ENOMEM;
     for (i = 0; i < n; i++) {
         const char *g = h5ckpt__buf_get_str(b);
-        if (!g || !(ck->groups[i] = h5ckpt__strdup(g)))
+        if (!g || !(ix->groups[i] = h5ckpt__strdup(g)))
             return H5CKPT_ENOMEM;
-        ck->ngroups++;
+        ix->ngroups++;
     }
     n = h5ckpt__buf_get_u64(b);
-    if (b->err || n > b->len || !(ck->fattrs = calloc(n + 1, sizeof *ck->fattrs)))
+    if (b->err || n > b->len || !(ix->attrs = calloc(n + 1, sizeof *ix->attrs)))
         return H5CKPT_ENOMEM;
     for (i = 0; i < n; i++) {
-        if (h5ckpt__attr_deserialize(&ck->fattrs[i], b) != 0) {
-            h5ckpt__attr_clear(&ck->fattrs[i]);
+        if (h5ckpt__attr_deserialize(&ix->attrs[i], b) != 0) {
+            h5ckpt__attr_clear(&ix->attrs[i]);
             return H5CKPT_ENOMEM;
         }
-        ck->nfattrs++;
+        ix->nattrs++;
     }
     return b->err;
 }
 
-int h5ckpt__index_load(h5ckpt *ck)
+int h5ckpt__index_load(h5ckpt__ctx *ctx, h5ckpt__file *f,
+                       const h5ckpt_options *opts)
 {
     h5ckpt__buf b = {0};
     int rc = 0;
 
-    if (ck->rank == 0) {
-        rc = scan(ck);
+    if (ctx->rank == 0) {
+        rc = scan(ctx, f, opts);
         if (rc == 0) {
-            serialize(ck, &b);
+            serialize(&f->index, &b);
             if (b.err)
-                rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+                rc = h5ckpt__set(ctx, H5CKPT_ENOMEM, "out of memory");
         }
     }
-    h5ckpt__wait_asleep(ck->comm); /* the walk is rank 0's alone */
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+    /* the walk is rank 0's alone: the others wait asleep */
+    rc = h5ckpt__wait_asleep(ctx->comm, rc, ctx->errmsg);
+    if ((rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg)) != 0)
         goto done;
-    if ((rc = h5ckpt__buf_bcast(&b, 0, ck->comm)) == 0 && ck->rank != 0) {
-        rc = deserialize(ck, &b);
+    if ((rc = h5ckpt__buf_bcast(&b, 0, ctx->comm)) == 0 && ctx->rank != 0) {
+        rc = deserialize(&f->index, &b);
         if (rc)
-            h5ckpt__set(ck, rc, "cannot receive the checkpoint index");
+            h5ckpt__set(ctx, rc, "cannot receive the checkpoint index");
+    } else if (rc) {
+        h5ckpt__set(ctx, rc, "cannot receive the checkpoint index");
     }
-    rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
+    rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg);
 done:
     h5ckpt__buf_free(&b);
     return rc;
 }
 
-void h5ckpt__index_free(h5ckpt *ck)
+void h5ckpt__index_free(h5ckpt__index *ix)
 {
     size_t i;
 
-    for (i = 0; i < ck->ntensors; i++) {
-        free(ck->tensors[i].path);
-        free(ck->tensors[i].placements);
+    for (i = 0; i < ix->ntensors; i++) {
+        free(ix->tensors[i].path);
+        free(ix->tensors[i].placements);
     }
-    for (i = 0; i < ck->ngroups; i++)
-        free(ck->groups[i]);
-    for (i = 0; i < ck->nfattrs; i++)
-        h5ckpt__attr_clear(&ck->fattrs[i]);
-    free(ck->tensors);
-    free(ck->groups);
-    free(ck->fattrs);
-    ck->tensors = NULL;
-    ck->groups = NULL;
-    ck->fattrs = NULL;
-    ck->ntensors = ck->ngroups = ck->nfattrs = 0;
+    for (i = 0; i < ix->ngroups; i++)
+        free(ix->groups[i]);
+    for (i = 0; i < ix->nattrs; i++)
+        h5ckpt__attr_clear(&ix->attrs[i]);
+    free(ix->tensors);
+    free(ix->groups);
+    free(ix->attrs);
+    h5ckpt__root_clear(&ix->root);
+    memset(ix, 0, sizeof *ix);
 }
 
-/* ---- listing ------------------------------------------------------------- */
-
-const h5ckpt__tensor *h5ckpt__find_tensor(const h5ckpt *ck, const char *path)
+const h5ckpt__tensor *h5ckpt__index_tensor(const h5ckpt__index *ix,
+                                           const char *path)
 {
     h5ckpt__tensor key;
 
-    if (!ck || !path || !ck->tensors)
+    if (!path || !ix->tensors)
         return NULL;
     key.path = (char *)path;
-    return bsearch(&key, ck->tensors, ck->ntensors, sizeof key, cmp_tensor);
+    return bsearch(&key, ix->tensors, ix->ntensors, sizeof key, cmp_tensor);
 }
 
-size_t h5ckpt_tensor_count(const h5ckpt *ck) { return ck ? ck->ntensors : 0; }
-
-const char *h5ckpt_tensor_path(const h5ckpt *ck, size_t i)
+const h5ckpt__attr *h5ckpt__index_attr(const h5ckpt__index *ix, const char *obj,
+                                       const char *name)
 {
-    return ck && i < ck->ntensors ? ck->tensors[i].path : NULL;
+    h5ckpt__attr key;
+
+    if (!ix->attrs)
+        return NULL;
+    key.obj = (char *)obj;
+    key.name = (char *)name;
+    return bsearch(&key, ix->attrs, ix->nattrs, sizeof key, cmp_attr);
 }
 
-int h5ckpt_tensor_info(const h5ckpt *ck, const char *path, h5ckpt_dtype *dtype,
-                       int *ndim, uint64_t *shape)
+size_t h5ckpt__index_first_attr(const h5ckpt__index *ix, const char *obj)
 {
-    const h5ckpt__tensor *t;
+    size_t lo = 0, hi = ix->nattrs;
 
-    if (!ck)
-        return H5CKPT_EINVAL;
-    if (ck->mode != H5CKPT__READER)
-        return h5ckpt__set((h5ckpt *)ck, H5CKPT_EMODE,
-                           "tensors can only be listed on a reader");
-    if (!(t = h5ckpt__find_tensor(ck, path)))
-        return h5ckpt__set((h5ckpt *)ck, H5CKPT_ENOTFOUND,
-                           "no tensor '%s' in the checkpoint", path ? path : "(null)");
-    if (dtype)
-        *dtype = t->dtype;
-    if (ndim)
-        *ndim = t->ndim;
-    if (shape && t->ndim > 0)
-        memcpy(shape, t->shape, (size_t)t->ndim * sizeof *shape);
-    return 0;
-}
-
-const char *h5ckpt_tensor_placements(const h5ckpt *ck, const char *path)
-{
-    const h5ckpt__tensor *t = h5ckpt__find_tensor(ck, path);
-
-    return t ? t->placements : NULL;
-}
-
-int h5ckpt_group_exists(const h5ckpt *ck, const char *group)
-{
-    if (!ck || !group)
-        return 0;
-    if (!*group)
-        return 1;
-    if (ck->mode == H5CKPT__WRITER)
-        return h5ckpt__strmap_get(&ck->names, group) == 1;
-    return ck->groups && bsearch(&group, ck->groups, ck->ngroups,
-                                 sizeof *ck->groups, cmp_str) != NULL;
-}
-
-size_t h5ckpt_group_count(const h5ckpt *ck) { return ck ? ck->ngroups : 0; }
-
-const char *h5ckpt_group_path(const h5ckpt *ck, size_t i)
-{
-    return ck && i < ck->ngroups ? ck->groups[i] : NULL;
-}
-
-int h5ckpt_format_versions(const h5ckpt *ck, int64_t *write_version,
-                           int64_t *read_version)
-{
-    if (!ck)
-        return H5CKPT_EINVAL;
-    if (ck->mode != H5CKPT__READER)
-        return h5ckpt__set((h5ckpt *)ck, H5CKPT_EMODE, "not a reader");
-    if (write_version)
-        *write_version = ck->write_version;
-    if (read_version)
-        *read_version = ck->read_version;
-    return 0;
-}
-
-int h5ckpt_writer_mesh(const h5ckpt *ck, int *ndim, int64_t *shape)
-{
-    if (!ck)
-        return H5CKPT_EINVAL;
-    if (ck->mode != H5CKPT__READER)
-        return h5ckpt__set((h5ckpt *)ck, H5CKPT_EMODE, "not a reader");
-    if (ndim)
-        *ndim = ck->mesh_ndim;
-    if (shape && ck->mesh_ndim > 0)
-        memcpy(shape, ck->mesh_shape, (size_t)ck->mesh_ndim * sizeof *shape);
-    return 0;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(ix->attrs[mid].obj, obj) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }

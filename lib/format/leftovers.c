@@ -5,7 +5,7 @@
  * still running on the same target keeps writing, so its file is newer and
  * stays.
  */
-#include "h5ckpt_private.h"
+#include "format/format.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -15,14 +15,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-int64_t h5ckpt__now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* 1 if `name` is "<prefix><16 lowercase hex digits>". */
 static int is_temp_of(const char *name, const char *prefix)

@@ -4,7 +4,7 @@
  * problem it finds instead of stopping at the first, and the list is shared
  * so that every rank reports the same problems.
  */
-#include "h5ckpt_private.h"
+#include "format/format.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -301,7 +301,7 @@ static void check_dataset(vctx *v, hid_t d, const char *path, off_t fsize)
 
     if (check_attr(v, d, path, H5CKPT_A_DTYPE, K_STRING, 0, 0, NULL) &&
         read_ok(d, H5CKPT_A_DTYPE, &a) &&
-        h5ckpt_dtype_from_name(&dt, ((char **)a.values)[0]) != 0) {
+        h5ckpt_dtype_from_name(&dt, ((char **)a.values)[0], NULL) != 0) {
         problem(v, path, "'%s' is '%s', not a dtype of the format", H5CKPT_A_DTYPE,
                 ((char **)a.values)[0]);
         dt = H5CKPT_DTYPE_COUNT;
@@ -498,18 +498,24 @@ int h5ckpt_verify(const char *path, MPI_Comm comm, h5ckpt_problem_fn fn, void *c
 {
     char msg[H5CKPT_MSG_MAX] = "";
     h5ckpt__h5quiet q;
+    MPI_Comm dup = MPI_COMM_NULL;
     vctx v;
     size_t i, n = 0;
-    int rc = 0, rank = 0;
+    int rc = 0, rank = 0, flag = 0;
 
     memset(&v, 0, sizeof v);
     h5ckpt__h5quiet_begin(&q);
     if (nproblems)
         *nproblems = 0;
-    if (comm == MPI_COMM_NULL || MPI_Comm_rank(comm, &rank) != MPI_SUCCESS) {
+    if (comm == MPI_COMM_NULL || MPI_Initialized(&flag) != MPI_SUCCESS || !flag) {
         rc = h5ckpt__fail(msg, H5CKPT_EINVAL, "invalid communicator");
         goto done;
     }
+    /* everything below on a duplicate that returns MPI errors */
+    if ((rc = h5ckpt__comm_dup(comm, &dup, msg)) != 0 ||
+        (rc = h5ckpt__mpi(MPI_Comm_rank(dup, &rank), "MPI_Comm_rank", msg)) != 0)
+        goto done;
+    comm = dup;
     if (!path || !*path)
         rc = h5ckpt__fail(msg, H5CKPT_EINVAL, "no path given");
     else if (rank == 0)
@@ -537,6 +543,7 @@ int h5ckpt_verify(const char *path, MPI_Comm comm, h5ckpt_problem_fn fn, void *c
     if (nproblems)
         *nproblems = n;
 done:
+    h5ckpt__comm_free(&dup);
     h5ckpt__buf_free(&v.out);
     h5ckpt__h5quiet_end(&q);
     h5ckpt__seterror(err, rc, msg);

@@ -5,7 +5,7 @@
  * number read from the file is checked before use, and memory stays bounded
  * (rows are read in blocks, pieces in slices).
  */
-#include "h5ckpt_private.h"
+#include "format/format.h"
 
 #include <stdio.h>
 #include <stdlib.h>

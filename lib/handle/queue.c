@@ -1,5 +1,6 @@
 /* Queued puts and gets, and the collective flush that executes them. */
-#include "h5ckpt_private.h"
+#include "device/device.h"
+#include "handle/handle.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -7,19 +8,19 @@
 int h5ckpt__declare(h5ckpt *ck, const char *path, int kind)
 {
     char *p = h5ckpt__strdup(path), *s;
-    int have = h5ckpt__strmap_get(&ck->names, path), rc = 0;
+    int have = h5ckpt__strmap_get(&ck->queue.names, path), rc = 0;
 
     if (!p)
-        return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        return h5ckpt__set(&ck->ctx, H5CKPT_ENOMEM, "out of memory");
     if (!strncmp(path, H5CKPT_CHECKSUM_TABLE, strlen(H5CKPT_CHECKSUM_TABLE)) &&
         (path[strlen(H5CKPT_CHECKSUM_TABLE)] == '\0' ||
          path[strlen(H5CKPT_CHECKSUM_TABLE)] == '/')) {
-        rc = h5ckpt__set(ck, H5CKPT_ENAME,
+        rc = h5ckpt__set(&ck->ctx, H5CKPT_ENAME,
                          "'%s' is reserved for the checksum table", path);
         goto done;
     }
     if (kind == 2 && have >= 0) {
-        rc = h5ckpt__set(ck, H5CKPT_EEXIST, "'%s' is already declared as a %s",
+        rc = h5ckpt__set(&ck->ctx, H5CKPT_EEXIST, "'%s' is already declared as a %s",
                          path, have == 2 ? "tensor" : "group");
         goto done;
     }
@@ -28,8 +29,8 @@ int h5ckpt__declare(h5ckpt *ck, const char *path, int kind)
     /* No proper prefix may be a tensor. */
     for (s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
         *s = '\0';
-        if (h5ckpt__strmap_get(&ck->names, p) == 2) {
-            rc = h5ckpt__set(ck, H5CKPT_EEXIST,
+        if (h5ckpt__strmap_get(&ck->queue.names, p) == 2) {
+            rc = h5ckpt__set(&ck->ctx, H5CKPT_EEXIST,
                              "'%s' is inside '%s', which is a tensor", path, p);
             goto done;
         }
@@ -37,39 +38,48 @@ int h5ckpt__declare(h5ckpt *ck, const char *path, int kind)
     }
     for (s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
         *s = '\0';
-        if (h5ckpt__strmap_put(&ck->names, p, 1) != 0)
+        if (h5ckpt__strmap_put(&ck->queue.names, p, 1) != 0)
             rc = H5CKPT_ENOMEM;
         *s = '/';
     }
-    if (*p && h5ckpt__strmap_put(&ck->names, p, kind) != 0)
+    if (*p && h5ckpt__strmap_put(&ck->queue.names, p, kind) != 0)
         rc = H5CKPT_ENOMEM;
     if (rc)
-        h5ckpt__set(ck, rc, "out of memory");
+        h5ckpt__set(&ck->ctx, rc, "out of memory");
 done:
     free(p);
     return rc;
 }
 
-void h5ckpt__queue_clear(h5ckpt *ck)
+void h5ckpt__queue_clear(h5ckpt__queue *q)
 {
     size_t i;
 
-    for (i = 0; i < ck->nops; i++) {
-        free(ck->ops[i].path);
-        h5ckpt__layout_clear(&ck->ops[i].layout);
+    for (i = 0; i < q->nops; i++) {
+        free(q->ops[i].path);
+        h5ckpt__layout_clear(&q->ops[i].layout);
     }
-    for (i = 0; i < ck->nattrs; i++)
-        h5ckpt__attr_clear(&ck->attrs[i]);
-    ck->nops = ck->nattrs = 0;
-    ck->pending = 0;
-    ck->pending_msg[0] = '\0';
+    for (i = 0; i < q->nattrs; i++)
+        h5ckpt__attr_clear(&q->attrs[i]);
+    q->nops = q->nattrs = 0;
+    q->pending = 0;
+    q->pending_msg[0] = '\0';
 }
 
-static int remember(h5ckpt *ck, int rc)
+void h5ckpt__queue_free(h5ckpt__queue *q)
 {
-    if (rc && !ck->pending) {
-        ck->pending = rc;
-        memcpy(ck->pending_msg, ck->errmsg, H5CKPT_MSG_MAX);
+    h5ckpt__queue_clear(q);
+    free(q->ops);
+    free(q->attrs);
+    h5ckpt__strmap_free(&q->names);
+    memset(q, 0, sizeof *q);
+}
+
+int h5ckpt__queue_remember(h5ckpt *ck, int rc)
+{
+    if (rc && !ck->queue.pending) {
+        ck->queue.pending = rc;
+        memcpy(ck->queue.pending_msg, ck->ctx.errmsg, H5CKPT_MSG_MAX);
     }
     return rc;
 }
@@ -83,23 +93,23 @@ static int check_buffer(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
     int d, rc;
 
     if (!h5ckpt_dtype_name(dtype))
-        return h5ckpt__set(ck, H5CKPT_EINVAL, "tensor '%s': invalid dtype %d",
+        return h5ckpt__set(&ck->ctx, H5CKPT_EINVAL, "tensor '%s': invalid dtype %d",
                            path, (int)dtype);
     if (!layout)
-        return h5ckpt__set(ck, H5CKPT_EINVAL, "tensor '%s': layout is NULL",
+        return h5ckpt__set(&ck->ctx, H5CKPT_EINVAL, "tensor '%s': layout is NULL",
                            path);
     if (layout->kind == H5CKPT__LAYOUT_SHARDED) {
         int64_t n = 1;
         for (d = 0; d < layout->mesh_ndim; d++)
             n *= layout->mesh_shape[d];
-        if (n != ck->size)
-            return h5ckpt__set(ck, H5CKPT_EINVAL,
+        if (n != ck->ctx.size)
+            return h5ckpt__set(&ck->ctx, H5CKPT_EINVAL,
                                "tensor '%s': its mesh has %lld ranks, the "
                                "checkpoint's communicator %d",
-                               path, (long long)n, ck->size);
+                               path, (long long)n, ck->ctx.size);
     }
     if (!data && layout->local_count > 0)
-        return h5ckpt__set(ck, H5CKPT_EINVAL,
+        return h5ckpt__set(&ck->ctx, H5CKPT_EINVAL,
                            "tensor '%s': data is NULL but this rank holds "
                            "%llu elements",
                            path, (unsigned long long)layout->local_count);
@@ -108,28 +118,28 @@ static int check_buffer(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
     op->strided = 0;
     /* a host-declared or undeclared buffer may still be device memory */
     if ((!buf || buf->kind == H5CKPT_MEM_HOST) &&
-        (rc = h5ckpt__device_kind(path, 0, data, &op->memkind, ck->errmsg)) != 0)
+        (rc = h5ckpt__device_kind(path, 0, data, &op->memkind, ck->ctx.errmsg)) != 0)
         return rc;
     if (!buf)
         return 0;
-    if (buf->version != H5CKPT_BUFFER_VERSION)
-        return h5ckpt__set(ck, H5CKPT_EINVAL,
-                           "tensor '%s': buffer version %u is not %d", path,
-                           buf->version, H5CKPT_BUFFER_VERSION);
+    if (buf->version != 0 && buf->version != H5CKPT_BUFFER_VERSION)
+        return h5ckpt__set(&ck->ctx, H5CKPT_EINVAL,
+                           "tensor '%s': buffer version %u is neither 0 nor %d",
+                           path, buf->version, H5CKPT_BUFFER_VERSION);
     if (buf->kind != H5CKPT_MEM_HOST && buf->kind != H5CKPT_MEM_CUDA)
-        return h5ckpt__set(ck, H5CKPT_EINVAL, "tensor '%s': bad memory kind",
+        return h5ckpt__set(&ck->ctx, H5CKPT_EINVAL, "tensor '%s': bad memory kind",
                            path);
     if (buf->kind == H5CKPT_MEM_CUDA &&
-        (rc = h5ckpt__device_kind(path, 1, data, &op->memkind, ck->errmsg)) != 0)
+        (rc = h5ckpt__device_kind(path, 1, data, &op->memkind, ck->ctx.errmsg)) != 0)
         return rc;
     if (buf->strides) {
         if (layout->kind == H5CKPT__LAYOUT_RANGE)
-            return h5ckpt__set(ck, H5CKPT_EINVAL,
+            return h5ckpt__set(&ck->ctx, H5CKPT_EINVAL,
                                "tensor '%s': a range layout cannot be strided",
                                path);
         if (h5ckpt__strided_span(layout->local_ndim, layout->local_shape,
                                  buf->strides, &span) != 0)
-            return h5ckpt__set(ck, H5CKPT_EINVAL,
+            return h5ckpt__set(&ck->ctx, H5CKPT_EINVAL,
                                "tensor '%s': strides must be positive", path);
         op->strided = 1;
         memcpy(op->strides, buf->strides,
@@ -141,23 +151,25 @@ static int check_buffer(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
 static int enqueue(h5ckpt *ck, const char *path, const h5ckpt_layout *layout,
                    h5ckpt__op *op)
 {
-    if (ck->nops == ck->capops) {
-        size_t cap = ck->capops ? ck->capops * 2 : 64;
-        h5ckpt__op *p = realloc(ck->ops, cap * sizeof *p);
+    h5ckpt__queue *q = &ck->queue;
+
+    if (q->nops == q->capops) {
+        size_t cap = q->capops ? q->capops * 2 : 64;
+        h5ckpt__op *p = realloc(q->ops, cap * sizeof *p);
         if (!p)
-            return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-        ck->ops = p;
-        ck->capops = cap;
+            return h5ckpt__set(&ck->ctx, H5CKPT_ENOMEM, "out of memory");
+        q->ops = p;
+        q->capops = cap;
     }
     if (!(op->path = h5ckpt__strdup(path)))
-        return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        return h5ckpt__set(&ck->ctx, H5CKPT_ENOMEM, "out of memory");
     if (h5ckpt__layout_copy(&op->layout, layout) != 0) {
         free(op->path);
-        return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        return h5ckpt__set(&ck->ctx, H5CKPT_ENOMEM, "out of memory");
     }
-    op->seq = ck->nseq++;
+    op->seq = q->nseq++;
     op->offset = -1;
-    ck->ops[ck->nops++] = *op;
+    q->ops[q->nops++] = *op;
     return 0;
 }
 
@@ -172,15 +184,15 @@ int h5ckpt_tensor_put(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
         return H5CKPT_EINVAL;
     memset(&op, 0, sizeof op);
     if (ck->mode != H5CKPT__WRITER || ck->state != H5CKPT__OPEN)
-        return h5ckpt__set(ck, H5CKPT_EMODE,
+        return h5ckpt__set(&ck->ctx, H5CKPT_EMODE,
                            ck->mode != H5CKPT__WRITER
                                ? "tensors cannot be written through a reader"
                                : "this writer has failed or was committed");
-    if ((rc = h5ckpt__check_path(path, 0, ck->errmsg)) != 0 ||
+    if ((rc = h5ckpt__check_path(path, 0, ck->ctx.errmsg)) != 0 ||
         (rc = check_buffer(ck, path, dtype, layout, data, buf, &op)) != 0 ||
         (rc = h5ckpt__declare(ck, path, 2)) != 0)
-        return remember(ck, rc);
-    return remember(ck, enqueue(ck, path, layout, &op));
+        return h5ckpt__queue_remember(ck, rc);
+    return h5ckpt__queue_remember(ck, enqueue(ck, path, layout, &op));
 }
 
 int h5ckpt_tensor_get(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
@@ -195,17 +207,17 @@ int h5ckpt_tensor_get(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
         return H5CKPT_EINVAL;
     memset(&op, 0, sizeof op);
     if (ck->mode != H5CKPT__READER)
-        return h5ckpt__set(ck, H5CKPT_EMODE,
+        return h5ckpt__set(&ck->ctx, H5CKPT_EMODE,
                            "tensors cannot be read through a writer");
-    if ((rc = h5ckpt__check_path(path, 0, ck->errmsg)) != 0 ||
+    if ((rc = h5ckpt__check_path(path, 0, ck->ctx.errmsg)) != 0 ||
         (rc = check_buffer(ck, path, dtype, layout, data, buf, &op)) != 0)
-        return remember(ck, rc);
-    if (!(t = h5ckpt__find_tensor(ck, path)))
-        return remember(ck, h5ckpt__set(ck, H5CKPT_ENOTFOUND,
+        return h5ckpt__queue_remember(ck, rc);
+    if (!(t = h5ckpt__index_tensor(&ck->file.index, path)))
+        return h5ckpt__queue_remember(ck, h5ckpt__set(&ck->ctx, H5CKPT_ENOTFOUND,
                                         "no tensor '%s' in the checkpoint",
                                         path));
     if (t->dtype != dtype)
-        return remember(ck, h5ckpt__set(ck, H5CKPT_EDTYPE,
+        return h5ckpt__queue_remember(ck, h5ckpt__set(&ck->ctx, H5CKPT_EDTYPE,
                                         "tensor '%s' is %s, not %s", path,
                                         h5ckpt_dtype_name(t->dtype),
                                         h5ckpt_dtype_name(dtype)));
@@ -213,66 +225,48 @@ int h5ckpt_tensor_get(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
     for (d = 0; !rc && d < t->ndim; d++)
         rc = t->shape[d] != layout->shape[d];
     if (rc)
-        return remember(ck, h5ckpt__set(ck, H5CKPT_ESHAPE,
+        return h5ckpt__queue_remember(ck, h5ckpt__set(&ck->ctx, H5CKPT_ESHAPE,
                                         "tensor '%s': the layout's global "
                                         "shape differs from the stored one",
                                         path));
-    return remember(ck, enqueue(ck, path, layout, &op));
+    return h5ckpt__queue_remember(ck, enqueue(ck, path, layout, &op));
 }
 
 int h5ckpt_flush(h5ckpt *ck)
 {
+    h5ckpt__queue *q;
     h5ckpt__plan plan = {0};
-    h5ckpt__mirrors ms = {0};
-    h5ckpt__h5quiet q;
+    h5ckpt__batch batch;
+    h5ckpt__h5quiet q5;
     int rc = 0;
 
     if (!ck)
         return H5CKPT_EINVAL;
+    q = &ck->queue;
     if (ck->state != H5CKPT__OPEN)
-        rc = h5ckpt__set(ck, H5CKPT_EMODE,
+        rc = h5ckpt__set(&ck->ctx, H5CKPT_EMODE,
                          "this writer has failed or was committed");
-    else if (ck->pending) {
-        rc = ck->pending;
-        memcpy(ck->errmsg, ck->pending_msg, H5CKPT_MSG_MAX);
+    else if (q->pending) {
+        rc = q->pending;
+        memcpy(ck->ctx.errmsg, q->pending_msg, H5CKPT_MSG_MAX);
     }
-    h5ckpt__h5quiet_begin(&q);
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+    h5ckpt__h5quiet_begin(&q5);
+    if ((rc = h5ckpt__agree(ck->ctx.comm, rc, ck->ctx.errmsg)) != 0)
         goto done;
-    if ((rc = h5ckpt__plan_build(ck, &plan)) != 0)
+    batch.ops = q->ops;
+    batch.nops = q->nops;
+    batch.attrs = q->attrs;
+    batch.nattrs = q->nattrs;
+    batch.names = &q->names;
+    if ((rc = h5ckpt__plan_build(&ck->io, &batch, &plan)) != 0)
         goto done;
-    /* The plain executor moves device buffers through host mirrors (the
-     * fast one stages them itself), made before anything reads them. */
-    if (ck->opts.executor == H5CKPT_EXECUTOR_PLAIN &&
-        (rc = h5ckpt__agree(ck->comm,
-                            h5ckpt__mirrors_make(ck, &plan,
-                                                 ck->mode == H5CKPT__WRITER, &ms),
-                            ck->errmsg)) != 0)
-        goto done;
-    if (ck->mode == H5CKPT__WRITER) {
-        /* checksums of the pieces this rank owns, whatever the executor
-         * (the fast executor's device pieces: as they are staged) */
-        if ((rc = h5ckpt__agree(ck->comm, h5ckpt__checksum_record(ck, &plan),
-                                ck->errmsg)) == 0)
-            rc = h5ckpt__exec_write(ck, &plan); /* creates the objects first */
-    } else {
-        rc = h5ckpt__exec_read(ck, &plan);
-        /* device buffers get their data; checks then read device pieces
-         * from the file, never from device memory */
-        if (ck->opts.executor == H5CKPT_EXECUTOR_PLAIN) {
-            int r2 = h5ckpt__mirrors_finish(ck, &ms, rc == 0);
-            if (rc == 0) /* rc is agreed */
-                rc = h5ckpt__agree(ck->comm, r2, ck->errmsg);
-        }
-        if (rc == 0 && ck->opts.verify_checksums)
-            rc = h5ckpt__checksum_check_reads(ck, &plan);
-    }
+    rc = ck->mode == H5CKPT__WRITER ? h5ckpt__io_write(&ck->io, &plan)
+                                    : h5ckpt__io_read(&ck->io, &plan);
 done:
-    h5ckpt__mirrors_finish(ck, &ms, 0);
     h5ckpt__plan_free(&plan);
-    h5ckpt__queue_clear(ck);
+    h5ckpt__queue_clear(q);
     if (rc && ck->mode == H5CKPT__WRITER && ck->state == H5CKPT__OPEN)
         ck->state = H5CKPT__FAILED;
-    h5ckpt__h5quiet_end(&q);
+    h5ckpt__h5quiet_end(&q5);
     return rc;
 }

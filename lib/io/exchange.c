@@ -47,7 +47,7 @@
 #define _GNU_SOURCE /* process_vm_writev */
 #endif
 #include "config.h"
-#include "h5ckpt_private.h"
+#include "io/exec.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -56,8 +56,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-uint64_t h5ckpt__exchange_unit;
-uint64_t h5ckpt__exchange_units;
 
 #define UNIT ((uint64_t)1 << 20) /* bytes of file per claimed unit */
 #define MIN_RUNS 16
@@ -100,97 +98,22 @@ struct h5ckpt__xplan {
     unsigned char *stage; /* UNIT bytes */
 };
 
-/* ---- runs of a box, seekable by file offset ---------------------------- */
-
-typedef struct {
-    int ndim, split;
-    const uint64_t *shape, *off, *cnt;
-    uint64_t nruns, runbytes, base, es, moff0;
-} boxruns;
-
-static void boxruns_init(boxruns *b, int ndim, const uint64_t *shape,
-                         const uint64_t *box, uint64_t base, uint64_t es,
-                         uint64_t moff0)
-{
-    uint64_t tail = 1;
-    int d;
-
-    b->ndim = ndim;
-    b->shape = shape;
-    b->off = box;
-    b->cnt = box + ndim;
-    b->base = base;
-    b->es = es;
-    b->moff0 = moff0;
-    b->nruns = 1;
-    if (ndim == 0) {
-        b->split = 0;
-        b->runbytes = es;
-        return;
-    }
-    /* as h5ckpt__box_runs: dimensions after `split` are whole */
-    for (b->split = ndim - 1; b->split > 0 && b->cnt[b->split] == shape[b->split];
-         b->split--)
-        tail *= shape[b->split];
-    b->runbytes = b->cnt[b->split] * tail * es;
-    for (d = 0; d < b->split; d++)
-        b->nruns *= b->cnt[d];
-}
-
-/* File offset of run i (increasing in i: row-major order). */
-static uint64_t boxruns_foff(const boxruns *b, uint64_t i)
-{
-    uint64_t idx[H5CKPT_MAX_NDIM] = {0}, flat = 0;
-    int d;
-
-    for (d = b->split - 1; d >= 0; d--) { /* mixed radix over dims < split */
-        idx[d] = i % b->cnt[d];
-        i /= b->cnt[d];
-    }
-    for (d = 0; d < b->ndim; d++)
-        flat = flat * b->shape[d] + b->off[d] + (d < b->split ? idx[d] : 0);
-    return b->base + flat * b->es;
-}
-
-/* First run that ends after `pos`. */
-static uint64_t boxruns_seek(const boxruns *b, uint64_t pos)
-{
-    uint64_t lo = 0, hi = b->nruns;
-
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (boxruns_foff(b, mid) + b->runbytes <= pos)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* ---- the handle's node state -------------------------------------------- */
 
-void h5ckpt__exchange_free(h5ckpt *ck)
+void h5ckpt__exchange_free(h5ckpt__io *io)
 {
-    struct h5ckpt__exchange *x = ck->exchange;
+    struct h5ckpt__exchange *x = io->exchange;
 
     if (!x)
         return;
     if (x->win != MPI_WIN_NULL)
         MPI_Win_free(&x->win);
-    if (x->node != MPI_COMM_NULL)
-        MPI_Comm_free(&x->node);
+    h5ckpt__comm_free(&x->node);
     free(x->pids);
     free(x->counts);
     free(x->displs);
     free(x);
-    ck->exchange = NULL;
-}
-
-static int env_off(void)
-{
-    const char *e = getenv("H5CKPT_EXCHANGE");
-
-    return e && (!strcmp(e, "0") || !strcmp(e, "off") || !strcmp(e, "no"));
+    io->exchange = NULL;
 }
 
 static ssize_t copy_to(pid_t pid, const struct iovec *l, unsigned long nl,
@@ -217,34 +140,36 @@ static ssize_t copy_from(pid_t pid, const struct iovec *l, const struct iovec *r
 }
 
 /*
- * Collective over ck->comm, once per handle: the node communicator, the
+ * Collective over io->ctx->comm, once per handle: the node communicator, the
  * counter window, and whether every rank can reach every other rank of its
  * node by cross-memory attach (each reads the others' magic).  Any failure
  * only turns the exchange off (agreed over the handle's ranks, so every
  * node decides the same).
  */
-static int setup(h5ckpt *ck)
+static int setup(h5ckpt__io *io)
 {
     struct h5ckpt__exchange *x;
     uint64_t *addrs = NULL, mine, got;
     pid_t pid = getpid();
     MPI_Aint sz;
-    int du, ok = 1, all = 0, r;
+    int du, ok = 1, all = 0, r, rc;
     void *base = NULL;
 
     if (!(x = calloc(1, sizeof *x)))
-        return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    ck->exchange = x;
+        return h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    io->exchange = x;
     x->usable = 0;
     x->node = MPI_COMM_NULL;
     x->win = MPI_WIN_NULL;
     x->magic = MAGIC;
-    ok = !env_off();
-    if (MPI_Comm_split_type(ck->comm, MPI_COMM_TYPE_SHARED, ck->rank,
-                            MPI_INFO_NULL, &x->node) != MPI_SUCCESS)
-        return h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Comm_split_type failed");
-    MPI_Comm_rank(x->node, &x->nrank);
-    MPI_Comm_size(x->node, &x->nsize);
+    ok = !io->opts->no_exchange;
+    if ((rc = h5ckpt__comm_split(io->ctx->comm, MPI_COMM_TYPE_SHARED, 0,
+                                 io->ctx->rank, &x->node, io->ctx->errmsg)) != 0 ||
+        (rc = h5ckpt__mpi(MPI_Comm_rank(x->node, &x->nrank), "MPI_Comm_rank",
+                          io->ctx->errmsg)) != 0 ||
+        (rc = h5ckpt__mpi(MPI_Comm_size(x->node, &x->nsize), "MPI_Comm_size",
+                          io->ctx->errmsg)) != 0)
+        return rc;
     if (!(x->pids = malloc((size_t)x->nsize * sizeof *x->pids)) ||
         !(x->counts = malloc((size_t)x->nsize * sizeof *x->counts)) ||
         !(x->displs = malloc((size_t)x->nsize * sizeof *x->displs)) ||
@@ -252,13 +177,16 @@ static int setup(h5ckpt *ck)
         ok = 0;
     mine = (uint64_t)(uintptr_t)&x->magic;
     /* every rank takes part in both gathers, whatever it found so far */
-    if (MPI_Allgather(&pid, (int)sizeof pid, MPI_BYTE,
-                      x->pids ? (void *)x->pids : (void *)&got, (int)sizeof pid,
-                      MPI_BYTE, x->node) != MPI_SUCCESS ||
-        MPI_Allgather(&mine, 1, MPI_UINT64_T, addrs ? (void *)addrs : (void *)&got,
-                      1, MPI_UINT64_T, x->node) != MPI_SUCCESS) {
+    if ((rc = h5ckpt__mpi(MPI_Allgather(&pid, (int)sizeof pid, MPI_BYTE,
+                                        x->pids ? (void *)x->pids : (void *)&got,
+                                        (int)sizeof pid, MPI_BYTE, x->node),
+                          "MPI_Allgather", io->ctx->errmsg)) != 0 ||
+        (rc = h5ckpt__mpi(MPI_Allgather(&mine, 1, MPI_UINT64_T,
+                                        addrs ? (void *)addrs : (void *)&got, 1,
+                                        MPI_UINT64_T, x->node),
+                          "MPI_Allgather", io->ctx->errmsg)) != 0) {
         free(addrs);
-        return h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allgather failed");
+        return rc;
     }
     for (r = 0; ok && r < x->nsize; r++) {
         struct iovec l = {&got, sizeof got}, rem = {(void *)(uintptr_t)addrs[r], sizeof got};
@@ -270,8 +198,9 @@ static int setup(h5ckpt *ck)
     }
     free(addrs);
     ok = ok && x->nsize > 1;
-    if (MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, ck->comm) != MPI_SUCCESS)
-        return h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allreduce failed");
+    if ((rc = h5ckpt__mpi(MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, io->ctx->comm),
+                          "MPI_Allreduce", io->ctx->errmsg)) != 0)
+        return rc;
     if (!all)
         return 0;
     du = (int)sizeof(uint64_t);
@@ -280,8 +209,9 @@ static int setup(h5ckpt *ck)
         MPI_Win_shared_query(x->win, 0, &sz, &du, &base) != MPI_SUCCESS)
         ok = 0;
     x->counter = base;
-    if (MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, ck->comm) != MPI_SUCCESS)
-        return h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allreduce failed");
+    if ((rc = h5ckpt__mpi(MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, io->ctx->comm),
+                          "MPI_Allreduce", io->ctx->errmsg)) != 0)
+        return rc;
     x->usable = all;
     return 0;
 }
@@ -312,13 +242,13 @@ static int eligible(const h5ckpt__task *t, int64_t base, int role)
     const h5ckpt_layout *l = &t->op->layout;
     size_t es = h5ckpt_dtype_size(t->op->dtype), k;
     uint64_t runs = 0;
-    boxruns b;
+    h5ckpt__boxruns b;
 
     if (base < 0 || t->nelems == 0 || role != 0 || t->op->strided ||
         h5ckpt__task_on_device(t) || l->ndim == 0)
         return 0;
     for (k = 0; k < t->nsel; k++) {
-        boxruns_init(&b, l->ndim, l->shape, t->sel + k * 2 * (size_t)l->ndim,
+        h5ckpt__boxruns_init(&b, l->ndim, l->shape, t->sel + k * 2 * (size_t)l->ndim,
                      (uint64_t)base, es, 0);
         runs += b.nruns;
     }
@@ -327,7 +257,7 @@ static int eligible(const h5ckpt__task *t, int64_t base, int role)
 
 /* Declarations: their count, then per declaration: task, buffer address,
  * nsel, then nsel * (2 * ndim + 1) words (each box, then its memoff). */
-static int declare(h5ckpt *ck, const h5ckpt__plan *plan, const int64_t *bases,
+static int declare(h5ckpt__io *io, const h5ckpt__plan *plan, const int64_t *bases,
                    const int *role, int rc, h5ckpt__buf *b)
 {
     size_t i, k;
@@ -415,41 +345,43 @@ static const uint64_t *box_of(const decl *d, int ndim, size_t k)
 }
 
 /*
- * Collective over ck->comm (fast reader, after the replica plan): decide
+ * Collective over io->ctx->comm (fast reader, after the replica plan): decide
  * which tasks go through the exchange.  `bases` gives each task's file
  * offset (-1: none), `role` the replica roles (may be NULL), `rc` this
  * rank's error so far (it then declares nothing but takes part).  On
  * return *out is NULL (no exchange this flush) or a plan whose mine[i]
  * marks the tasks this rank must not read itself.  Agreed.
  */
-int h5ckpt__exchange_plan(h5ckpt *ck, const h5ckpt__plan *plan,
+int h5ckpt__exchange_plan(h5ckpt__io *io, const h5ckpt__plan *plan,
                           const int64_t *bases, const int *role, int rc,
                           h5ckpt__xplan **out)
 {
     struct h5ckpt__exchange *x;
     struct h5ckpt__xplan *p = NULL;
     h5ckpt__buf b = {0};
-    int len, r;
+    int len, r, e;
     size_t i, nunits = 0;
-    uint64_t unitb = h5ckpt__exchange_unit ? h5ckpt__exchange_unit : UNIT;
+    uint64_t unitb = h5ckpt__knobs_get()->exchange_unit ? h5ckpt__knobs_get()->exchange_unit
+                                                      : UNIT;
     long long tot = 0;
 
     *out = NULL;
-    if (!ck->exchange && (rc = h5ckpt__agree(ck->comm, setup(ck), ck->errmsg)) != 0)
+    if (!io->exchange && (rc = h5ckpt__agree(io->ctx->comm, setup(io), io->ctx->errmsg)) != 0)
         return rc;
-    x = ck->exchange;
+    x = io->exchange;
     if (!x->usable)
         return 0;
     if (x->nrank == 0) /* nobody claims before the gathers below */
         __atomic_store_n(x->counter, 0, __ATOMIC_SEQ_CST);
     if (!(p = calloc(1, sizeof *p)))
-        rc = rc ? rc : h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    if (declare(ck, plan, bases, role, rc, &b) != 0)
-        rc = rc ? rc : h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        rc = rc ? rc : h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    if (declare(io, plan, bases, role, rc, &b) != 0)
+        rc = rc ? rc : h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
     /* a rank that failed sends -1: every rank then gives up below */
     len = rc || b.err || b.len > INT_MAX ? -1 : (int)b.len;
-    if (MPI_Allgather(&len, 1, MPI_INT, x->counts, 1, MPI_INT, x->node) != MPI_SUCCESS)
-        rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allgather failed");
+    if ((e = h5ckpt__mpi(MPI_Allgather(&len, 1, MPI_INT, x->counts, 1, MPI_INT, x->node),
+                         "MPI_Allgather", io->ctx->errmsg)) != 0)
+        rc = e;
     for (r = 0; rc == 0 && r < x->nsize; r++) {
         if (x->counts[r] < 8 || x->counts[r] % 8 || tot > INT_MAX - x->counts[r]) {
             tot = -1;
@@ -461,20 +393,22 @@ int h5ckpt__exchange_plan(h5ckpt *ck, const h5ckpt__plan *plan,
     /* a rank that failed before (rc was not 0 on entry, or no memory) is
      * reported by the transfer's agreement: the exchange is just skipped */
     if (rc == 0 && tot >= 0 && !(p->gathered = malloc((size_t)tot + 8)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    if (MPI_Allreduce(MPI_IN_PLACE, &tot, 1, MPI_LONG_LONG, MPI_MIN, x->node) != MPI_SUCCESS)
-        rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allreduce failed");
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0 || tot < 0)
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    if ((e = h5ckpt__mpi(MPI_Allreduce(MPI_IN_PLACE, &tot, 1, MPI_LONG_LONG, MPI_MIN,
+                                       x->node),
+                         "MPI_Allreduce", io->ctx->errmsg)) != 0)
+        rc = e;
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0 || tot < 0)
         goto fail;
-    if (MPI_Allgatherv(b.data, len, MPI_BYTE, p->gathered, x->counts, x->displs,
-                       MPI_BYTE, x->node) != MPI_SUCCESS)
-        rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allgatherv failed");
+    rc = h5ckpt__mpi(MPI_Allgatherv(b.data, len, MPI_BYTE, p->gathered, x->counts,
+                                    x->displs, MPI_BYTE, x->node),
+                     "MPI_Allgatherv", io->ctx->errmsg);
     if (rc == 0 && (rc = parse(plan, p, x->counts, x->nsize)) != 0)
-        h5ckpt__set(ck, rc, rc == H5CKPT_ENOMEM ? "out of memory"
+        h5ckpt__set(io->ctx, rc, rc == H5CKPT_ENOMEM ? "out of memory"
                                                 : "bad exchange declarations");
     /* units: identical on every rank of the node */
     if (rc == 0 && !(p->mine = calloc(plan->ntasks + 1, 1)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
     for (int pass = 0; rc == 0 && pass < 2; pass++) {
         nunits = 0;
         for (i = 0; i < plan->ntasks; i++) {
@@ -487,15 +421,15 @@ int h5ckpt__exchange_plan(h5ckpt *ck, const h5ckpt__plan *plan,
                 continue;
             for (j = p->first[i]; j < p->first[i + 1]; j++)
                 for (k = 0; k < p->decls[j].nsel; k++) {
-                    boxruns br;
-                    boxruns_init(&br, nd, t->op->layout.shape, box_of(&p->decls[j], nd, k),
+                    h5ckpt__boxruns br;
+                    h5ckpt__boxruns_init(&br, nd, t->op->layout.shape, box_of(&p->decls[j], nd, k),
                                  (uint64_t)bases[i], es, 0);
                     if (br.nruns == 0 || br.runbytes == 0)
                         continue;
-                    if (boxruns_foff(&br, 0) < lo)
-                        lo = boxruns_foff(&br, 0);
-                    if (boxruns_foff(&br, br.nruns - 1) + br.runbytes > hi)
-                        hi = boxruns_foff(&br, br.nruns - 1) + br.runbytes;
+                    if (h5ckpt__boxruns_foff(&br, 0) < lo)
+                        lo = h5ckpt__boxruns_foff(&br, 0);
+                    if (h5ckpt__boxruns_foff(&br, br.nruns - 1) + br.runbytes > hi)
+                        hi = h5ckpt__boxruns_foff(&br, br.nruns - 1) + br.runbytes;
                     want += br.nruns * br.runbytes;
                 }
             if (hi <= lo || want < (hi - lo) / 4 * 3) /* mostly unwanted bytes */
@@ -512,12 +446,12 @@ int h5ckpt__exchange_plan(h5ckpt *ck, const h5ckpt__plan *plan,
                 }
         }
         if (pass == 0 && nunits && !(p->units = calloc(nunits, sizeof *p->units)))
-            rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+            rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
     }
     p->nunits = nunits;
     if (rc == 0 && nunits && !(p->stage = malloc((size_t)unitb)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto fail;
     h5ckpt__buf_free(&b);
     if (nunits == 0) { /* identical on the node */
@@ -539,7 +473,7 @@ typedef struct {
     uint64_t bytes;
 } batch;
 
-static int batch_flush(h5ckpt *ck, pid_t pid, int rank, batch *bt, const char *path)
+static int batch_flush(h5ckpt__io *io, pid_t pid, int rank, batch *bt, const char *path)
 {
     ssize_t k;
 
@@ -547,7 +481,7 @@ static int batch_flush(h5ckpt *ck, pid_t pid, int rank, batch *bt, const char *p
         return 0;
     k = copy_to(pid, bt->l, (unsigned long)bt->nl, bt->r, (unsigned long)bt->nr);
     if (k != (ssize_t)bt->bytes)
-        return h5ckpt__set(ck, H5CKPT_EIO,
+        return h5ckpt__set(io->ctx, H5CKPT_EIO,
                            "cannot copy '%s' into the buffer of rank %d of this "
                            "node: %s",
                            path, rank, k < 0 ? strerror(errno) : "short copy");
@@ -556,13 +490,13 @@ static int batch_flush(h5ckpt *ck, pid_t pid, int rank, batch *bt, const char *p
     return 0;
 }
 
-static int batch_add(h5ckpt *ck, pid_t pid, int rank, batch *bt, const char *path,
+static int batch_add(h5ckpt__io *io, pid_t pid, int rank, batch *bt, const char *path,
                      unsigned char *src, uint64_t dst, uint64_t len)
 {
     int rc;
 
     if ((bt->nl == BATCH || bt->nr == BATCH) &&
-        (rc = batch_flush(ck, pid, rank, bt, path)) != 0)
+        (rc = batch_flush(io, pid, rank, bt, path)) != 0)
         return rc;
     bt->l[bt->nl].iov_base = src;
     bt->l[bt->nl++].iov_len = len;
@@ -578,10 +512,10 @@ static int batch_add(h5ckpt *ck, pid_t pid, int rank, batch *bt, const char *pat
 }
 
 /* Read unit u and hand its bytes to every declaration that wants them. */
-static int do_unit(h5ckpt *ck, const h5ckpt__plan *plan, struct h5ckpt__xplan *p,
+static int do_unit(h5ckpt__io *io, const h5ckpt__plan *plan, struct h5ckpt__xplan *p,
                    const unit *u, int64_t base, int fd, batch *bt)
 {
-    struct h5ckpt__exchange *x = ck->exchange;
+    struct h5ckpt__exchange *x = io->exchange;
     const h5ckpt__task *t = &plan->tasks[u->task];
     int nd = t->op->layout.ndim, rc;
     uint64_t es = h5ckpt_dtype_size(t->op->dtype), done = 0;
@@ -593,20 +527,20 @@ static int do_unit(h5ckpt *ck, const h5ckpt__plan *plan, struct h5ckpt__xplan *p
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            return h5ckpt__set(ck, H5CKPT_EIO, "raw read of '%s' failed: %s",
-                               ck->path, strerror(n < 0 ? errno : EIO)); /* 0: short file */
+            return h5ckpt__set(io->ctx, H5CKPT_EIO, "raw read of '%s' failed: %s",
+                               io->file->path, strerror(n < 0 ? errno : EIO)); /* 0: short file */
         done += (uint64_t)n;
     }
     for (j = p->first[u->task]; j < p->first[u->task + 1]; j++) {
         const decl *d = &p->decls[j];
         for (k = 0; k < d->nsel; k++) {
             const uint64_t *box = box_of(d, nd, k);
-            boxruns br;
+            h5ckpt__boxruns br;
             uint64_t i;
-            boxruns_init(&br, nd, t->op->layout.shape, box, (uint64_t)base, es,
+            h5ckpt__boxruns_init(&br, nd, t->op->layout.shape, box, (uint64_t)base, es,
                          box[2 * nd] * es);
-            for (i = boxruns_seek(&br, u->lo); i < br.nruns; i++) {
-                uint64_t f = boxruns_foff(&br, i), a, e;
+            for (i = h5ckpt__boxruns_seek(&br, u->lo); i < br.nruns; i++) {
+                uint64_t f = h5ckpt__boxruns_foff(&br, i), a, e;
                 if (f >= u->hi)
                     break;
                 a = f > u->lo ? f : u->lo;
@@ -615,7 +549,7 @@ static int do_unit(h5ckpt *ck, const h5ckpt__plan *plan, struct h5ckpt__xplan *p
                     memcpy((unsigned char *)(uintptr_t)d->addr + br.moff0 +
                                i * br.runbytes + (a - f),
                            p->stage + (a - u->lo), (size_t)(e - a));
-                else if ((rc = batch_add(ck, x->pids[d->rank], d->rank, &bt[d->rank],
+                else if ((rc = batch_add(io, x->pids[d->rank], d->rank, &bt[d->rank],
                                          t->op->path, p->stage + (a - u->lo),
                                          d->addr + br.moff0 + i * br.runbytes + (a - f),
                                          e - a)) != 0)
@@ -626,7 +560,7 @@ static int do_unit(h5ckpt *ck, const h5ckpt__plan *plan, struct h5ckpt__xplan *p
     /* the stage is reused by the next unit */
     for (j = 0; j < (size_t)x->nsize; j++)
         if ((int)j != x->nrank &&
-            (rc = batch_flush(ck, x->pids[j], (int)j, &bt[j], t->op->path)) != 0)
+            (rc = batch_flush(io, x->pids[j], (int)j, &bt[j], t->op->path)) != 0)
             return rc;
     return 0;
 }
@@ -637,27 +571,27 @@ static int do_unit(h5ckpt *ck, const h5ckpt__plan *plan, struct h5ckpt__xplan *p
  * a failing rank claims nothing more.  Adds this rank's exchanged tasks to
  * bytes_read.  Returns 0 or an error (message on the handle).
  */
-int h5ckpt__exchange_run(h5ckpt *ck, const h5ckpt__plan *plan,
+int h5ckpt__exchange_run(h5ckpt__io *io, const h5ckpt__plan *plan,
                          h5ckpt__xplan *p, const int64_t *bases, int fd, int rc)
 {
-    struct h5ckpt__exchange *x = ck->exchange;
+    struct h5ckpt__exchange *x = io->exchange;
     batch *bt = NULL;
     size_t i;
 
     if (!p)
         return rc;
     if (rc == 0 && !(bt = calloc((size_t)x->nsize, sizeof *bt)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
     while (rc == 0) {
         uint64_t u = __atomic_fetch_add(x->counter, 1, __ATOMIC_RELAXED);
         if (u >= p->nunits)
             break;
-        rc = do_unit(ck, plan, p, &p->units[u], bases[p->units[u].task], fd, bt);
-        h5ckpt__exchange_units += rc == 0;
+        rc = do_unit(io, plan, p, &p->units[u], bases[p->units[u].task], fd, bt);
+        io->exchange_units += rc == 0;
     }
     free(bt);
     for (i = 0; rc == 0 && i < plan->ntasks; i++)
         if (p->mine[i])
-            ck->bytes_read += plan->tasks[i].nelems * h5ckpt_dtype_size(plan->tasks[i].op->dtype);
+            io->bytes_read += plan->tasks[i].nelems * h5ckpt_dtype_size(plan->tasks[i].op->dtype);
     return rc;
 }

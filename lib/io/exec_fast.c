@@ -1,6 +1,6 @@
 /*
  * The fast executor: the same plan and the same HDF5 objects as the plain
- * executor (created by h5ckpt__create_objects: contiguous, fill never, early
+ * executor (created by h5ckpt__objects_create, objects.c: contiguous, fill never, early
  * allocation), but the raw tensor bytes move with POSIX pwrite/pread on a
  * second descriptor opened on the same file, at the byte offset HDF5
  * allocated for each dataset (H5Dget_offset).  A rank's pieces become as few
@@ -33,9 +33,9 @@
  * callback) through the bounded pinned staging of stage.c; replicated
  * device reads may arrive by group broadcast instead (replica.c), after
  * every rank's file work; device buffers of the fallback tensors go through
- * host mirrors (device.c).
+ * host mirrors (mirrors.c).
  */
-#include "h5ckpt_private.h"
+#include "io/exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,37 +96,6 @@ static int run_flush(run_io *r)
     return rc;
 }
 
-int h5ckpt__box_runs(int ndim, const uint64_t *shape, const uint64_t *box,
-                     uint64_t base, size_t es, uint64_t moff,
-                     h5ckpt__run_fn fn, void *ctx)
-{
-    const uint64_t *off = box, *cnt = box + ndim;
-    uint64_t idx[H5CKPT_MAX_NDIM] = {0}, runlen = 1, tail = 1, nruns = 1, i;
-    int d, split, e;
-
-    if (ndim == 0)
-        return fn(ctx, base, moff, es);
-    /* Dimensions after `split` are whole; `split` itself may be partial. */
-    for (split = ndim - 1; split > 0 && cnt[split] == shape[split]; split--)
-        tail *= shape[split];
-    runlen = cnt[split] * tail;
-    for (d = 0; d < split; d++)
-        nruns *= cnt[d];
-    for (i = 0; i < nruns; i++) {
-        uint64_t flat = 0;
-        for (e = 0; e < ndim; e++)
-            flat = flat * shape[e] + off[e] + (e < split ? idx[e] : 0);
-        if (fn(ctx, base + flat * es, moff + i * runlen * es, runlen * es) != 0)
-            return -1;
-        for (d = split - 1; d >= 0; d--) { /* odometer over dims < split */
-            if (++idx[d] < cnt[d])
-                break;
-            idx[d] = 0;
-        }
-    }
-    return 0;
-}
-
 /* Host buffers: runs at `mem` + their offset, merged where possible. */
 typedef struct {
     run_io *r;
@@ -150,21 +119,21 @@ static int is_little_endian(void)
 }
 
 /* File offset of a task's dataset, or -1 when it has no contiguous extent. */
-static int64_t task_offset(const h5ckpt *ck, const h5ckpt__task *t)
+static int64_t task_offset(const h5ckpt__io *io, const h5ckpt__task *t)
 {
     const h5ckpt__tensor *x;
 
     if (!is_little_endian())
         return -1;
-    if (ck->mode == H5CKPT__WRITER)
+    if (io->file->writer)
         return t->op->offset;
-    x = h5ckpt__find_tensor(ck, t->op->path);
+    x = h5ckpt__index_tensor(&io->file->index, t->op->path);
     return x ? x->offset : -1;
 }
 
 /* Move one task's bytes.  `pack` holds at least the local buffer's bytes
  * when the buffer is strided. */
-static int task_io(h5ckpt *ck, run_io *r, const h5ckpt__task *t, int64_t base,
+static int task_io(h5ckpt__io *io, run_io *r, const h5ckpt__task *t, int64_t base,
                    void *pack)
 {
     const h5ckpt__op *op = t->op;
@@ -187,16 +156,16 @@ static int task_io(h5ckpt *ck, run_io *r, const h5ckpt__task *t, int64_t base,
     if (op->strided && !r->writing)
         h5ckpt__unpack(op->data, pack, l->local_ndim, l->local_shape, op->strides, es);
     if (r->writing)
-        ck->bytes_written += t->nelems * es;
+        io->bytes_written += t->nelems * es;
     else
-        ck->bytes_read += t->nelems * es;
+        io->bytes_read += t->nelems * es;
     return 0;
 }
 
 /* Collective: the tasks without a contiguous extent, through the plain
  * executor (the same subset on every rank); device buffers among them go
- * through host mirrors (device.c). */
-static int fallback(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
+ * through host mirrors (mirrors.c). */
+static int fallback(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
 {
     h5ckpt__plan sub = {0}, dev = {0};
     h5ckpt__mirrors ms = {0};
@@ -205,13 +174,13 @@ static int fallback(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
 
     if (!(sub.tasks = malloc((plan->ntasks + 1) * sizeof *sub.tasks)) ||
         !(dev.tasks = malloc((plan->ntasks + 1) * sizeof *dev.tasks)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto done;
     for (i = 0; i < plan->ntasks; i++) {
         const h5ckpt_layout *l = &plan->tasks[i].op->layout;
         if (h5ckpt__volume(l->ndim, l->shape, NULL) > 0 &&
-            task_offset(ck, &plan->tasks[i]) < 0) {
+            task_offset(io, &plan->tasks[i]) < 0) {
             sub.tasks[sub.ntasks++] = plan->tasks[i];
             if (h5ckpt__task_on_device(&plan->tasks[i]))
                 dev.tasks[dev.ntasks++] = plan->tasks[i];
@@ -219,21 +188,21 @@ static int fallback(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
     }
     if (sub.ntasks == 0) /* identical on every rank */
         goto done;
-    rc = h5ckpt__mirrors_make(ck, &dev, writing, &ms);
+    rc = h5ckpt__mirrors_make(io, &dev, writing, &ms);
     /* the staging did not hash these device pieces: hash their mirrors */
     if (rc == 0 && writing)
-        rc = h5ckpt__checksum_record(ck, &dev);
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        rc = h5ckpt__sums_record(io, &dev);
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto done;
-    if (!writing && (rc = h5ckpt__reader_fid(ck)) != 0)
+    if (!writing && (rc = h5ckpt__file_open_collective(io->ctx, io->file, io->opts)) != 0)
         goto done;
-    rc = writing ? h5ckpt__exec_plain_write(ck, &sub)
-                 : h5ckpt__exec_plain_read(ck, &sub);
-    r2 = h5ckpt__mirrors_finish(ck, &ms, !writing && rc == 0);
+    rc = writing ? h5ckpt__exec_plain_write(io, &sub)
+                 : h5ckpt__exec_plain_read(io, &sub);
+    r2 = h5ckpt__mirrors_finish(io, &ms, !writing && rc == 0);
     if (rc == 0) /* agreed */
-        rc = h5ckpt__agree(ck->comm, r2, ck->errmsg);
+        rc = h5ckpt__agree(io->ctx->comm, r2, io->ctx->errmsg);
 done:
-    h5ckpt__mirrors_finish(ck, &ms, 0);
+    h5ckpt__mirrors_finish(io, &ms, 0);
     free(sub.tasks);
     free(dev.tasks);
     return rc;
@@ -242,7 +211,7 @@ done:
 /* Local: this rank's file work: host tasks through merged runs, device
  * tasks through the staging (`st`); tasks with role 2 arrive by broadcast
  * later. */
-static int move_tasks(h5ckpt *ck, const h5ckpt__plan *plan, run_io *r,
+static int move_tasks(h5ckpt__io *io, const h5ckpt__plan *plan, run_io *r,
                       h5ckpt__stage *st, const int *role, void *pack,
                       const unsigned char *skip)
 {
@@ -251,13 +220,13 @@ static int move_tasks(h5ckpt *ck, const h5ckpt__plan *plan, run_io *r,
 
     for (i = 0; rc == 0 && i < plan->ntasks; i++) {
         const h5ckpt__task *t = &plan->tasks[i];
-        int64_t base = task_offset(ck, t);
+        int64_t base = task_offset(io, t);
         if (t->nelems == 0 || base < 0 || (role && (role[i] & 3) == 2) ||
             (skip && skip[i]))
             continue;
         if (h5ckpt__task_on_device(t))
             rc = h5ckpt__stage_task(st, r->fd, t, base, r->writing);
-        else if (task_io(ck, r, t, base, pack) != 0)
+        else if (task_io(io, r, t, base, pack) != 0)
             rc = H5CKPT_EIO;
     }
     if (rc == 0 && run_flush(r) != 0)
@@ -265,9 +234,9 @@ static int move_tasks(h5ckpt *ck, const h5ckpt__plan *plan, run_io *r,
     return rc;
 }
 
-static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
+static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
 {
-    const char *path = writing ? ck->tmp_path : ck->path;
+    const char *path = writing ? io->file->tmp_path : io->file->path;
     run_io r = {-1, writing, 0, NULL, 0, 0};
     uint64_t need = 0;
     h5ckpt__stage *st = NULL;
@@ -281,75 +250,72 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
     /* readers: which device tasks arrive by group broadcast (replica.c) */
     if (!writing && (!(role = calloc(plan->ntasks + 1, sizeof *role)) ||
                      !(bases = calloc(plan->ntasks + 1, sizeof *bases))))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0 ||
-        (!writing && (rc = h5ckpt__replica_plan(ck, plan, role)) != 0))
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0 ||
+        (!writing && (rc = h5ckpt__replica_plan(io, plan, role)) != 0))
         goto done;
     for (i = 0; i < plan->ntasks; i++) {
         const h5ckpt__task *t = &plan->tasks[i];
         uint64_t b = t->op->layout.local_count * h5ckpt_dtype_size(t->op->dtype);
-        if (h5ckpt__task_on_device(t) && task_offset(ck, t) >= 0)
+        if (h5ckpt__task_on_device(t) && task_offset(io, t) >= 0)
             ndev++;
         else if (t->op->strided && t->nelems && b > need)
             need = b;
     }
     if (need && !(pack = malloc(need)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM,
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM,
                          "cannot allocate %llu bytes to pack strided buffers",
                          (unsigned long long)need);
     else if (ndev)
-        rc = h5ckpt__stage_open(ck, plan, &st);
-    /* readers read the file their handle holds (file.c, hold_file) */
+        rc = h5ckpt__stage_open(io, plan, &st);
+    /* readers read the file their handle holds (format/access.c, h5ckpt__file_hold) */
     if (rc == 0 && !writing)
-        r.fd = ck->rawfd;
+        r.fd = io->file->rawfd;
     else if (rc == 0 && (r.fd = open(path, O_WRONLY)) < 0)
-        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot open '%s' for raw writes: %s",
+        rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "cannot open '%s' for raw writes: %s",
                          path, strerror(errno));
     /* readers: fragmented host reads shared among the node's ranks
      * (exchange.c); collective, so every rank takes part whatever its rc */
     for (i = 0; !writing && i < plan->ntasks; i++)
-        bases[i] = task_offset(ck, &plan->tasks[i]);
+        bases[i] = task_offset(io, &plan->tasks[i]);
     if (!writing)
-        rc = h5ckpt__exchange_plan(ck, plan, bases, role, rc, &xp);
+        rc = h5ckpt__exchange_plan(io, plan, bases, role, rc, &xp);
     if (rc == 0)
-        rc = move_tasks(ck, plan, &r, st, role, pack, xp ? h5ckpt__exchange_mine(xp) : NULL);
+        rc = move_tasks(io, plan, &r, st, role, pack, xp ? h5ckpt__exchange_mine(xp) : NULL);
     if (xp)
-        rc = h5ckpt__exchange_run(ck, plan, xp, bases, r.fd, rc);
+        rc = h5ckpt__exchange_run(io, plan, xp, bases, r.fd, rc);
     if (rc == H5CKPT_EIO && r.err)
-        h5ckpt__set(ck, rc, "raw %s of '%s' failed: %s",
+        h5ckpt__set(io->ctx, rc, "raw %s of '%s' failed: %s",
                     writing ? "write" : "read", path, strerror(r.err));
     /* the last staged segment is written (or read and queued) */
     rc = h5ckpt__stage_finish(st, rc);
-    if (rc == 0 && writing && ck->opts.fsync && fsync(r.fd) != 0)
-        rc = h5ckpt__set(ck, H5CKPT_EIO, "fsync of '%s' failed: %s", path,
+    if (rc == 0 && writing && !io->opts->no_fsync && fsync(r.fd) != 0)
+        rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "fsync of '%s' failed: %s", path,
                          strerror(errno));
     if (writing && r.fd >= 0 && close(r.fd) != 0 && rc == 0)
-        rc = h5ckpt__set(ck, H5CKPT_EIO, "closing '%s' failed: %s", path,
+        rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "closing '%s' failed: %s", path,
                          strerror(errno));
     /* every rank's file work is done before any group broadcast */
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) == 0 && !writing)
-        rc = h5ckpt__agree(ck->comm, h5ckpt__replica_bcast(ck, st, plan, role),
-                           ck->errmsg);
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) == 0 && !writing)
+        rc = h5ckpt__agree(io->ctx->comm, h5ckpt__replica_bcast(io, st, plan, role),
+                           io->ctx->errmsg);
 done:
-    rc = h5ckpt__agree(ck->comm, h5ckpt__stage_free(st, rc), ck->errmsg);
+    rc = h5ckpt__agree(io->ctx->comm, h5ckpt__stage_free(st, rc), io->ctx->errmsg);
     h5ckpt__exchange_done(xp);
     free(pack);
     free(role);
     free(bases);
     if (rc)
         return rc;
-    return fallback(ck, plan, writing);
-}
-int h5ckpt__exec_fast_write(h5ckpt *ck, const h5ckpt__plan *plan)
-{
-    int rc;
-
-    if ((rc = h5ckpt__create_objects(ck)) != 0)
-        return rc;
-    return transfer(ck, plan, 1);
+    return fallback(io, plan, writing);
 }
 
-int h5ckpt__exec_fast_read(h5ckpt *ck, const h5ckpt__plan *plan)
+int h5ckpt__exec_fast_write(h5ckpt__io *io, const h5ckpt__plan *plan)
 {
-    return transfer(ck, plan, 0);
+    return transfer(io, plan, 1);
+}
+
+int h5ckpt__exec_fast_read(h5ckpt__io *io, const h5ckpt__plan *plan)
+{
+    return transfer(io, plan, 0);
 }

@@ -1,149 +1,13 @@
 /*
- * The plain executor: creates groups and datasets, then one collective
- * H5Dwrite/H5Dread per tensor with this rank's boxes as a hyperslab union.
- * It is the reference that faster executors are tested against.
+ * The plain executor: one collective H5Dwrite/H5Dread per tensor with this
+ * rank's boxes as a hyperslab union (the objects exist already:
+ * objects.c).  It is the reference that faster executors are tested
+ * against.
  */
-#include "h5ckpt_private.h"
+#include "io/exec.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Create the groups above `path` (and `path` itself when `self`). */
-static int make_groups(h5ckpt *ck, const char *path, int self)
-{
-    char *p = h5ckpt__strdup(path), *s;
-    int rc = 0;
-
-    if (!p)
-        return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    for (s = p;; s++) {
-        if (*s == '/' || (*s == '\0' && self && *p)) {
-            char c = *s;
-            *s = '\0';
-            if (h5ckpt__strmap_get(&ck->created, p) < 0) {
-                hid_t g = H5Gcreate2(ck->fid, p, H5P_DEFAULT, H5P_DEFAULT,
-                                     H5P_DEFAULT);
-                if (g < 0) {
-                    rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot create group '%s'", p);
-                    h5ckpt__append_h5err(ck->errmsg);
-                    break;
-                }
-                H5Gclose(g);
-                if (h5ckpt__strmap_put(&ck->created, p, 1) != 0) {
-                    rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-                    break;
-                }
-            }
-            *s = c;
-        }
-        if (*s == '\0')
-            break;
-    }
-    free(p);
-    return rc;
-}
-
-/* Creation properties shared by every tensor dataset (format spec:
- * contiguous, fill never, early allocation); made once per flush, since
- * creating and closing a property list per dataset was ~7% of rank 0's
- * work for 10,000 tensors. */
-static hid_t tensor_dcpl(void)
-{
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-
-    if (dcpl >= 0 && (H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 ||
-                      H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0 ||
-                      H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0)) {
-        H5Pclose(dcpl);
-        dcpl = H5I_INVALID_HID;
-    }
-    return dcpl;
-}
-
-static int create_dataset(h5ckpt *ck, h5ckpt__op *op, hid_t dcpl)
-{
-    const h5ckpt_layout *l = &op->layout;
-    hid_t type = H5I_INVALID_HID, space = H5I_INVALID_HID;
-    hid_t d = H5I_INVALID_HID;
-    hsize_t dims[H5CKPT_MAX_NDIM];
-    char placements[1024];
-    int i, rc;
-
-    if ((rc = make_groups(ck, op->path, 0)) != 0)
-        return rc;
-    for (i = 0; i < l->ndim; i++)
-        dims[i] = l->shape[i];
-    type = h5ckpt__h5type(op->dtype);
-    space = l->ndim ? H5Screate_simple(l->ndim, dims, NULL) : H5Screate(H5S_SCALAR);
-    if (type < 0 || space < 0 ||
-        (d = H5Dcreate2(ck->fid, op->path, type, space, H5P_DEFAULT, dcpl,
-                        H5P_DEFAULT)) < 0) {
-        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot create tensor '%s'", op->path);
-        h5ckpt__append_h5err(ck->errmsg);
-        goto done;
-    }
-    {
-        haddr_t off = H5Dget_offset(d); /* early allocation: known now */
-        op->offset = off == HADDR_UNDEF ? -1 : (int64_t)off;
-    }
-    h5ckpt__placements_text(l, placements, sizeof placements);
-    if ((rc = h5ckpt__attr_write_string(d, H5CKPT_A_DTYPE,
-                                        h5ckpt_dtype_name(op->dtype), ck->errmsg)) ||
-        (rc = h5ckpt__attr_write_string(d, H5CKPT_A_PLACEMENTS, placements,
-                                        ck->errmsg)))
-        goto done;
-done:
-    if (d >= 0)
-        H5Dclose(d);
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
-    return rc;
-}
-
-static int write_attr(h5ckpt *ck, const h5ckpt__attr *a)
-{
-    hid_t obj;
-    int rc;
-
-    if (*a->obj && h5ckpt__strmap_get(&ck->names, a->obj) != 2 &&
-        (rc = make_groups(ck, a->obj, 1)) != 0)
-        return rc;
-    if ((obj = H5Oopen(ck->fid, *a->obj ? a->obj : "/", H5P_DEFAULT)) < 0) {
-        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot open '%s'", a->obj);
-        h5ckpt__append_h5err(ck->errmsg);
-        return rc;
-    }
-    rc = h5ckpt__attr_write(obj, a, ck->errmsg);
-    H5Oclose(obj);
-    return rc;
-}
-
-int h5ckpt__create_objects(h5ckpt *ck)
-{
-    hid_t dcpl = H5I_INVALID_HID;
-    size_t i;
-    int rc = 0;
-
-    /* Structural calls are collective: every rank that holds the file
-     * (meta.c) makes them in the same order with the same arguments
-     * (agreement was checked by the planner). */
-    if (h5ckpt__meta_mine(ck) && ck->nops && (dcpl = tensor_dcpl()) < 0)
-        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot make dataset creation properties");
-    for (i = 0; h5ckpt__meta_mine(ck) && rc == 0 && i < ck->nops; i++)
-        if ((rc = create_dataset(ck, &ck->ops[i], dcpl)) == 0 &&
-            (i + 1) % H5CKPT__TRIM_EVERY == 0)
-            rc = h5ckpt__meta_trim(ck); /* bounds rank 0's memory */
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    for (i = 0; h5ckpt__meta_mine(ck) && rc == 0 && i < ck->nattrs; i++)
-        rc = write_attr(ck, &ck->attrs[i]);
-    h5ckpt__meta_wait(ck);
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
-        return rc;
-    return h5ckpt__meta_share_offsets(ck);
-}
 
 /* File and memory selections of a task.  The memory buffer is the packed
  * local buffer; box k's elements start at memoff[k]. */
@@ -184,7 +48,7 @@ static int selections(const h5ckpt__task *t, hid_t dset, hid_t *fsp, hid_t *msp)
     return 0;
 }
 
-static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
+static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
 {
     static char dummy[16];
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
@@ -202,12 +66,12 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
             need = b;
     }
     if (dxpl < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0)
-        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot set up collective transfers");
+        rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "cannot set up collective transfers");
     else if (need && !(pack = malloc(need)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM,
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM,
                          "cannot allocate %llu bytes to pack strided buffers",
                          (unsigned long long)need);
-    rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
+    rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg);
     for (i = 0; rc == 0 && i < plan->ntasks; i++) {
         const h5ckpt__task *t = &plan->tasks[i];
         const h5ckpt__op *op = t->op;
@@ -228,7 +92,7 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
             buf = tmp;
         }
         type = h5ckpt__h5type(op->dtype);
-        if ((d = H5Dopen2(ck->fid, op->path, H5P_DEFAULT)) < 0 || type < 0 ||
+        if ((d = H5Dopen2(io->file->fid, op->path, H5P_DEFAULT)) < 0 || type < 0 ||
             selections(t, d, &fsp, &msp) < 0)
             st = -1;
         else if (writing)
@@ -236,13 +100,13 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
         else
             st = H5Dread(d, type, msp, fsp, dxpl, buf);
         if (st < 0) {
-            rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot %s tensor '%s'",
+            rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "cannot %s tensor '%s'",
                              writing ? "write" : "read", op->path);
-            h5ckpt__append_h5err(ck->errmsg);
+            h5ckpt__append_h5err(io->ctx->errmsg);
         } else if (writing) {
-            ck->bytes_written += t->nelems * es;
+            io->bytes_written += t->nelems * es;
         } else {
-            ck->bytes_read += t->nelems * es;
+            io->bytes_read += t->nelems * es;
             if (tmp)
                 h5ckpt__unpack(op->data, tmp, l->local_ndim, l->local_shape,
                                op->strides, es);
@@ -259,15 +123,15 @@ static int transfer(h5ckpt *ck, const h5ckpt__plan *plan, int writing)
     free(pack);
     if (dxpl >= 0)
         H5Pclose(dxpl);
-    return h5ckpt__agree(ck->comm, rc, ck->errmsg);
+    return h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg);
 }
 
-int h5ckpt__exec_plain_write(h5ckpt *ck, const h5ckpt__plan *plan)
+int h5ckpt__exec_plain_write(h5ckpt__io *io, const h5ckpt__plan *plan)
 {
-    return transfer(ck, plan, 1);
+    return transfer(io, plan, 1);
 }
 
-int h5ckpt__exec_plain_read(h5ckpt *ck, const h5ckpt__plan *plan)
+int h5ckpt__exec_plain_read(h5ckpt__io *io, const h5ckpt__plan *plan)
 {
-    return transfer(ck, plan, 0);
+    return transfer(io, plan, 0);
 }

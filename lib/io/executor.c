@@ -1,47 +1,69 @@
 /*
- * Choosing an executor: the options' value, where "default" resolves to the
- * H5CKPT_EXECUTOR environment variable ("plain" or "fast") when set, else to
- * the fast executor; and handing a plan to the chosen one.
+ * One flush's work on a plan, whatever the executor (resolved from the
+ * options and the environment at create/open: lib/handle/file.c): checksums
+ * of the pieces written, the writer's objects, device buffers through host
+ * mirrors for the plain executor (the fast one stages them itself), the
+ * transfer, and the checks of a verifying read.
  */
-#include "h5ckpt_private.h"
+#include "io/exec.h"
 
-#include <stdlib.h>
-#include <string.h>
-
-int h5ckpt__executor_resolve(h5ckpt_executor *ex, char *msg)
+static int plain(const h5ckpt__io *io)
 {
-    const char *env;
-
-    if (*ex == H5CKPT_EXECUTOR_PLAIN || *ex == H5CKPT_EXECUTOR_FAST)
-        return 0;
-    if (*ex != H5CKPT_EXECUTOR_DEFAULT)
-        return h5ckpt__fail(msg, H5CKPT_EINVAL, "unknown executor %d", (int)*ex);
-    env = getenv("H5CKPT_EXECUTOR");
-    if (!env || !*env || !strcmp(env, "fast"))
-        *ex = H5CKPT_EXECUTOR_FAST;
-    else if (!strcmp(env, "plain"))
-        *ex = H5CKPT_EXECUTOR_PLAIN;
-    else
-        return h5ckpt__fail(msg, H5CKPT_EINVAL,
-                            "H5CKPT_EXECUTOR='%.64s' is neither 'plain' nor 'fast'",
-                            env);
-    return 0;
+    return io->opts->executor == H5CKPT_EXECUTOR_PLAIN;
 }
 
-int h5ckpt__exec_write(h5ckpt *ck, const h5ckpt__plan *plan)
+int h5ckpt__io_write(h5ckpt__io *io, const h5ckpt__plan *plan)
 {
+    h5ckpt__ctx *ctx = io->ctx;
+    h5ckpt__mirrors ms = {0};
     int rc;
 
-    if (ck->opts.executor == H5CKPT_EXECUTOR_FAST)
-        return h5ckpt__exec_fast_write(ck, plan);
-    if ((rc = h5ckpt__create_objects(ck)) != 0)
-        return rc;
-    return h5ckpt__exec_plain_write(ck, plan);
+    /* mirrors are made before anything reads the device buffers */
+    if (plain(io) &&
+        (rc = h5ckpt__agree(ctx->comm, h5ckpt__mirrors_make(io, plan, 1, &ms),
+                            ctx->errmsg)) != 0)
+        goto done;
+    /* checksums of the pieces this rank owns, whatever the executor (the
+     * fast executor's device pieces: as they are staged) */
+    if ((rc = h5ckpt__agree(ctx->comm, h5ckpt__sums_record(io, plan),
+                            ctx->errmsg)) != 0 ||
+        (rc = h5ckpt__objects_create(io, plan->batch)) != 0)
+        goto done;
+    rc = plain(io) ? h5ckpt__exec_plain_write(io, plan)
+                   : h5ckpt__exec_fast_write(io, plan);
+done:
+    h5ckpt__mirrors_finish(io, &ms, 0);
+    return rc;
 }
 
-int h5ckpt__exec_read(h5ckpt *ck, const h5ckpt__plan *plan)
+int h5ckpt__io_read(h5ckpt__io *io, const h5ckpt__plan *plan)
 {
-    if (ck->opts.executor == H5CKPT_EXECUTOR_FAST)
-        return h5ckpt__exec_fast_read(ck, plan);
-    return h5ckpt__exec_plain_read(ck, plan);
+    h5ckpt__ctx *ctx = io->ctx;
+    h5ckpt__mirrors ms = {0};
+    int rc, r2;
+
+    if (plain(io) &&
+        (rc = h5ckpt__agree(ctx->comm, h5ckpt__mirrors_make(io, plan, 0, &ms),
+                            ctx->errmsg)) != 0)
+        goto done;
+    rc = plain(io) ? h5ckpt__exec_plain_read(io, plan)
+                   : h5ckpt__exec_fast_read(io, plan);
+    /* device buffers get their data; checks then read device pieces from
+     * the file, never from device memory */
+    if (plain(io)) {
+        r2 = h5ckpt__mirrors_finish(io, &ms, rc == 0);
+        if (rc == 0) /* rc is agreed */
+            rc = h5ckpt__agree(ctx->comm, r2, ctx->errmsg);
+    }
+    if (rc == 0 && io->opts->verify_checksums)
+        rc = h5ckpt__sums_check_reads(io, plan);
+done:
+    h5ckpt__mirrors_finish(io, &ms, 0);
+    return rc;
+}
+
+void h5ckpt__io_free(h5ckpt__io *io)
+{
+    h5ckpt__replica_free(io);
+    h5ckpt__exchange_free(io);
 }

@@ -3,7 +3,7 @@
  * attributes, then decides which boxes it writes (each element by exactly one
  * owner; replicated boxes by one replica, owners spread) or reads.
  */
-#include "h5ckpt_private.h"
+#include "io/exec.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 
 /* Canonical description of what must be identical on every rank. */
-static void describe_op(const h5ckpt *ck, const h5ckpt__op *op, h5ckpt__buf *b)
+static void describe_op(const h5ckpt__io *io, const h5ckpt__op *op, h5ckpt__buf *b)
 {
     char text[1024];
     int n, d;
@@ -23,7 +23,7 @@ static void describe_op(const h5ckpt *ck, const h5ckpt__op *op, h5ckpt__buf *b)
                       (unsigned long long)op->layout.shape[d]);
     if (n < (int)sizeof text)
         n += snprintf(text + n, sizeof text - (size_t)n, ")");
-    if (ck->mode == H5CKPT__WRITER && n < (int)sizeof text - 1) {
+    if (io->file->writer && n < (int)sizeof text - 1) {
         text[n++] = ' ';
         h5ckpt__placements_text(&op->layout, text + n, sizeof text - (size_t)n);
     }
@@ -43,12 +43,13 @@ static void describe_attr(const h5ckpt__attr *a, h5ckpt__buf *b)
 }
 
 /* Description of item i (ops first, then attributes) into `b`. */
-static void describe_item(const h5ckpt *ck, size_t i, h5ckpt__buf *b)
+static void describe_item(const h5ckpt__io *io, const h5ckpt__batch *bt,
+                          size_t i, h5ckpt__buf *b)
 {
-    if (i < ck->nops)
-        describe_op(ck, &ck->ops[i], b);
+    if (i < bt->nops)
+        describe_op(io, &bt->ops[i], b);
     else
-        describe_attr(&ck->attrs[i - ck->nops], b);
+        describe_attr(&bt->attrs[i - bt->nops], b);
 }
 
 /*
@@ -58,74 +59,93 @@ static void describe_item(const h5ckpt *ck, size_t i, h5ckpt__buf *b)
  * H5CKPT_EMPI.  Sending only what differs: at 100,000 tensors this spares
  * every rank 800 KB of broadcast per flush (docs/SCALING.md).
  */
-static int same_everywhere(h5ckpt *ck, const uint64_t *hashes, size_t n)
+static int same_everywhere(h5ckpt__io *io, const uint64_t *hashes, size_t n)
 {
     uint64_t h = h5ckpt__hash(hashes, n * sizeof *hashes), v[2] = {h, ~h}, r[2];
+    int rc;
 
-    if (MPI_Allreduce(v, r, 2, MPI_UINT64_T, MPI_MIN, ck->comm) != MPI_SUCCESS)
-        return h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allreduce failed");
+    if ((rc = h5ckpt__mpi(MPI_Allreduce(v, r, 2, MPI_UINT64_T, MPI_MIN, io->ctx->comm),
+                          "MPI_Allreduce", io->ctx->errmsg)) != 0)
+        return rc;
     return r[0] == ~r[1] ? 0 : 1;
 }
 
-static int check_agreement(h5ckpt *ck)
+static int check_agreement(h5ckpt__io *io, const h5ckpt__batch *bt)
 {
-    size_t n = ck->nops + ck->nattrs, i;
+    size_t n = bt->nops + bt->nattrs, i;
     uint64_t *mine = NULL, *root = NULL, first = UINT64_MAX, min;
-    long long cnt[4] = {(long long)ck->nops, (long long)ck->nattrs,
-                        -(long long)ck->nops, -(long long)ck->nattrs}, red[4];
+    long long cnt[4] = {(long long)bt->nops, (long long)bt->nattrs,
+                        -(long long)bt->nops, -(long long)bt->nattrs}, red[4];
     h5ckpt__buf b = {0}, r = {0};
     int rc = 0;
 
-    if (MPI_Allreduce(cnt, red, 4, MPI_LONG_LONG, MPI_MIN, ck->comm) != MPI_SUCCESS)
-        return h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allreduce failed");
+    int nn = 0, e;
+
+    if ((rc = h5ckpt__mpi(MPI_Allreduce(cnt, red, 4, MPI_LONG_LONG, MPI_MIN,
+                                        io->ctx->comm),
+                          "MPI_Allreduce", io->ctx->errmsg)) != 0)
+        return rc;
     if (red[0] != -red[2])
-        return h5ckpt__set(ck, H5CKPT_EDISAGREE,
+        return h5ckpt__set(io->ctx, H5CKPT_EDISAGREE,
                            "ranks queued different numbers of tensors "
                            "(from %lld to %lld)", red[0], -red[2]);
     if (red[1] != -red[3])
-        return h5ckpt__set(ck, H5CKPT_EDISAGREE,
+        return h5ckpt__set(io->ctx, H5CKPT_EDISAGREE,
                            "ranks queued different numbers of attributes "
                            "(from %lld to %lld)", red[1], -red[3]);
-    if (n == 0 || ck->size == 1)
+    if (n == 0 || io->ctx->size == 1)
         return 0;
-    mine = malloc(n * sizeof *mine);
-    root = malloc(n * sizeof *root);
-    if (!mine || !root)
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+    /* one hash per item goes through one MPI call: a count (n is
+     * identical on every rank, checked above) */
+    if ((rc = h5ckpt__mpi_count(n, &nn, "tensors and attributes in one flush",
+                                io->ctx->errmsg)) == 0) {
+        mine = malloc(n * sizeof *mine);
+        root = malloc(n * sizeof *root);
+        if (!mine || !root)
+            rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    }
     for (i = 0; !rc && i < n; i++) {
         b.len = 0;
-        describe_item(ck, i, &b);
+        describe_item(io, bt, i, &b);
         mine[i] = root[i] = h5ckpt__hash(b.data, b.len);
     }
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto done;
-    if ((rc = same_everywhere(ck, mine, n)) <= 0) /* agreed, or EMPI */
+    if ((rc = h5ckpt__agree(io->ctx->comm, same_everywhere(io, mine, n),
+                            io->ctx->errmsg)) <= 0) /* agreed, or EMPI */
         goto done;
-    rc = 0;
-    MPI_Bcast(root, (int)n, MPI_UINT64_T, 0, ck->comm);
+    rc = 0; /* they differ: name the first differing item */
+    rc = h5ckpt__mpi(MPI_Bcast(root, nn, MPI_UINT64_T, 0, io->ctx->comm),
+                     "MPI_Bcast", io->ctx->errmsg);
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
+        goto done;
     for (i = 0; i < n; i++)
         if (mine[i] != root[i]) {
             first = i;
             break;
         }
-    MPI_Allreduce(&first, &min, 1, MPI_UINT64_T, MPI_MIN, ck->comm);
-    if (min == UINT64_MAX)
+    rc = h5ckpt__mpi(MPI_Allreduce(&first, &min, 1, MPI_UINT64_T, MPI_MIN,
+                                   io->ctx->comm),
+                     "MPI_Allreduce", io->ctx->errmsg);
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0 ||
+        min == UINT64_MAX)
         goto done;
     /* Name the first differing item: rank 0 shares its description. */
-    if (ck->rank == 0)
-        describe_item(ck, (size_t)min, &r);
-    h5ckpt__buf_bcast(&r, 0, ck->comm);
-    if (mine[min] != root[min]) {
+    if (io->ctx->rank == 0)
+        describe_item(io, bt, (size_t)min, &r);
+    if ((e = h5ckpt__buf_bcast(&r, 0, io->ctx->comm)) != 0)
+        rc = h5ckpt__set(io->ctx, e, "cannot share the differing item");
+    else if (mine[min] != root[min]) {
         b.len = 0;
-        describe_item(ck, (size_t)min, &b);
-        rc = h5ckpt__set(ck, H5CKPT_EDISAGREE,
+        describe_item(io, bt, (size_t)min, &b);
+        rc = h5ckpt__set(io->ctx, H5CKPT_EDISAGREE,
                          "ranks disagree on item %llu: rank %d has %s, "
                          "rank 0 has %s",
-                         (unsigned long long)min, ck->rank,
+                         (unsigned long long)min, io->ctx->rank,
                          b.data ? (char *)b.data : "?",
                          r.data ? (char *)r.data : "?");
     }
-    rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
+    rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg);
 done:
     free(mine);
     free(root);
@@ -231,7 +251,7 @@ typedef struct {
 /* Home: decide the owners of explicit tensor j (op) from all ranks' boxes
  * `e` and append them to `own` (room for ne more), in the order the boxes
  * sort.  Returns 0 or H5CKPT_ELAYOUT with the message on the handle. */
-static int decide_owners(h5ckpt *ck, const h5ckpt__op *op, uint64_t j, entry *e,
+static int decide_owners(h5ckpt__io *io, const h5ckpt__op *op, uint64_t j, entry *e,
                          size_t ne, owner *own, size_t *nown)
 {
     int ndim = op->layout.ndim;
@@ -252,7 +272,7 @@ static int decide_owners(h5ckpt *ck, const h5ckpt__op *op, uint64_t j, entry *e,
                 break;
             if (!same_box(e[i].box, e[k].box, ndim) &&
                 (ndim == 0 || h5ckpt__boxes_overlap(ndim, e[i].box, e[k].box)))
-                return h5ckpt__set(ck, H5CKPT_ELAYOUT,
+                return h5ckpt__set(io->ctx, H5CKPT_ELAYOUT,
                                    "tensor '%s': boxes of ranks %d and %d overlap",
                                    op->path, e[i].rank, e[k].rank);
         }
@@ -265,7 +285,7 @@ static int decide_owners(h5ckpt *ck, const h5ckpt__op *op, uint64_t j, entry *e,
         uniq++;
     }
     if (covered != total)
-        return h5ckpt__set(ck, H5CKPT_ELAYOUT,
+        return h5ckpt__set(io->ctx, H5CKPT_ELAYOUT,
                            "tensor '%s': the ranks' boxes cover %llu of its "
                            "%llu elements",
                            op->path, (unsigned long long)covered,
@@ -277,28 +297,28 @@ static int decide_owners(h5ckpt *ck, const h5ckpt__op *op, uint64_t j, entry *e,
  * records [j, nboxes, boxes...] (every tensor, even without boxes), in
  * increasing j per destination.  `xop[j]` is the index of explicit tensor
  * j among the ops. */
-static int pack_boxes(h5ckpt *ck, const size_t *xop, size_t nexp, int *sc,
+static int pack_boxes(h5ckpt__io *io, const h5ckpt__batch *bt, const size_t *xop, size_t nexp, int *sc,
                       uint64_t **send)
 {
     size_t j, *pos = NULL, tot = 0;
-    int r, P = ck->size;
+    int r, P = io->ctx->size;
 
     memset(sc, 0, (size_t)P * sizeof *sc);
     for (j = 0; j < nexp; j++) {
-        const h5ckpt_layout *l = &ck->ops[xop[j]].layout;
+        const h5ckpt_layout *l = &bt->ops[xop[j]].layout;
         size_t w = 2 + l->nboxes * 2 * (size_t)l->ndim;
         if (w > (size_t)INT_MAX - (size_t)sc[j % (size_t)P])
-            return h5ckpt__set(ck, H5CKPT_EINVAL, "too many boxes in one flush");
+            return h5ckpt__set(io->ctx, H5CKPT_EINVAL, "too many boxes in one flush");
         sc[j % (size_t)P] += (int)w;
         tot += w;
     }
     if (!(*send = malloc((tot + 1) * sizeof **send)) ||
         !(pos = malloc((size_t)P * sizeof *pos)))
-        return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        return h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
     for (r = 0, tot = 0; r < P; r++)
         pos[r] = tot, tot += (size_t)sc[r];
     for (j = 0; j < nexp; j++) {
-        const h5ckpt_layout *l = &ck->ops[xop[j]].layout;
+        const h5ckpt_layout *l = &bt->ops[xop[j]].layout;
         uint64_t *p = *send + pos[j % (size_t)P];
         size_t w = l->nboxes * 2 * (size_t)l->ndim;
         p[0] = j;
@@ -315,11 +335,11 @@ static int pack_boxes(h5ckpt *ck, const size_t *xop, size_t nexp, int *sc,
  * (counts/displs per source rank).  *own gets the owners, sorted by owner
  * rank (stable: within a rank, by j then by box order).  *fail_j is the
  * first tensor that failed (UINT64_MAX if none; message on the handle). */
-static int decide_all(h5ckpt *ck, const size_t *xop, size_t nexp, const uint64_t *in,
+static int decide_all(h5ckpt__io *io, const h5ckpt__batch *bt, const size_t *xop, size_t nexp, const uint64_t *in,
                       const int *cnt, const int *dsp, owner **own, size_t *nown,
                       uint64_t *fail_j)
 {
-    int P = ck->size, r, rc = 0;
+    int P = io->ctx->size, r, rc = 0;
     size_t *pos = NULL, j, cap = 0, ne;
     entry *e = NULL;
     owner *o = NULL;
@@ -333,13 +353,13 @@ static int decide_all(h5ckpt *ck, const size_t *xop, size_t nexp, const uint64_t
         cap += (size_t)cnt[r] / 2;
     if (!(pos = malloc((size_t)P * sizeof *pos)) ||
         !(e = malloc((cap + 1) * sizeof *e)) || !(o = malloc((cap + 1) * sizeof *o))) {
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
         goto done;
     }
     for (r = 0; r < P; r++)
         pos[r] = (size_t)dsp[r];
-    for (j = (size_t)ck->rank; j < nexp; j += (size_t)P) {
-        const h5ckpt__op *op = &ck->ops[xop[j]];
+    for (j = (size_t)io->ctx->rank; j < nexp; j += (size_t)P) {
+        const h5ckpt__op *op = &bt->ops[xop[j]];
         size_t w = 2 * (size_t)op->layout.ndim;
         for (r = 0, ne = 0; r < P; r++) {
             const uint64_t *p = in + pos[r];
@@ -347,7 +367,7 @@ static int decide_all(h5ckpt *ck, const size_t *xop, size_t nexp, const uint64_t
             if (pos[r] + 2 > (size_t)dsp[r] + (size_t)cnt[r] || p[0] != j ||
                 (nb = p[1]) > (w ? ((size_t)dsp[r] + (size_t)cnt[r] - pos[r] - 2) / w
                                  : 1)) {
-                rc = h5ckpt__set(ck, H5CKPT_EINVAL, "inconsistent box records");
+                rc = h5ckpt__set(io->ctx, H5CKPT_EINVAL, "inconsistent box records");
                 goto done;
             }
             for (b = 0; b < nb; b++) {
@@ -361,7 +381,7 @@ static int decide_all(h5ckpt *ck, const size_t *xop, size_t nexp, const uint64_t
             }
             pos[r] += 2 + nb * w;
         }
-        if ((rc = decide_owners(ck, op, j, e, ne, o, nown)) != 0) {
+        if ((rc = decide_owners(io, op, j, e, ne, o, nown)) != 0) {
             *fail_j = j;
             rc = 0; /* reported through fail_j */
             break;
@@ -374,7 +394,7 @@ static int decide_all(h5ckpt *ck, const size_t *xop, size_t nexp, const uint64_t
         if (!sorted || !at) {
             free(sorted);
             free(at);
-            rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+            rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
             goto done;
         }
         for (i = 0; i < *nown; i++)
@@ -396,69 +416,72 @@ done:
     return rc;
 }
 
-static int plan_explicit(h5ckpt *ck, h5ckpt__plan *plan)
+static int plan_explicit(h5ckpt__io *io, h5ckpt__plan *plan)
 {
-    int P = ck->size, *sc = NULL, *sd = NULL, *rcnt = NULL, *rd = NULL, r, rc = 0;
+    const h5ckpt__batch *bt = plan->batch;
+    int P = io->ctx->size, *sc = NULL, *sd = NULL, *rcnt = NULL, *rd = NULL, r, rc = 0;
     uint64_t *send = NULL, *in = NULL, *back = NULL, fail = UINT64_MAX, first;
     size_t i, nexp = 0, *xop = NULL, nown = 0;
     owner *own = NULL;
 
-    for (i = 0; i < ck->nops; i++)
-        nexp += ck->ops[i].layout.kind != H5CKPT__LAYOUT_SHARDED;
+    for (i = 0; i < bt->nops; i++)
+        nexp += bt->ops[i].layout.kind != H5CKPT__LAYOUT_SHARDED;
     if (nexp == 0) /* identical on every rank: the ops agree */
         return 0;
     if (!(xop = malloc(nexp * sizeof *xop)) || !(sc = malloc((size_t)P * sizeof *sc)) ||
         !(sd = malloc((size_t)P * sizeof *sd)) || !(rcnt = malloc((size_t)P * sizeof *rcnt)) ||
         !(rd = malloc((size_t)P * sizeof *rd)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    for (i = 0, nexp = 0; rc == 0 && i < ck->nops; i++)
-        if (ck->ops[i].layout.kind != H5CKPT__LAYOUT_SHARDED)
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    for (i = 0, nexp = 0; rc == 0 && i < bt->nops; i++)
+        if (bt->ops[i].layout.kind != H5CKPT__LAYOUT_SHARDED)
             xop[nexp++] = i;
     if (rc == 0)
-        rc = pack_boxes(ck, xop, nexp, sc, &send);
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0 ||
-        (rc = h5ckpt__alltoallv_u64(ck, 0, send, sc, sd, rcnt, rd, &in)) != 0)
+        rc = pack_boxes(io, bt, xop, nexp, sc, &send);
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0 ||
+        (rc = h5ckpt__alltoallv_u64(io->ctx, 0, send, sc, sd, rcnt, rd, &in)) != 0)
         goto done;
-    rc = decide_all(ck, xop, nexp, in, rcnt, rd, &own, &nown, &fail);
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+    rc = decide_all(io, bt, xop, nexp, in, rcnt, rd, &own, &nown, &fail);
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto done;
     /* the first failing tensor in queue order: its home alone reports it */
-    if (MPI_Allreduce(&fail, &first, 1, MPI_UINT64_T, MPI_MIN, ck->comm) != MPI_SUCCESS)
-        rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allreduce failed");
+    if ((rc = h5ckpt__mpi(MPI_Allreduce(&fail, &first, 1, MPI_UINT64_T, MPI_MIN,
+                                        io->ctx->comm),
+                          "MPI_Allreduce", io->ctx->errmsg)) != 0)
+        first = UINT64_MAX;
     else if (first != UINT64_MAX)
         rc = fail == first ? H5CKPT_ELAYOUT : 0;
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0 || first != UINT64_MAX) {
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0 || first != UINT64_MAX) {
         if (rc == 0) /* cannot happen: the home of `first` failed */
-            rc = h5ckpt__set(ck, H5CKPT_ELAYOUT, "explicit layouts disagree");
+            rc = h5ckpt__set(io->ctx, H5CKPT_ELAYOUT, "explicit layouts disagree");
         goto done;
     }
     /* owners: (j, box index) pairs to each owner rank */
     free(send);
     if (!(send = malloc((2 * nown + 1) * sizeof *send)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
     memset(sc, 0, (size_t)P * sizeof *sc);
     for (i = 0; rc == 0 && i < nown; i++) {
         send[2 * i] = own[i].j;
         send[2 * i + 1] = own[i].idx;
         sc[own[i].rank] += 2;
     }
-    if ((rc = h5ckpt__alltoallv_u64(ck, rc, send, sc, sd, rcnt, rd, &back)) != 0)
+    if ((rc = h5ckpt__alltoallv_u64(io->ctx, rc, send, sc, sd, rcnt, rd, &back)) != 0)
         goto done;
     for (r = 0; r < P; r++) {
         for (i = (size_t)rd[r]; rc == 0 && i + 1 < (size_t)rd[r] + (size_t)rcnt[r]; i += 2) {
             uint64_t j = back[i], idx = back[i + 1], moff = 0, b;
             const h5ckpt__op *op;
-            if (j >= nexp || idx >= ck->ops[xop[j]].layout.nboxes) {
-                rc = h5ckpt__set(ck, H5CKPT_EINVAL, "inconsistent box owners");
+            if (j >= nexp || idx >= bt->ops[xop[j]].layout.nboxes) {
+                rc = h5ckpt__set(io->ctx, H5CKPT_EINVAL, "inconsistent box owners");
                 break;
             }
-            op = &ck->ops[xop[j]];
+            op = &bt->ops[xop[j]];
             for (b = 0; b < idx; b++) /* offset of the box in the packed buffer */
                 moff += box_volume(op, (size_t)b);
             select_box(&plan->tasks[xop[j]], op, (size_t)idx, moff);
         }
     }
-    rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
+    rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg);
 done:
     free(own);
     free(in);
@@ -472,27 +495,28 @@ done:
     return rc;
 }
 
-int h5ckpt__plan_build(h5ckpt *ck, h5ckpt__plan *plan)
+int h5ckpt__plan_build(h5ckpt__io *io, h5ckpt__batch *bt, h5ckpt__plan *plan)
 {
     size_t i, b;
     int rc;
 
     memset(plan, 0, sizeof *plan);
-    if ((rc = h5ckpt__agree(ck->comm, check_agreement(ck), ck->errmsg)) != 0)
+    plan->batch = bt;
+    if ((rc = h5ckpt__agree(io->ctx->comm, check_agreement(io, bt), io->ctx->errmsg)) != 0)
         return rc;
-    plan->tasks = calloc(ck->nops + 1, sizeof *plan->tasks);
-    plan->ntasks = ck->nops;
+    plan->tasks = calloc(bt->nops + 1, sizeof *plan->tasks);
+    plan->ntasks = bt->nops;
     if (!plan->tasks)
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    for (i = 0; rc == 0 && i < ck->nops; i++)
-        if (alloc_task(&plan->tasks[i], &ck->ops[i]) != 0)
-            rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    for (i = 0; rc == 0 && i < bt->nops; i++)
+        if (alloc_task(&plan->tasks[i], &bt->ops[i]) != 0)
+            rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         return rc;
-    if (ck->mode == H5CKPT__READER) {
+    if (!io->file->writer) {
         /* Readers read every non-empty box they asked for. */
-        for (i = 0; i < ck->nops; i++) {
-            const h5ckpt__op *op = &ck->ops[i];
+        for (i = 0; i < bt->nops; i++) {
+            const h5ckpt__op *op = &bt->ops[i];
             uint64_t off = 0;
             for (b = 0; b < op->layout.nboxes; b++) {
                 uint64_t v = box_volume(op, b);
@@ -503,10 +527,10 @@ int h5ckpt__plan_build(h5ckpt *ck, h5ckpt__plan *plan)
         }
         return 0;
     }
-    for (i = 0; i < ck->nops; i++)
-        if (ck->ops[i].layout.kind == H5CKPT__LAYOUT_SHARDED)
-            plan_sharded(&plan->tasks[i], &ck->ops[i]);
-    return plan_explicit(ck, plan);
+    for (i = 0; i < bt->nops; i++)
+        if (bt->ops[i].layout.kind == H5CKPT__LAYOUT_SHARDED)
+            plan_sharded(&plan->tasks[i], &bt->ops[i]);
+    return plan_explicit(io, plan);
 }
 
 void h5ckpt__plan_free(h5ckpt__plan *plan)

@@ -17,14 +17,12 @@
  * and freed at close.  Groups of one rank never broadcast.  bytes_read
  * counts file bytes only, so the receivers add nothing.
  */
-#include "h5ckpt_private.h"
+#include "io/exec.h"
 
 #include <stdlib.h>
 #include <limits.h>
 #include <string.h>
 #include <xxhash.h>
-
-int h5ckpt__replica_off;
 
 #define ID_MAX 128
 
@@ -41,9 +39,9 @@ struct h5ckpt__replica {
     size_t nparts;
 };
 
-void h5ckpt__replica_free(h5ckpt *ck)
+void h5ckpt__replica_free(h5ckpt__io *io)
 {
-    struct h5ckpt__replica *r = ck->replica;
+    struct h5ckpt__replica *r = io->replica;
     const h5ckpt__devops *d = h5ckpt__devops_get();
     size_t i;
 
@@ -52,12 +50,11 @@ void h5ckpt__replica_free(h5ckpt *ck)
     for (i = 0; i < r->nparts; i++) {
         if (r->parts[i].g && d)
             (r->aborting ? d->group_abort : d->group_free)(r->parts[i].g);
-        if (r->parts[i].comm != MPI_COMM_NULL)
-            MPI_Comm_free(&r->parts[i].comm);
+        h5ckpt__comm_free(&r->parts[i].comm);
     }
     free(r->parts);
     free(r);
-    ck->replica = NULL;
+    io->replica = NULL;
 }
 
 static int has_groups(const h5ckpt__devops *d)
@@ -72,38 +69,38 @@ static int has_groups(const h5ckpt__devops *d)
 static int cmp_id(const void *a, const void *b) { return strncmp(a, b, ID_MAX); }
 
 /* Collective, once per handle: 1 if every rank has a distinct device. */
-static int decide(h5ckpt *ck, const h5ckpt__devops *d)
+static int decide(h5ckpt__io *io, const h5ckpt__devops *d)
 {
     char *ids = NULL, mine[ID_MAX] = "";
     int rc = 0, i, distinct = 1;
 
-    if (!(ids = calloc((size_t)ck->size, ID_MAX)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+    if (!(ids = calloc((size_t)io->ctx->size, ID_MAX)))
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
     else
-        rc = d->device_id(mine, sizeof mine, ck->errmsg);
+        rc = d->device_id(mine, sizeof mine, io->ctx->errmsg);
     mine[ID_MAX - 1] = '\0';
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto done;
-    if (MPI_Allgather(mine, ID_MAX, MPI_CHAR, ids, ID_MAX, MPI_CHAR, ck->comm) !=
-        MPI_SUCCESS)
-        rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allgather failed");
+    rc = h5ckpt__mpi(MPI_Allgather(mine, ID_MAX, MPI_CHAR, ids, ID_MAX, MPI_CHAR,
+                                   io->ctx->comm),
+                     "MPI_Allgather", io->ctx->errmsg);
     /* sorted, equal ids are neighbours: O(P log P), not O(P^2) */
     if (rc == 0)
-        qsort(ids, (size_t)ck->size, ID_MAX, cmp_id);
-    for (i = 1; rc == 0 && distinct && i < ck->size; i++)
+        qsort(ids, (size_t)io->ctx->size, ID_MAX, cmp_id);
+    for (i = 1; rc == 0 && distinct && i < io->ctx->size; i++)
         distinct = strncmp(ids + (size_t)(i - 1) * ID_MAX, ids + (size_t)i * ID_MAX,
                            ID_MAX) != 0;
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) == 0)
-        ck->replica->usable = distinct;
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) == 0)
+        io->replica->usable = distinct;
 done:
     free(ids);
     return rc;
 }
 
 /* Key of this rank's selection of task t: 0 when it takes no part. */
-static uint64_t task_key(const h5ckpt *ck, const h5ckpt__task *t)
+static uint64_t task_key(const h5ckpt__io *io, const h5ckpt__task *t)
 {
-    const h5ckpt__tensor *x = h5ckpt__find_tensor(ck, t->op->path);
+    const h5ckpt__tensor *x = h5ckpt__index_tensor(&io->file->index, t->op->path);
     size_t w = 2 * (size_t)t->op->layout.ndim;
     h5ckpt__buf b = {0};
     uint64_t k;
@@ -121,10 +118,10 @@ static uint64_t task_key(const h5ckpt *ck, const h5ckpt__task *t)
 /* Collective: the cached partition with key `key`, made if new, in which
  * this rank has color `color` (every rank asks for the same partitions in
  * the same order). */
-static int find_part(h5ckpt *ck, const uint64_t *key, int color, size_t *out)
+static int find_part(h5ckpt__io *io, const uint64_t *key, int color, size_t *out)
 {
     const h5ckpt__devops *d = h5ckpt__devops_get();
-    struct h5ckpt__replica *r = ck->replica;
+    struct h5ckpt__replica *r = io->replica;
     size_t i;
     part *p, *np;
     int rc = 0, gsize = 0;
@@ -137,21 +134,22 @@ static int find_part(h5ckpt *ck, const uint64_t *key, int color, size_t *out)
     if ((np = realloc(r->parts, (r->nparts + 1) * sizeof *np)) != NULL)
         r->parts = np;
     else
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         return rc;
     p = &r->parts[r->nparts++];
     p->key[0] = key[0];
     p->key[1] = key[1];
     p->comm = MPI_COMM_NULL;
     p->g = NULL;
-    if (MPI_Comm_split(ck->comm, color, ck->rank, &p->comm) != MPI_SUCCESS ||
-        MPI_Comm_size(p->comm, &gsize) != MPI_SUCCESS)
-        rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Comm_split failed");
-    else if (gsize > 1) /* collective over the sub-communicator */
-        rc = d->group_create(&p->g, p->comm, ck->errmsg);
+    if ((rc = h5ckpt__comm_split(io->ctx->comm, MPI_UNDEFINED, color, io->ctx->rank,
+                                 &p->comm, io->ctx->errmsg)) == 0 &&
+        (rc = h5ckpt__mpi(MPI_Comm_size(p->comm, &gsize), "MPI_Comm_size",
+                          io->ctx->errmsg)) == 0 &&
+        gsize > 1) /* collective over the sub-communicator */
+        rc = d->group_create(&p->g, p->comm, io->ctx->errmsg);
     *out = r->nparts - 1;
-    return h5ckpt__agree(ck->comm, rc, ck->errmsg);
+    return h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg);
 }
 
 /*
@@ -236,10 +234,10 @@ static void home_groups(uint64_t task, member *m, size_t n, uint64_t *pairs,
  * records back to the members (*recs, *nrec records of REC words) and the
  * distinct partition keys of the flush, sorted, on every rank (*pk, *npk
  * pairs).  Agreed. */
-static int group_tasks(h5ckpt *ck, const uint64_t *keys, size_t n, uint64_t **recs,
+static int group_tasks(h5ckpt__io *io, const uint64_t *keys, size_t n, uint64_t **recs,
                        size_t *nrec, uint64_t **pk, size_t *npk)
 {
-    int P = ck->size, *sc = NULL, *sd = NULL, *rcnt = NULL, *rd = NULL, *kc = NULL,
+    int P = io->ctx->size, *sc = NULL, *sd = NULL, *rcnt = NULL, *rd = NULL, *kc = NULL,
         *kd = NULL, r, rc = 0, nk;
     uint64_t *send = NULL, *in = NULL, *pairs = NULL, *all = NULL;
     size_t i, j, ktot = 0, *pos = NULL, nmax = 0;
@@ -252,7 +250,7 @@ static int group_tasks(h5ckpt *ck, const uint64_t *keys, size_t n, uint64_t **re
         !(rcnt = malloc((size_t)P * sizeof *rcnt)) || !(rd = malloc((size_t)P * sizeof *rd)) ||
         !(kc = malloc((size_t)P * sizeof *kc)) || !(kd = malloc((size_t)P * sizeof *kd)) ||
         !(pos = malloc((size_t)P * sizeof *pos)) || !(send = malloc((2 * n + 1) * sizeof *send)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
     for (i = 0; rc == 0 && i < n; i++)
         sc[i % (size_t)P] += keys[i] ? 2 : 0;
     for (r = 0, j = 0; rc == 0 && r < P; r++)
@@ -262,7 +260,7 @@ static int group_tasks(h5ckpt *ck, const uint64_t *keys, size_t n, uint64_t **re
             send[pos[i % (size_t)P]++] = i;
             send[pos[i % (size_t)P]++] = keys[i];
         }
-    if ((rc = h5ckpt__alltoallv_u64(ck, rc, send, sc, sd, rcnt, rd, &in)) != 0)
+    if ((rc = h5ckpt__alltoallv_u64(io->ctx, rc, send, sc, sd, rcnt, rd, &in)) != 0)
         goto done;
     /* home: each of its tasks in turn, sources in rank order */
     for (r = 0; r < P; r++) {
@@ -271,8 +269,8 @@ static int group_tasks(h5ckpt *ck, const uint64_t *keys, size_t n, uint64_t **re
     }
     if (!(m = malloc((nmax + 1) * sizeof *m)) ||
         !(pairs = malloc((2 * nmax + 1) * sizeof *pairs)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    for (i = (size_t)ck->rank; rc == 0 && i < n; i += (size_t)P) {
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    for (i = (size_t)io->ctx->rank; rc == 0 && i < n; i += (size_t)P) {
         size_t nm = 0;
         for (r = 0; r < P; r++)
             if (pos[r] + 1 < (size_t)rd[r] + (size_t)rcnt[r] && in[pos[r]] == i) {
@@ -283,13 +281,13 @@ static int group_tasks(h5ckpt *ck, const uint64_t *keys, size_t n, uint64_t **re
         home_groups(i, m, nm, pairs, &out, &hk);
     }
     if (rc == 0 && (out.err || hk.err))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
     /* records to their members: [dest, REC words] -> REC words to dest */
     free(send);
     send = NULL;
     memset(sc, 0, (size_t)P * sizeof *sc);
     if (rc == 0 && !(send = malloc((out.len / 8 + 1) * sizeof *send)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
     if (rc == 0) {
         const uint64_t *o = (const uint64_t *)(void *)out.data;
         size_t nr = out.len / 8 / (REC + 1);
@@ -304,7 +302,7 @@ static int group_tasks(h5ckpt *ck, const uint64_t *keys, size_t n, uint64_t **re
     }
     free(in);
     in = NULL;
-    if ((rc = h5ckpt__alltoallv_u64(ck, rc, send, sc, sd, rcnt, rd, &in)) != 0)
+    if ((rc = h5ckpt__alltoallv_u64(io->ctx, rc, send, sc, sd, rcnt, rd, &in)) != 0)
         goto done;
     for (r = 0; r < P; r++)
         *nrec += (size_t)rcnt[r] / REC;
@@ -313,25 +311,31 @@ static int group_tasks(h5ckpt *ck, const uint64_t *keys, size_t n, uint64_t **re
     /* the distinct partition keys of every home, on every rank */
     nk = hk.len > (size_t)INT_MAX ? -1 : (int)(hk.len / 8);
     if (nk < 0)
-        rc = h5ckpt__set(ck, H5CKPT_EINVAL, "too many replica groups in one flush");
-    if (MPI_Allgather(&nk, 1, MPI_INT, kc, 1, MPI_INT, ck->comm) != MPI_SUCCESS)
-        rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allgather failed");
+        rc = h5ckpt__set(io->ctx, H5CKPT_EINVAL, "too many replica groups in one flush");
+    if (rc) /* still takes part */
+        nk = 0;
+    {
+        int e = h5ckpt__mpi(MPI_Allgather(&nk, 1, MPI_INT, kc, 1, MPI_INT, io->ctx->comm),
+                            "MPI_Allgather", rc ? NULL : io->ctx->errmsg);
+        rc = rc ? rc : e;
+    }
     for (r = 0; rc == 0 && r < P; r++) {
         if (kc[r] < 0 || ktot + (size_t)kc[r] > (size_t)INT_MAX) {
-            rc = h5ckpt__set(ck, H5CKPT_EINVAL, "too many replica groups in one flush");
+            rc = h5ckpt__set(io->ctx, H5CKPT_EINVAL, "too many replica groups in one flush");
             break;
         }
         kd[r] = (int)ktot;
         ktot += (size_t)kc[r];
     }
     if (rc == 0 && !(all = malloc((ktot + 2) * sizeof *all)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto done;
-    if (MPI_Allgatherv(hk.data ? (void *)hk.data : (void *)&ktot, nk, MPI_UINT64_T, all, kc,
-                       kd, MPI_UINT64_T, ck->comm) != MPI_SUCCESS)
-        rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allgatherv failed");
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+    rc = h5ckpt__mpi(MPI_Allgatherv(hk.data ? (void *)hk.data : (void *)&ktot, nk,
+                                    MPI_UINT64_T, all, kc, kd, MPI_UINT64_T,
+                                    io->ctx->comm),
+                     "MPI_Allgatherv", io->ctx->errmsg);
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto done;
     if (ktot)
         qsort(all, ktot / 2, 2 * sizeof *all, cmp_key2);
@@ -367,64 +371,65 @@ done:
     return rc;
 }
 
-int h5ckpt__replica_plan(h5ckpt *ck, const h5ckpt__plan *plan, int *role)
+int h5ckpt__replica_plan(h5ckpt__io *io, const h5ckpt__plan *plan, int *role)
 {
     const h5ckpt__devops *d = h5ckpt__devops_get();
     uint64_t *keys = NULL, *recs = NULL, *pk = NULL;
-    int use = has_groups(d) && !h5ckpt__replica_off, any = 0;
+    int use = has_groups(d) && !h5ckpt__knobs_get()->replica_off, any = 0;
     size_t i, k, n = plan->ntasks, nrec = 0, npk = 0, *pidx = NULL;
     int rc = 0;
 
-    if (MPI_Allreduce(&use, &any, 1, MPI_INT, MPI_LAND, ck->comm) != MPI_SUCCESS)
-        return h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Allreduce failed");
+    if ((rc = h5ckpt__mpi(MPI_Allreduce(&use, &any, 1, MPI_INT, MPI_LAND, io->ctx->comm),
+                          "MPI_Allreduce", io->ctx->errmsg)) != 0)
+        return rc;
     if (!any || n == 0)
         return 0;
-    if (!ck->replica) {
-        if (!(ck->replica = calloc(1, sizeof *ck->replica)))
-            rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+    if (!io->replica) {
+        if (!(io->replica = calloc(1, sizeof *io->replica)))
+            rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
         else
-            ck->replica->usable = -1;
+            io->replica->usable = -1;
     }
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         return rc;
-    if (ck->replica->usable < 0 && (rc = decide(ck, d)) != 0)
+    if (io->replica->usable < 0 && (rc = decide(io, d)) != 0)
         return rc;
-    if (ck->replica->usable == 0)
+    if (io->replica->usable == 0)
         return 0;
     if (!(keys = malloc(n * sizeof *keys)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
     for (i = 0; rc == 0 && i < n; i++)
-        keys[i] = task_key(ck, &plan->tasks[i]);
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0 ||
-        (rc = group_tasks(ck, keys, n, &recs, &nrec, &pk, &npk)) != 0)
+        keys[i] = task_key(io, &plan->tasks[i]);
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0 ||
+        (rc = group_tasks(io, keys, n, &recs, &nrec, &pk, &npk)) != 0)
         goto done;
     /* one sub-communicator per distinct partition, in the same order on
      * every rank; this rank's color: from its records, else its own rank */
     if (!(pidx = malloc((npk + 1) * sizeof *pidx)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto done;
     for (k = 0; rc == 0 && k < npk; k++) {
-        int color = ck->rank;
+        int color = io->ctx->rank;
         for (i = 0; i < nrec; i++)
             if (recs[i * REC + 4] == pk[2 * k] && recs[i * REC + 5] == pk[2 * k + 1]) {
                 color = (int)recs[i * REC + 1];
                 break;
             }
-        rc = find_part(ck, pk + 2 * k, color, &pidx[k]);
+        rc = find_part(io, pk + 2 * k, color, &pidx[k]);
     }
     for (i = 0; rc == 0 && i < nrec; i++) {
         const uint64_t *x = recs + i * REC;
         uint64_t t = x[0], me = x[2], size = x[3];
         const uint64_t *key = bsearch(x + 4, pk, npk, 2 * sizeof *pk, cmp_key2);
         if (t >= n || !key || size < 2) {
-            rc = h5ckpt__set(ck, H5CKPT_EINVAL, "inconsistent replica groups");
+            rc = h5ckpt__set(io->ctx, H5CKPT_EINVAL, "inconsistent replica groups");
             break;
         }
         role[t] = (int)(pidx[(size_t)(key - pk) / 2] << 2) |
                   (me == plan->tasks[t].op->seq % size ? 1 : 2);
     }
-    rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
+    rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg);
 done:
     free(keys);
     free(recs);
@@ -433,13 +438,13 @@ done:
     return rc;
 }
 
-int h5ckpt__replica_bcast(h5ckpt *ck, h5ckpt__stage *st,
+int h5ckpt__replica_bcast(h5ckpt__io *io, h5ckpt__stage *st,
                           const h5ckpt__plan *plan, const int *role)
 {
     const h5ckpt__devops *d = h5ckpt__devops_get();
     h5ckpt__stream *s = h5ckpt__stage_stream(st);
     void *tmp = h5ckpt__stage_tmp(st);
-    char *msg = ck->errmsg;
+    char *msg = io->ctx->errmsg;
     size_t i;
     int rc = 0;
 
@@ -455,13 +460,14 @@ int h5ckpt__replica_bcast(h5ckpt *ck, h5ckpt__stage *st,
             continue;
         op = plan->tasks[i].op;
         l = &op->layout;
-        p = &ck->replica->parts[role[i] >> 2];
+        p = &io->replica->parts[role[i] >> 2];
         es = h5ckpt_dtype_size(op->dtype);
         n = (size_t)(l->local_count * es);
         buf = op->strided ? tmp : op->data;
-        MPI_Comm_size(p->comm, &gsize);
+        if ((rc = h5ckpt__mpi(MPI_Comm_size(p->comm, &gsize), "MPI_Comm_size", msg)) != 0 ||
+            (rc = h5ckpt__mpi(MPI_Comm_rank(p->comm, &r), "MPI_Comm_rank", msg)) != 0)
+            break;
         root = (int)(op->seq % (uint64_t)gsize);
-        MPI_Comm_rank(p->comm, &r);
         if ((role[i] & 3) == 1 && op->strided)
             rc = d->pack(s, tmp, op->data, l->local_ndim, l->local_shape,
                          op->strides, es, msg);
@@ -479,10 +485,10 @@ int h5ckpt__replica_bcast(h5ckpt *ck, h5ckpt__stage *st,
      * queued ones without a peer: waiting on the stream would never return.
      * So the queueing is agreed first, and on failure every rank abandons
      * its groups (rebuilt by the next flush that needs them). */
-    if ((rc = h5ckpt__agree(ck->comm, rc, msg)) != 0) {
-        if (ck->replica)
-            ck->replica->aborting = 1;
-        h5ckpt__replica_free(ck); /* the next flush decides and builds anew */
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, msg)) != 0) {
+        if (io->replica)
+            io->replica->aborting = 1;
+        h5ckpt__replica_free(io); /* the next flush decides and builds anew */
         return rc;
     }
     if (st)

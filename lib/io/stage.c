@@ -27,10 +27,10 @@
  *
  * Checksums.  Writers hash each box as its segments are written, from the
  * staged host bytes in order (streaming XXH3-64, equal to hashing the
- * packed box), and append the same row h5ckpt__checksum_record would.
+ * packed box), and append the same row h5ckpt__sums_record would.
  * Nothing here ever dereferences device memory on the host.
  */
-#include "h5ckpt_private.h"
+#include "io/exec.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -57,7 +57,7 @@ typedef struct {
 } segment;
 
 struct h5ckpt__stage {
-    h5ckpt *ck;
+    h5ckpt__io *io;
     const h5ckpt__devops *d;
     h5ckpt__stream *s;
     unsigned char *host; /* two halves of `half` bytes, pinned */
@@ -82,10 +82,10 @@ h5ckpt__stream *h5ckpt__stage_stream(const h5ckpt__stage *st)
 
 void *h5ckpt__stage_tmp(const h5ckpt__stage *st) { return st ? st->tmp : NULL; }
 
-int h5ckpt__stage_open(h5ckpt *ck, const h5ckpt__plan *plan,
+int h5ckpt__stage_open(h5ckpt__io *io, const h5ckpt__plan *plan,
                        h5ckpt__stage **out)
 {
-    uint64_t tmp = 0, big = 0, half = h5ckpt__staging_bytes(ck) / 2;
+    uint64_t tmp = 0, big = 0, half = h5ckpt__staging_bytes(io->opts) / 2;
     h5ckpt__stage *st;
     size_t i;
     int rc = 0;
@@ -105,16 +105,16 @@ int h5ckpt__stage_open(h5ckpt *ck, const h5ckpt__plan *plan,
         half = big ? big : 1;
     if (!(st = calloc(1, sizeof *st)) || !(st->xs = XXH3_createState())) {
         free(st);
-        return h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
+        return h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
     }
-    st->ck = ck;
+    st->io = io;
     st->d = h5ckpt__devops_get();
     st->half = (size_t)half;
     st->fd = -1;
-    if ((rc = st->d->stream_create(&st->s, ck->errmsg)) != 0 ||
+    if ((rc = st->d->stream_create(&st->s, io->ctx->errmsg)) != 0 ||
         (rc = st->d->host_alloc((void **)&st->host, 2 * st->half,
-                                ck->errmsg)) != 0 ||
-        (tmp && (rc = st->d->dev_alloc(&st->tmp, (size_t)tmp, ck->errmsg)) != 0))
+                                io->ctx->errmsg)) != 0 ||
+        (tmp && (rc = st->d->dev_alloc(&st->tmp, (size_t)tmp, io->ctx->errmsg)) != 0))
         return h5ckpt__stage_free(st, rc);
     *out = st;
     return 0;
@@ -138,11 +138,11 @@ int h5ckpt__stage_free(h5ckpt__stage *st, int rc)
 
 static int io_error(h5ckpt__stage *st, int err)
 {
-    h5ckpt *ck = st->ck;
+    h5ckpt__io *io = st->io;
 
-    return h5ckpt__set(ck, H5CKPT_EIO, "raw %s of '%s' failed: %s",
+    return h5ckpt__set(io->ctx, H5CKPT_EIO, "raw %s of '%s' failed: %s",
                        st->writing ? "write" : "read",
-                       st->writing ? ck->tmp_path : ck->path, strerror(err));
+                       st->writing ? io->file->tmp_path : io->file->path, strerror(err));
 }
 
 /* pwrite or pread `n` bytes at file offset `foff` to or from `mem`. */
@@ -190,15 +190,15 @@ static int write_out(h5ckpt__stage *st, int h)
     segment *g = &st->seg[h];
     int rc;
 
-    if ((rc = st->d->wait(st->s, h, st->ck->errmsg)) != 0 ||
+    if ((rc = st->d->wait(st->s, h, st->io->ctx->errmsg)) != 0 ||
         (rc = segment_io(st, g, h)) != 0)
         return rc;
-    if (!h5ckpt__checksums_off) {
+    if (!h5ckpt__knobs_get()->checksums_off) {
         if (g->box_start)
             XXH3_64bits_reset(st->xs);
         XXH3_64bits_update(st->xs, st->host + (size_t)h * st->half, g->len);
         if (g->box_end)
-            h5ckpt__checksum_row(st->ck, g->t, g->box,
+            h5ckpt__sums_task_row(st->io, g->t, g->box,
                                  XXH3_64bits_digest(st->xs));
     }
     g->busy = 0;
@@ -212,7 +212,7 @@ static int submit(h5ckpt__stage *st, int box_end)
     int h = st->next, o = 1 - h, rc;
     segment *g = &st->seg[h];
     unsigned char *half = st->host + (size_t)h * st->half;
-    char *msg = st->ck->errmsg;
+    char *msg = st->io->ctx->errmsg;
 
     g->box_end = box_end;
     if (st->writing) {
@@ -274,7 +274,7 @@ static int add_run(void *ctx, uint64_t foff, uint64_t moff, uint64_t len)
             size_t cap = g->cap ? 2 * g->cap : 64;
             srun *p = realloc(g->runs, cap * sizeof *p);
             if (!p) {
-                c->rc = h5ckpt__set(st->ck, H5CKPT_ENOMEM, "out of memory");
+                c->rc = h5ckpt__set(st->io->ctx, H5CKPT_ENOMEM, "out of memory");
                 return -1;
             }
             g->runs = p;
@@ -298,7 +298,7 @@ int h5ckpt__stage_task(h5ckpt__stage *st, int fd, const h5ckpt__task *t,
     const h5ckpt__op *op = t->op;
     const h5ckpt_layout *l = &op->layout;
     size_t es = h5ckpt_dtype_size(op->dtype), k;
-    char *msg = st->ck->errmsg;
+    char *msg = st->io->ctx->errmsg;
     int rc = 0;
 
     st->fd = fd;
@@ -323,9 +323,9 @@ int h5ckpt__stage_task(h5ckpt__stage *st, int fd, const h5ckpt__task *t,
         rc = st->d->unpack(st->s, op->data, st->tmp, l->local_ndim,
                            l->local_shape, op->strides, es, msg);
     if (rc == 0 && writing)
-        st->ck->bytes_written += t->nelems * es;
+        st->io->bytes_written += t->nelems * es;
     else if (rc == 0)
-        st->ck->bytes_read += t->nelems * es;
+        st->io->bytes_read += t->nelems * es;
     return rc;
 }
 
@@ -339,6 +339,6 @@ int h5ckpt__stage_finish(h5ckpt__stage *st, int rc)
         if (st->seg[h].busy)
             rc = write_out(st, h);
     if (rc == 0)
-        rc = st->d->sync(st->s, st->ck->errmsg);
+        rc = st->d->sync(st->s, st->io->ctx->errmsg);
     return rc;
 }

@@ -2,7 +2,7 @@
  * Layouts: which boxes of a tensor's global index space the calling rank
  * holds.  The arithmetic here is pure (no MPI, no I/O) and unit-tested.
  */
-#include "h5ckpt_private.h"
+#include "layout/layout.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,14 +134,20 @@ size_t h5ckpt__range_boxes(int ndim, const uint64_t *shape, uint64_t start,
 
 /* ---- layout objects ------------------------------------------------------ */
 
-static int check_shape(int ndim, const uint64_t *shape)
+static int check_shape(int ndim, const uint64_t *shape, h5ckpt_error *err)
 {
     int overflow = 0;
 
-    if (ndim < 0 || ndim > H5CKPT_MAX_NDIM || (ndim > 0 && !shape))
-        return H5CKPT_EINVAL;
+    if (ndim < 0 || ndim > H5CKPT_MAX_NDIM)
+        return h5ckpt__error(err, H5CKPT_EINVAL, "ndim %d is not in 0..%d",
+                             ndim, H5CKPT_MAX_NDIM);
+    if (ndim > 0 && !shape)
+        return h5ckpt__error(err, H5CKPT_EINVAL, "shape is NULL");
     h5ckpt__volume(ndim, shape, &overflow);
-    return overflow ? H5CKPT_EINVAL : 0;
+    if (overflow)
+        return h5ckpt__error(err, H5CKPT_EINVAL,
+                             "the shape has more than 2^64 elements");
+    return 0;
 }
 
 static h5ckpt_layout *alloc_layout(int kind, int ndim, const uint64_t *shape,
@@ -176,31 +182,49 @@ static void finish_box_layout(h5ckpt_layout *l)
         l->local_count += h5ckpt__volume(l->ndim, l->boxes + i * 2 * l->ndim + l->ndim, NULL);
 }
 
+/* The common start of a constructor: `out` set to NULL, or EINVAL. */
+static int begin(h5ckpt_layout **out, h5ckpt_error *err)
+{
+    if (!out)
+        return h5ckpt__error(err, H5CKPT_EINVAL, "out is NULL");
+    *out = NULL;
+    return 0;
+}
+
+static int no_memory(h5ckpt_error *err)
+{
+    return h5ckpt__error(err, H5CKPT_ENOMEM, "out of memory");
+}
+
 int h5ckpt_layout_sharded(h5ckpt_layout **out, const h5ckpt_mesh *mesh,
                           int ndim, const uint64_t *shape,
-                          const int *placements)
+                          const int *placements, h5ckpt_error *err)
 {
     h5ckpt_layout *l;
-    int i;
+    int i, rc;
 
-    if (!out)
-        return H5CKPT_EINVAL;
-    *out = NULL;
-    if (!mesh || !placements || check_shape(ndim, shape) != 0)
-        return H5CKPT_EINVAL;
+    if ((rc = begin(out, err)) != 0 || (rc = check_shape(ndim, shape, err)) != 0)
+        return rc;
+    if (!mesh || !placements)
+        return h5ckpt__error(err, H5CKPT_EINVAL, "%s is NULL",
+                             !mesh ? "mesh" : "placements");
     for (i = 0; i < mesh->ndim; i++)
         if (placements[i] != H5CKPT_REPLICATE &&
             (placements[i] < 0 || placements[i] >= ndim))
-            return H5CKPT_EINVAL;
+            return h5ckpt__error(err, H5CKPT_EINVAL,
+                                 "placement %d of mesh dimension %d is neither "
+                                 "H5CKPT_REPLICATE nor a shard of one of the "
+                                 "tensor's %d dimensions",
+                                 placements[i], i, ndim);
     if (!(l = alloc_layout(H5CKPT__LAYOUT_SHARDED, ndim, shape, 1)))
-        return H5CKPT_ENOMEM;
+        return no_memory(err);
     l->mesh_ndim = mesh->ndim;
     memcpy(l->mesh_shape, mesh->shape, (size_t)mesh->ndim * sizeof(int));
     memcpy(l->mesh_coords, mesh->coords, (size_t)mesh->ndim * sizeof(int));
     memcpy(l->placements, placements, (size_t)mesh->ndim * sizeof(int));
     if (!(l->mesh_desc = h5ckpt__strdup(mesh->desc))) {
         h5ckpt_layout_free(l);
-        return H5CKPT_ENOMEM;
+        return no_memory(err);
     }
     h5ckpt__shard_box(ndim, shape, mesh->ndim, mesh->shape, mesh->coords,
                       placements, l->boxes, l->boxes + ndim);
@@ -210,21 +234,27 @@ int h5ckpt_layout_sharded(h5ckpt_layout **out, const h5ckpt_mesh *mesh,
 }
 
 int h5ckpt_layout_box(h5ckpt_layout **out, int ndim, const uint64_t *shape,
-                      const uint64_t *offset, const uint64_t *count)
+                      const uint64_t *offset, const uint64_t *count,
+                      h5ckpt_error *err)
 {
     h5ckpt_layout *l;
-    int d;
+    int d, rc;
 
-    if (!out)
-        return H5CKPT_EINVAL;
-    *out = NULL;
-    if (check_shape(ndim, shape) != 0 || (ndim > 0 && (!offset || !count)))
-        return H5CKPT_EINVAL;
+    if ((rc = begin(out, err)) != 0 || (rc = check_shape(ndim, shape, err)) != 0)
+        return rc;
+    if (ndim > 0 && (!offset || !count))
+        return h5ckpt__error(err, H5CKPT_EINVAL, "%s is NULL",
+                             !offset ? "offset" : "count");
     for (d = 0; d < ndim; d++)
         if (offset[d] > shape[d] || count[d] > shape[d] - offset[d])
-            return H5CKPT_EINVAL;
+            return h5ckpt__error(err, H5CKPT_EINVAL,
+                                 "the box [%llu, %llu) of dimension %d lies "
+                                 "outside its extent %llu",
+                                 (unsigned long long)offset[d],
+                                 (unsigned long long)(offset[d] + count[d]), d,
+                                 (unsigned long long)shape[d]);
     if (!(l = alloc_layout(H5CKPT__LAYOUT_BOX, ndim, shape, 1)))
-        return H5CKPT_ENOMEM;
+        return no_memory(err);
     for (d = 0; d < ndim; d++) {
         l->boxes[d] = offset[d];
         l->boxes[ndim + d] = count[d];
@@ -234,45 +264,51 @@ int h5ckpt_layout_box(h5ckpt_layout **out, int ndim, const uint64_t *shape,
     return 0;
 }
 
-int h5ckpt_layout_whole(h5ckpt_layout **out, int ndim, const uint64_t *shape)
+int h5ckpt_layout_whole(h5ckpt_layout **out, int ndim, const uint64_t *shape,
+                        h5ckpt_error *err)
 {
     uint64_t zero[H5CKPT_MAX_NDIM] = {0};
+    int rc;
 
-    if (ndim < 0 || ndim > H5CKPT_MAX_NDIM)
-        return out ? (*out = NULL, H5CKPT_EINVAL) : H5CKPT_EINVAL;
-    return h5ckpt_layout_box(out, ndim, shape, zero, shape);
+    if ((rc = begin(out, err)) != 0 || (rc = check_shape(ndim, shape, err)) != 0)
+        return rc;
+    return h5ckpt_layout_box(out, ndim, shape, zero, shape, err);
 }
 
-int h5ckpt_layout_none(h5ckpt_layout **out, int ndim, const uint64_t *shape)
+int h5ckpt_layout_none(h5ckpt_layout **out, int ndim, const uint64_t *shape,
+                       h5ckpt_error *err)
 {
     h5ckpt_layout *l;
+    int rc;
 
-    if (!out)
-        return H5CKPT_EINVAL;
-    *out = NULL;
-    if (check_shape(ndim, shape) != 0)
-        return H5CKPT_EINVAL;
+    if ((rc = begin(out, err)) != 0 || (rc = check_shape(ndim, shape, err)) != 0)
+        return rc;
     if (!(l = alloc_layout(H5CKPT__LAYOUT_BOX, ndim, shape, 0)))
-        return H5CKPT_ENOMEM;
+        return no_memory(err);
     l->local_ndim = ndim; /* local shape all zeros */
     *out = l;
     return 0;
 }
 
 int h5ckpt_layout_range(h5ckpt_layout **out, int ndim, const uint64_t *shape,
-                        uint64_t start, uint64_t end)
+                        uint64_t start, uint64_t end, h5ckpt_error *err)
 {
     h5ckpt_layout *l;
+    uint64_t n;
+    int rc;
 
-    if (!out)
-        return H5CKPT_EINVAL;
-    *out = NULL;
-    if (check_shape(ndim, shape) != 0 || start > end ||
-        end > h5ckpt__volume(ndim, shape, NULL))
-        return H5CKPT_EINVAL;
+    if ((rc = begin(out, err)) != 0 || (rc = check_shape(ndim, shape, err)) != 0)
+        return rc;
+    n = h5ckpt__volume(ndim, shape, NULL);
+    if (start > end || end > n)
+        return h5ckpt__error(err, H5CKPT_EINVAL,
+                             "the range [%llu, %llu) is not inside the "
+                             "tensor's %llu elements",
+                             (unsigned long long)start,
+                             (unsigned long long)end, (unsigned long long)n);
     if (!(l = alloc_layout(H5CKPT__LAYOUT_RANGE, ndim, shape,
                            ndim > 0 ? 2 * (size_t)ndim - 1 : 1)))
-        return H5CKPT_ENOMEM;
+        return no_memory(err);
     l->nboxes = h5ckpt__range_boxes(ndim, shape, start, end, l->boxes);
     l->range_start = start;
     l->range_end = end;
@@ -331,9 +367,9 @@ uint64_t h5ckpt_layout_local_count(const h5ckpt_layout *l)
     return l ? l->local_count : 0;
 }
 
-size_t h5ckpt_layout_nboxes(const h5ckpt_layout *l) { return l ? l->nboxes : 0; }
+size_t h5ckpt_layout_box_count(const h5ckpt_layout *l) { return l ? l->nboxes : 0; }
 
-int h5ckpt_layout_get_box(const h5ckpt_layout *l, size_t i, uint64_t *offset,
+int h5ckpt_layout_box_at(const h5ckpt_layout *l, size_t i, uint64_t *offset,
                           uint64_t *count)
 {
     const uint64_t *b;
@@ -368,4 +404,19 @@ void h5ckpt__placements_text(const h5ckpt_layout *l, char *buf, size_t size)
     }
     if (n < size)
         snprintf(buf + n, size - n, "] on mesh %s", l->mesh_desc);
+}
+
+void h5ckpt__box_text(int ndim, const uint64_t *off, const uint64_t *cnt,
+                      char *buf, size_t size)
+{
+    size_t n = 0;
+    int d;
+
+    n += (size_t)snprintf(buf, size, "[");
+    for (d = 0; d < ndim && n < size; d++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%llu:%llu", d ? ", " : "",
+                              (unsigned long long)off[d],
+                              (unsigned long long)(off[d] + cnt[d]));
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
 }

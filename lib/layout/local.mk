@@ -2,4 +2,6 @@
 lib_libh5ckpt_core_la_SOURCES += \
 	lib/layout/layout.c \
 	lib/layout/pack.c \
-	lib/layout/mesh.c
+	lib/layout/mesh.c \
+	lib/layout/runs.c \
+	lib/layout/layout.h

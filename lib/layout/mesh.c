@@ -1,5 +1,5 @@
 /* Device meshes over MPI communicators (row-major, as DeviceMesh). */
-#include "h5ckpt_private.h"
+#include "layout/layout.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,15 +70,20 @@ int h5ckpt_mesh_create(h5ckpt_mesh **out, MPI_Comm comm, int ndim,
     char msg[H5CKPT_MSG_MAX] = "";
     h5ckpt__buf desc = {0};
     h5ckpt_mesh *m = NULL;
+    MPI_Comm dup = MPI_COMM_NULL;
     uint64_t mine = 0, root = 0;
-    int rc, rank, size, i, r;
+    int rc, rank = 0, size = 0, i, r;
 
     if (out)
         *out = NULL;
-    if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS ||
-        MPI_Comm_size(comm, &size) != MPI_SUCCESS) {
-        h5ckpt__seterror(err, H5CKPT_EMPI, "invalid communicator");
-        return H5CKPT_EMPI;
+    /* Everything below runs on the mesh's own duplicate, which returns MPI
+     * errors instead of aborting (lib/base/base.h, "MPI error policy"). */
+    if ((rc = h5ckpt__comm_dup(comm, &dup, msg)) != 0 ||
+        (rc = h5ckpt__mpi(MPI_Comm_rank(dup, &rank), "MPI_Comm_rank", msg)) != 0 ||
+        (rc = h5ckpt__mpi(MPI_Comm_size(dup, &size), "MPI_Comm_size", msg)) != 0) {
+        h5ckpt__comm_free(&dup);
+        h5ckpt__seterror(err, rc, msg);
+        return rc;
     }
     /* a NULL `out` on one rank fails every rank (agreed below) */
     rc = out ? validate(ndim, shape, dim_names, size, msg)
@@ -88,22 +93,22 @@ int h5ckpt_mesh_create(h5ckpt_mesh **out, MPI_Comm comm, int ndim,
         rc = desc.err;
         mine = h5ckpt__hash(desc.data, desc.len);
     }
-    if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
+    if ((rc = h5ckpt__agree(dup, rc, msg)) != 0)
         goto done;
     root = mine;
-    MPI_Bcast(&root, 1, MPI_UINT64_T, 0, comm);
-    if (root != mine)
+    rc = h5ckpt__mpi(MPI_Bcast(&root, 1, MPI_UINT64_T, 0, dup), "MPI_Bcast", msg);
+    if (rc == 0 && root != mine)
         rc = h5ckpt__fail(msg, H5CKPT_EDISAGREE,
                           "rank %d passes mesh %s, which differs from rank 0's",
                           rank, (const char *)desc.data);
-    if (rc == 0) {
-        if (!(m = calloc(1, sizeof *m)))
-            rc = h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
-        else
-            m->comm = MPI_COMM_NULL; /* freeing it before the dup is safe */
-    }
-    if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
+    if (rc == 0 && !(m = calloc(1, sizeof *m)))
+        rc = h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
+    else if (m)
+        m->comm = MPI_COMM_NULL; /* freeing it before it is set is safe */
+    if ((rc = h5ckpt__agree(dup, rc, msg)) != 0)
         goto done;
+    m->comm = dup;
+    dup = MPI_COMM_NULL;
     m->rank = rank;
     m->size = size;
     m->ndim = ndim;
@@ -116,11 +121,10 @@ int h5ckpt_mesh_create(h5ckpt_mesh **out, MPI_Comm comm, int ndim,
         if (dim_names && !(m->names[i] = h5ckpt__strdup(dim_names[i])))
             rc = h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
     }
-    if (rc == 0 && MPI_Comm_dup(comm, &m->comm) != MPI_SUCCESS)
-        rc = h5ckpt__fail(msg, H5CKPT_EMPI, "MPI_Comm_dup failed");
-    rc = h5ckpt__agree(comm, rc, msg);
+    rc = h5ckpt__agree(m->comm, rc, msg);
 done:
     h5ckpt__buf_free(&desc);
+    h5ckpt__comm_free(&dup);
     if (rc != 0) {
         h5ckpt_mesh_free(m);
         h5ckpt__seterror(err, rc, msg);
@@ -136,8 +140,7 @@ void h5ckpt_mesh_free(h5ckpt_mesh *m)
 
     if (!m)
         return;
-    if (m->comm != MPI_COMM_NULL)
-        MPI_Comm_free(&m->comm);
+    h5ckpt__comm_free(&m->comm);
     for (i = 0; i < m->ndim; i++)
         free(m->names[i]);
     free(m->desc);

@@ -1,5 +1,5 @@
 /* Packing strided local buffers to row-major and back (pure). */
-#include "h5ckpt_private.h"
+#include "layout/layout.h"
 
 #include <string.h>
 

@@ -5,7 +5,7 @@
  * every answer is broadcast (format-spec/FORMAT.md, "Checkpoint
  * directories").
  */
-#include "h5ckpt_private.h"
+#include "train/train.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -35,7 +35,7 @@ const char *h5ckpt_ckdir_errmsg(const h5ckpt_ckdir *d) { return d ? d->errmsg : 
 
 size_t h5ckpt_ckdir_count(const h5ckpt_ckdir *d) { return d ? d->count : 0; }
 
-int64_t h5ckpt_ckdir_index(const h5ckpt_ckdir *d, size_t i)
+int64_t h5ckpt_ckdir_at(const h5ckpt_ckdir *d, size_t i)
 {
     return d && i < d->count ? d->indices[i] : -1;
 }
@@ -87,34 +87,6 @@ int h5ckpt_ckdir_path(const h5ckpt_ckdir *d, int64_t index, char *buf,
 }
 
 /* Rank 0: 1 if `file` is a committed h5ckpt checkpoint (serial HDF5). */
-static int is_committed(const char *file)
-{
-    h5ckpt__h5quiet q;
-    int64_t v = 0;
-    hid_t fapl = H5I_INVALID_HID, f = H5I_INVALID_HID, a = H5I_INVALID_HID;
-    int ok = 0;
-
-    h5ckpt__h5quiet_begin(&q);
-    /* Read-only, and without a file lock: file systems without locks (NFS,
-     * some Lustre mounts) would otherwise hide every checkpoint. */
-    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
-        H5Pset_file_locking(fapl, 0, 1) < 0 ||
-        (f = H5Fopen(file, H5F_ACC_RDONLY, fapl)) < 0)
-        goto done;
-    if ((a = H5Aopen(f, H5CKPT_A_COMMITTED, H5P_DEFAULT)) >= 0 &&
-        H5Aread(a, H5T_NATIVE_INT64, &v) >= 0)
-        ok = v == 1;
-done:
-    if (a >= 0)
-        H5Aclose(a);
-    if (f >= 0)
-        H5Fclose(f);
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    h5ckpt__h5quiet_end(&q);
-    return ok;
-}
-
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -152,7 +124,7 @@ static int scan(const char *path, h5ckpt__buf *out, char *msg)
         if (idx < 0)
             continue;
         snprintf(file, sizeof file, "%s/%s", path, e->d_name);
-        if (!is_committed(file))
+        if (!h5ckpt__file_committed(file))
             continue;
         if (n == cap) {
             cap = cap ? 2 * cap : 16;
@@ -224,9 +196,8 @@ static int check_same(MPI_Comm comm, const char *path,
     h5ckpt__buf_u64(&b, (uint64_t)o->keep_every);
     mine = root = h5ckpt__hash(b.data, b.len);
     h5ckpt__buf_free(&b);
-    if (MPI_Bcast(&root, 1, MPI_UINT64_T, 0, comm) != MPI_SUCCESS)
-        rc = h5ckpt__fail(msg, H5CKPT_EMPI, "MPI_Bcast failed");
-    else if (root != mine)
+    if ((rc = h5ckpt__mpi(MPI_Bcast(&root, 1, MPI_UINT64_T, 0, comm), "MPI_Bcast",
+                          msg)) == 0 && root != mine)
         rc = h5ckpt__fail(msg, H5CKPT_EDISAGREE,
                           "ranks pass different checkpoint directories or "
                           "options ('%s')", path);
@@ -239,39 +210,49 @@ int h5ckpt_ckdir_open(h5ckpt_ckdir **out, const char *path, MPI_Comm comm,
     h5ckpt_ckdir_options defaults = H5CKPT_CKDIR_OPTIONS_INIT;
     char msg[H5CKPT_MSG_MAX] = "";
     h5ckpt_ckdir *d = NULL;
-    int flag = 0, rc = 0;
+    MPI_Comm dup = MPI_COMM_NULL;
+    int flag = 0, rc = 0, rank = 0;
 
-    if (!out || !path || !*path || comm == MPI_COMM_NULL ||
-        MPI_Initialized(&flag) != MPI_SUCCESS || !flag) {
-        h5ckpt__seterror(err, H5CKPT_EINVAL, "out, path or communicator is "
-                                             "NULL, or MPI is not initialised");
+    if (out)
+        *out = NULL;
+    if (comm == MPI_COMM_NULL || MPI_Initialized(&flag) != MPI_SUCCESS || !flag) {
+        h5ckpt__seterror(err, H5CKPT_EINVAL, "the communicator is null or MPI "
+                                             "is not initialised");
         return H5CKPT_EINVAL;
     }
-    *out = NULL;
+    /* the directory's own duplicate, which returns MPI errors; every check
+     * after this is agreed, so one rank's bad argument fails all alike */
+    if ((rc = h5ckpt__comm_dup(comm, &dup, msg)) != 0 ||
+        (rc = h5ckpt__mpi(MPI_Comm_rank(dup, &rank), "MPI_Comm_rank", msg)) != 0)
+        goto done;
     if (!opts)
         opts = &defaults;
-    if (opts->version != H5CKPT_CKDIR_OPTIONS_VERSION || opts->keep_last < 0 ||
-        opts->keep_every < 0)
+    if (!out || !path || !*path)
+        rc = h5ckpt__fail(msg, H5CKPT_EINVAL, "out or path is NULL or empty");
+    else if ((opts->version != 0 && opts->version != H5CKPT_CKDIR_OPTIONS_VERSION) ||
+             opts->keep_last < 0 || opts->keep_every < 0)
         rc = h5ckpt__fail(msg, H5CKPT_EINVAL,
-                          "bad checkpoint directory options (use "
-                          "H5CKPT_CKDIR_OPTIONS_INIT; counts >= 0)");
+                          "bad checkpoint directory options (version 0 or "
+                          "%d; counts >= 0)", H5CKPT_CKDIR_OPTIONS_VERSION);
     else if (strlen(path) >= PATH_MAX - 64)
         rc = h5ckpt__fail(msg, H5CKPT_EINVAL, "path is too long");
-    if ((rc = h5ckpt__agree(comm, rc, msg)) != 0 ||
-        (rc = check_same(comm, path, opts, msg)) != 0)
+    if ((rc = h5ckpt__agree(dup, rc, msg)) != 0 ||
+        (rc = check_same(dup, path, opts, msg)) != 0)
         goto done;
     if ((d = calloc(1, sizeof *d)))
         d->comm = MPI_COMM_NULL;
     if (!d || !(d->path = h5ckpt__strdup(path)))
         rc = h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(comm, rc, msg)) != 0)
+    if ((rc = h5ckpt__agree(dup, rc, msg)) != 0)
         goto done;
     d->opts = *opts;
-    MPI_Comm_dup(comm, &d->comm);
-    MPI_Comm_rank(comm, &d->rank);
+    d->comm = dup;
+    dup = MPI_COMM_NULL;
+    d->rank = rank;
     if ((rc = h5ckpt_ckdir_refresh(d)) != 0)
         snprintf(msg, sizeof msg, "%s", d->errmsg);
 done:
+    h5ckpt__comm_free(&dup);
     if (rc != 0) {
         h5ckpt_ckdir_free(d);
         h5ckpt__seterror(err, rc, msg);
@@ -285,8 +266,7 @@ void h5ckpt_ckdir_free(h5ckpt_ckdir *d)
 {
     if (!d)
         return;
-    if (d->comm != MPI_COMM_NULL)
-        MPI_Comm_free(&d->comm);
+    h5ckpt__comm_free(&d->comm);
     free(d->indices);
     free(d->path);
     free(d);
@@ -416,7 +396,7 @@ int h5ckpt_ckdir_load(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
 {
     char file[PATH_MAX];
     h5ckpt_error err;
-    int rc;
+    int rc = 0;
 
     if (!d)
         return H5CKPT_EINVAL;
@@ -424,8 +404,11 @@ int h5ckpt_ckdir_load(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
         *out = NULL;
     if (!out || (index < 0 && index != H5CKPT_CKDIR_LATEST) ||
         index > H5CKPT_CKDIR_MAX_INDEX)
-        return h5ckpt__fail(d->errmsg, H5CKPT_EINVAL,
-                            "bad checkpoint index %" PRId64 " or NULL out", index);
+        rc = h5ckpt__fail(d->errmsg, H5CKPT_EINVAL,
+                          "bad checkpoint index %" PRId64 " or NULL out", index);
+    /* one rank's bad argument fails every rank alike */
+    if ((rc = h5ckpt__agree(d->comm, rc, d->errmsg)) != 0)
+        return rc;
     if (index == H5CKPT_CKDIR_LATEST && (rc = h5ckpt_ckdir_refresh(d)) != 0)
         return rc;
     if (index == H5CKPT_CKDIR_LATEST &&

@@ -4,7 +4,7 @@
  * from a reader with missing/unexpected key reports (format-spec/FORMAT.md,
  * "Training-state profile").
  */
-#include "h5ckpt_private.h"
+#include "train/train.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -73,12 +73,13 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int h5ckpt_state_create(h5ckpt_state **out)
+int h5ckpt_state_create(h5ckpt_state **out, h5ckpt_error *err)
 {
     if (!out)
-        return H5CKPT_EINVAL;
-    *out = calloc(1, sizeof **out);
-    return *out ? 0 : H5CKPT_ENOMEM;
+        return h5ckpt__error(err, H5CKPT_EINVAL, "out is NULL");
+    if (!(*out = calloc(1, sizeof **out)))
+        return h5ckpt__error(err, H5CKPT_ENOMEM, "out of memory");
+    return 0;
 }
 
 static void entry_clear(entry *e)
@@ -118,14 +119,14 @@ int h5ckpt_state_has_training_state(const h5ckpt_state *st) { return st ? st->tr
 
 size_t h5ckpt_state_missing_count(const h5ckpt_state *st) { return st ? st->missing.n : 0; }
 
-const char *h5ckpt_state_missing_key(const h5ckpt_state *st, size_t i)
+const char *h5ckpt_state_missing_at(const h5ckpt_state *st, size_t i)
 {
     return st && i < st->missing.n ? st->missing.v[i] : NULL;
 }
 
 size_t h5ckpt_state_unexpected_count(const h5ckpt_state *st) { return st ? st->unexpected.n : 0; }
 
-const char *h5ckpt_state_unexpected_key(const h5ckpt_state *st, size_t i)
+const char *h5ckpt_state_unexpected_at(const h5ckpt_state *st, size_t i)
 {
     return st && i < st->unexpected.n ? st->unexpected.v[i] : NULL;
 }
@@ -431,10 +432,10 @@ static int file_has_training_state(const h5ckpt *ck)
     size_t i;
 
     for (i = 0; i < h5ckpt_group_count(ck); i++)
-        if (outside_model(h5ckpt_group_path(ck, i)))
+        if (outside_model(h5ckpt_group_at(ck, i)))
             return 1;
     for (i = 0; i < h5ckpt_tensor_count(ck); i++)
-        if (outside_model(h5ckpt_tensor_path(ck, i)))
+        if (outside_model(h5ckpt_tensor_at(ck, i)))
             return 1;
     return 0;
 }
@@ -464,9 +465,12 @@ static int check_same_entries(h5ckpt_state *st, MPI_Comm comm)
     if (b.err)
         rc = h5ckpt__fail(st->errmsg, H5CKPT_ENOMEM, "out of memory");
     h5ckpt__buf_free(&b);
-    if (MPI_Bcast(&root, 1, MPI_UINT64_T, 0, comm) != MPI_SUCCESS)
-        rc = h5ckpt__fail(st->errmsg, H5CKPT_EMPI, "MPI_Bcast failed");
-    else if (rc == 0 && root != mine)
+    if (rc == 0)
+        rc = h5ckpt__mpi(MPI_Bcast(&root, 1, MPI_UINT64_T, 0, comm), "MPI_Bcast",
+                         st->errmsg);
+    else
+        h5ckpt__mpi(MPI_Bcast(&root, 1, MPI_UINT64_T, 0, comm), "MPI_Bcast", NULL);
+    if (rc == 0 && root != mine)
         rc = h5ckpt__fail(st->errmsg, H5CKPT_EDISAGREE,
                           "ranks registered different state entries (keys, "
                           "dtypes, shapes or attribute types)");
@@ -558,16 +562,16 @@ static int find_unexpected(h5ckpt_state *st, const h5ckpt *ck,
     int rc = 0;
 
     for (i = 0; i < h5ckpt_tensor_count(ck) && rc == 0; i++) {
-        const char *p = h5ckpt_tensor_path(ck, i);
+        const char *p = h5ckpt_tensor_at(ck, i);
         if (in_scope(scopes, p) && h5ckpt__strmap_get(keys, p) < 0)
             rc = list_add(&st->unexpected, p);
     }
     for (i = 0; i <= ng && rc == 0; i++) {
-        const char *g = i == ng ? "" : h5ckpt_group_path(ck, i);
+        const char *g = i == ng ? "" : h5ckpt_group_at(ck, i);
         if (!in_scope(scopes, g))
             continue;
         for (j = 0; j < h5ckpt_attr_count(ck, g) && rc == 0; j++) {
-            snprintf(key, sizeof key, "%s@%s", g, h5ckpt_attr_name(ck, g, j));
+            snprintf(key, sizeof key, "%s@%s", g, h5ckpt_attr_at(ck, g, j));
             if (h5ckpt__strmap_get(keys, key) < 0)
                 rc = list_add(&st->unexpected, key);
         }
@@ -647,8 +651,8 @@ int h5ckpt_state_load(h5ckpt_state *st, h5ckpt *ck, unsigned flags)
         rc = h5ckpt__fail(st->errmsg, H5CKPT_EINVAL, "unknown load flags 0x%x", flags);
     else if ((rc = resolve_keys(st)) == 0 && !(skip = calloc(st->n + 1, 1)))
         rc = h5ckpt__fail(st->errmsg, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(ck->comm, rc, st->errmsg)) != 0 ||
-        (rc = check_same_entries(st, ck->comm)) != 0)
+    if ((rc = h5ckpt__agree(ck->ctx.comm, rc, st->errmsg)) != 0 ||
+        (rc = check_same_entries(st, ck->ctx.comm)) != 0)
         goto done;
     /* From here on every decision depends only on the entries (identical on
      * every rank) and the reader's index (identical on every rank). */
@@ -681,7 +685,7 @@ int h5ckpt_state_load(h5ckpt_state *st, h5ckpt *ck, unsigned flags)
         key_message(st);
         rc = H5CKPT_ENOTFOUND;
     }
-    if ((rc = h5ckpt__agree(ck->comm, rc, st->errmsg)) != 0)
+    if ((rc = h5ckpt__agree(ck->ctx.comm, rc, st->errmsg)) != 0)
         goto done;
     for (i = 0; i < st->n; i++) {
         entry *e = &st->e[i];
@@ -695,7 +699,7 @@ int h5ckpt_state_load(h5ckpt_state *st, h5ckpt *ck, unsigned flags)
         snprintf(st->errmsg, sizeof st->errmsg, "%s", h5ckpt_errmsg(ck));
         goto done;
     }
-    rc = h5ckpt__agree(ck->comm, read_attrs(st, ck, skip), st->errmsg);
+    rc = h5ckpt__agree(ck->ctx.comm, read_attrs(st, ck, skip), st->errmsg);
 done:
     free(skip);
     h5ckpt__strmap_free(&keys);

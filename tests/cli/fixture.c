@@ -74,27 +74,27 @@ int main(int argc, char **argv)
         uint64_t off[2], cnt[2], r, c, k = 0;
         char name[64];
         size_t es = h5ckpt_dtype_size((h5ckpt_dtype)t);
-        CHECK(h5ckpt_layout_sharded(&l[nl], mesh, 2, shape, pl));
+        CHECK(h5ckpt_layout_sharded(&l[nl], mesh, 2, shape, pl, NULL));
         buf[nl] = malloc(256 * es);
         off[0] = off[1] = 0;
         cnt[0] = cnt[1] = 0;
-        if (h5ckpt_layout_nboxes(l[nl]))
-            h5ckpt_layout_get_box(l[nl], 0, off, cnt);
+        if (h5ckpt_layout_box_count(l[nl]))
+            h5ckpt_layout_box_at(l[nl], 0, off, cnt);
         for (r = 0; r < cnt[0]; r++)
             for (c = 0; c < cnt[1]; c++, k++)
                 element((h5ckpt_dtype)t, (off[0] + r) * 16 + off[1] + c, buf[nl] + k * es);
         snprintf(name, sizeof name, "dt/%s", h5ckpt_dtype_name((h5ckpt_dtype)t));
         CHECK(h5ckpt_tensor_put(ck, name, (h5ckpt_dtype)t, l[nl], buf[nl], NULL));
     }
-    CHECK(h5ckpt_layout_sharded(&l[nl], mesh, 0, NULL, rep));
+    CHECK(h5ckpt_layout_sharded(&l[nl], mesh, 0, NULL, rep, NULL));
     buf[nl] = NULL;
     CHECK(h5ckpt_tensor_put(ck, "scalar", H5CKPT_FLOAT64, l[nl++], &scalar, NULL));
-    CHECK(h5ckpt_layout_sharded(&l[nl], mesh, 2, eshape, pl));
+    CHECK(h5ckpt_layout_sharded(&l[nl], mesh, 2, eshape, pl, NULL));
     buf[nl] = NULL;
     CHECK(h5ckpt_tensor_put(ck, "empty", H5CKPT_FLOAT32, l[nl++], NULL, NULL));
     if (argc > 2 && !strcmp(argv[2], "--hostile"))
         for (j = 0; hostile[j]; j++, nl++) {
-            CHECK(h5ckpt_layout_sharded(&l[nl], mesh, 0, NULL, rep));
+            CHECK(h5ckpt_layout_sharded(&l[nl], mesh, 0, NULL, rep, NULL));
             buf[nl] = NULL;
             CHECK(h5ckpt_tensor_put(ck, hostile[j], H5CKPT_FLOAT64, l[nl], &scalar, NULL));
         }

@@ -14,7 +14,7 @@ check_PROGRAMS += tests/gpu/test_cuda_pack_emulated
 TESTS += tests/gpu/test_cuda_pack_emulated
 tests_gpu_test_cuda_pack_emulated_SOURCES = tests/gpu/test_cuda_pack_emulated.c \
 	tests/gpu/emu/cuda_runtime.h
-tests_gpu_test_cuda_pack_emulated_CPPFLAGS = -I$(top_srcdir)/tests/gpu/emu $(AM_CPPFLAGS)
+tests_gpu_test_cuda_pack_emulated_CPPFLAGS = -I$(top_srcdir)/tests/gpu/emu -I$(top_srcdir)/lib/device $(AM_CPPFLAGS)
 tests_gpu_test_cuda_pack_emulated_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_gpu_test_cuda_pack_emulated_LDADD = lib/libh5ckpt_core.la $(CHECK_LIBS) $(HDF5_LIBS)
 endif

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device.h"
-#include "h5ckpt_private.h"
+#include "device/device.h"
+#include "layout/layout.h"
 
 static const h5ckpt__devops *ops;
 static char msg[H5CKPT_MSG_MAX];

@@ -145,7 +145,7 @@ START_TEST(every_dtype_round_trips_through_device_buffers)
     for (i = 0; i < H5CKPT_DTYPE_COUNT; i++) {
         tensor_init(&t[i], (h5ckpt_dtype)i, (uint64_t)i + 1, 2, shape,
                     "dtypes/%s", h5ckpt_dtype_name((h5ckpt_dtype)i));
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &s0));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &s0, NULL));
         T_PASS(ck, dput(ck, &t[i], &dev[i], &cuda_buf));
     }
     T_CUDA_OK();
@@ -162,9 +162,9 @@ START_TEST(every_dtype_round_trips_through_device_buffers)
         for (i = 0; i < H5CKPT_DTYPE_COUNT; i++) {
             if (pass == 0)
                 T_PASS(NULL,
-                       h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &s0));
+                       h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &s0, NULL));
             else
-                T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, shape));
+                T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, shape, NULL));
             T_PASS(ck, dget(ck, &t[i], &dev[i], &cuda_buf));
         }
         T_PASS(ck, h5ckpt_flush(ck));
@@ -221,7 +221,7 @@ START_TEST(device_buffers_saved_on_a_2x2_mesh_load_on_three_ranks)
     for (i = 0; i < 2; i++) {
         tensor_init(&t[i], i ? H5CKPT_BFLOAT16 : H5CKPT_FLOAT32, 50 + i, 2,
                     shape, "mesh/t%d", i);
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, wm, 2, shape, pl[i]));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, wm, 2, shape, pl[i], NULL));
         T_PASS(ck, dput(ck, &t[i], &dev[i], &cuda_buf));
     }
     T_CUDA_OK();
@@ -248,8 +248,8 @@ START_TEST(device_buffers_saved_on_a_2x2_mesh_load_on_three_ranks)
 
                     dev[i] = NULL;
                     rc = pass == 0 ? h5ckpt_layout_sharded(&t[i].l, rm, 2,
-                                                               shape, &s1)
-                                       : h5ckpt_layout_whole(&t[i].l, 2, shape);
+                                                               shape, &s1, NULL)
+                                       : h5ckpt_layout_whole(&t[i].l, 2, shape, NULL);
                     sub_rc(rc, "layout", "");
                     if (!rc)
                         sub_rc(dget(ck, &t[i], &dev[i], &cuda_buf), "get",
@@ -292,7 +292,7 @@ START_TEST(host_and_device_tensors_mix_in_one_checkpoint)
     for (i = 0; i < 6; i++) {
         tensor_init(&t[i], i % 2 ? H5CKPT_INT64 : H5CKPT_FLOAT16, 60 + i, 2,
                     shape, "mixed/%s%d", i % 2 ? "host" : "dev", i);
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &s0));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &s0, NULL));
         if (i % 2)
             T_PASS(ck, tensor_put(ck, &t[i]));
         else
@@ -309,7 +309,7 @@ START_TEST(host_and_device_tensors_mix_in_one_checkpoint)
 
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     for (i = 0; i < 6; i++) {
-        T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, shape));
+        T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, shape, NULL));
         if (i % 2)
             T_PASS(ck, dget(ck, &t[i], &dev[i], &cuda_buf));
         else
@@ -353,9 +353,9 @@ START_TEST(strided_device_buffers_round_trip)
     tensor_init(&t[0], H5CKPT_FLOAT32, 71, 4, wshape, "conv/weight");
     tensor_init(&t[1], H5CKPT_BFLOAT16, 72, 4, wshape, "conv/weight_h");
     tensor_init(&t[2], H5CKPT_INT32, 73, 2, pshape, "padded");
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[0].l, mesh, 4, wshape, &s0));
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, mesh, 4, wshape, &s2));
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[2].l, mesh, 2, pshape, &s0));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[0].l, mesh, 4, wshape, &s0, NULL));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, mesh, 4, wshape, &s2, NULL));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[2].l, mesh, 2, pshape, &s0, NULL));
     for (i = 0; i < 3; i++)
         local_box(t[i].l, t[i].ndim, off[i], cnt[i]);
     memcpy(st[0], cl_full, sizeof cl_full);
@@ -415,7 +415,7 @@ START_TEST(undeclared_device_pointers_are_detected)
     uint64_t bad = 0;
 
     tensor_init(&t, H5CKPT_FLOAT64, 80, 1, shape, "undeclared");
-    T_PASS(NULL, h5ckpt_layout_sharded(&t.l, mesh, 1, shape, &s0));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t.l, mesh, 1, shape, &s0, NULL));
     T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     T_PASS(ck, dput(ck, &t, &dev, NULL));
     T_CUDA_OK();
@@ -425,7 +425,7 @@ START_TEST(undeclared_device_pointers_are_detected)
     tensor_release(&t);
 
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, NULL, NULL));
-    T_PASS(NULL, h5ckpt_layout_whole(&t.l, 1, shape));
+    T_PASS(NULL, h5ckpt_layout_whole(&t.l, 1, shape, NULL));
     T_PASS(ck, dget(ck, &t, &dev, NULL));
     T_PASS(ck, h5ckpt_flush(ck));
     bad += dcheck(&t, dev);
@@ -456,7 +456,7 @@ START_TEST(device_reads_verify_checksums_through_small_staging)
     T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, &o, NULL));
     for (i = 0; i < 3; i++) {
         tensor_init(&t[i], H5CKPT_FLOAT32, 90 + i, 2, shape, "big/t%d", i);
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &s0));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &s0, NULL));
         T_PASS(ck, dput(ck, &t[i], &dev[i], &cuda_buf));
     }
     T_CUDA_OK();
@@ -470,7 +470,7 @@ START_TEST(device_reads_verify_checksums_through_small_staging)
     o.verify_checksums = 1;
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, &o, NULL));
     for (i = 0; i < 3; i++) {
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &s1));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &s1, NULL));
         T_PASS(ck, dget(ck, &t[i], &dev[i], &cuda_buf));
     }
     T_PASS(ck, h5ckpt_flush(ck));
@@ -508,7 +508,7 @@ START_TEST(replicated_tensors_read_into_device_buffers)
     for (i = 0; i < 2; i++) {
         tensor_init(&t[i], i ? H5CKPT_UINT8 : H5CKPT_FLOAT32, 100 + i, 2,
                     shape, "replicated/t%d", i);
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &rep));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &rep, NULL));
         T_PASS(ck, dput(ck, &t[i], &dev[i], &cuda_buf));
     }
     T_CUDA_OK();
@@ -521,7 +521,7 @@ START_TEST(replicated_tensors_read_into_device_buffers)
 
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     for (i = 0; i < 2; i++) {
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &rep));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &rep, NULL));
         T_PASS(ck, dget(ck, &t[i], &dev[i], &cuda_buf));
     }
     T_PASS(ck, h5ckpt_flush(ck));

@@ -22,7 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "h5ckpt_private.h"
+#include "device/device.h"
+#include "layout/layout.h"
 
 #define FAKE_ERRMSG "fakeMemcpyAsync: injected failure (fakeErrorInjected)"
 #define FAKE_PROBE_MSG "no fake device: turned off by the test"

@@ -15,7 +15,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "h5ckpt_private.h"
+#include "format/format.h"
+#include "handle/handle.h"
 
 enum { NT = 6 };
 /* Tensors of the reference file, written on the world mesh. */
@@ -65,13 +66,13 @@ static void writer_layouts(state *s, h5ckpt_mesh *m)
               sh1[1] = {H5CKPT_SHARD(1)};
     uint64_t n3 = shapes[3][0] * shapes[3][1];
 
-    T_ALL(h5ckpt_layout_sharded(&s->l[0], m, 2, shapes[0], sh0) == 0, "l0");
-    T_ALL(h5ckpt_layout_sharded(&s->l[1], m, 1, shapes[1], rep) == 0, "l1");
-    T_ALL(h5ckpt_layout_sharded(&s->l[2], m, 0, shapes[2], rep) == 0, "l2");
+    T_ALL(h5ckpt_layout_sharded(&s->l[0], m, 2, shapes[0], sh0, NULL) == 0, "l0");
+    T_ALL(h5ckpt_layout_sharded(&s->l[1], m, 1, shapes[1], rep, NULL) == 0, "l1");
+    T_ALL(h5ckpt_layout_sharded(&s->l[2], m, 0, shapes[2], rep, NULL) == 0, "l2");
     T_ALL(h5ckpt_layout_range(&s->l[3], 2, shapes[3], cut(n3, T_rank),
-                              cut(n3, T_rank + 1)) == 0, "l3");
-    T_ALL(h5ckpt_layout_sharded(&s->l[4], m, 2, shapes[4], sh1) == 0, "l4");
-    T_ALL(h5ckpt_layout_sharded(&s->l[5], m, 2, shapes[5], rep) == 0, "l5");
+                              cut(n3, T_rank + 1), NULL) == 0, "l3");
+    T_ALL(h5ckpt_layout_sharded(&s->l[4], m, 2, shapes[4], sh1, NULL) == 0, "l4");
+    T_ALL(h5ckpt_layout_sharded(&s->l[5], m, 2, shapes[5], rep, NULL) == 0, "l5");
 }
 
 /* Visit every local element of layout l (packed order) with its global
@@ -79,14 +80,14 @@ static void writer_layouts(state *s, h5ckpt_mesh *m)
 static long walk(int t, const h5ckpt_layout *l, unsigned char *buf,
                  const int64_t *strides, int check)
 {
-    size_t es = h5ckpt_dtype_size(dts[t]), nb = h5ckpt_layout_nboxes(l), k, b;
+    size_t es = h5ckpt_dtype_size(dts[t]), nb = h5ckpt_layout_box_count(l), k, b;
     int nd = nds[t];
     uint64_t off[2] = {0, 0}, cnt[2] = {1, 1}, i, j, pos = 0, cols;
     long bad = 0;
 
     cols = nd == 2 ? shapes[t][1] : 1;
     for (k = 0; k < nb; k++) {
-        h5ckpt_layout_get_box(l, k, off, cnt);
+        h5ckpt_layout_box_at(l, k, off, cnt);
         if (nd < 2) {
             off[1] = 0;
             cnt[1] = 1;
@@ -154,8 +155,8 @@ static void write_reference(const char *path, uint64_t *npieces)
     {
         size_t k;
         uint64_t off[2], cnt[2];
-        for (k = 0; k < h5ckpt_layout_nboxes(s.l[3]); k++) {
-            h5ckpt_layout_get_box(s.l[3], k, off, cnt);
+        for (k = 0; k < h5ckpt_layout_box_count(s.l[3]); k++) {
+            h5ckpt_layout_box_at(s.l[3], k, off, cnt);
             mine += cnt[0] * cnt[1] > 0;
         }
     }
@@ -257,7 +258,7 @@ static int load_whole(const char *file, int verify, long *bad)
     if ((rc = h5ckpt_open(&ck, file, MPI_COMM_WORLD, &o, NULL)) != 0)
         return rc;
     for (t = 0; t < NT; t++) {
-        T_ALL(h5ckpt_layout_whole(&l[t], nds[t], shapes[t]) == 0, "whole");
+        T_ALL(h5ckpt_layout_whole(&l[t], nds[t], shapes[t], NULL) == 0, "whole");
         buf[t] = calloc(h5ckpt_layout_local_count(l[t]) + 1, h5ckpt_dtype_size(dts[t]));
         T_PASS(ck, h5ckpt_tensor_get(ck, paths[t], dts[t], l[t], buf[t], NULL));
     }
@@ -362,7 +363,7 @@ START_TEST(a_verifying_load_passes_on_aligned_and_misaligned_layouts)
     }
     a = T_rank == 0 ? 0 : cut(n, T_rank) + 2;
     b = T_rank == T_size - 1 ? n : cut(n, T_rank + 1) + 2;
-    T_ALL(h5ckpt_layout_range(&shifted, 2, shapes[0], a, b) == 0, "range");
+    T_ALL(h5ckpt_layout_range(&shifted, 2, shapes[0], a, b, NULL) == 0, "range");
     sbuf = calloc(b - a + 1, 4);
     T_PASS(ck, h5ckpt_tensor_get(ck, "a/sharded", H5CKPT_FLOAT32, shifted, sbuf, NULL));
     T_PASS(ck, h5ckpt_flush(ck));
@@ -592,7 +593,7 @@ START_TEST(tensors_cannot_take_the_checksum_table_name)
     int64_t v[2] = {1, 2};
 
     T_PASS(ck, h5ckpt_create(&ck, t_path("reserved.h5"), MPI_COMM_WORLD, NULL, NULL));
-    T_ALL(h5ckpt_layout_whole(&l, 1, shape) == 0, "layout");
+    T_ALL(h5ckpt_layout_whole(&l, 1, shape, NULL) == 0, "layout");
     T_CODE(H5CKPT_ENAME, h5ckpt_tensor_put(ck, H5CKPT_CHECKSUM_TABLE, H5CKPT_INT64, l,
                                            v, NULL));
     T_CODE(H5CKPT_ENAME, h5ckpt_tensor_put(ck, H5CKPT_CHECKSUM_TABLE "/x", H5CKPT_INT64,
@@ -620,7 +621,7 @@ START_TEST(the_table_holds_each_rank_rows_at_its_offset_in_rank_order)
     hsize_t dims[2] = {0, 0};
     int t, i, ok = 1;
 
-    T_ALL(h5ckpt_layout_sharded(&l, m, 2, shape, sh0) == 0, "layout");
+    T_ALL(h5ckpt_layout_sharded(&l, m, 2, shape, sh0, NULL) == 0, "layout");
     T_PASS(ck, h5ckpt_create(&ck, f, MPI_COMM_WORLD, NULL, NULL));
     for (t = 0; t < 2; t++) {
         for (i = 0; i < ROWS * COLS; i++)
@@ -684,15 +685,15 @@ START_TEST(a_verifying_reader_fetches_only_the_rows_its_reads_touch)
     write_reference(f, &npieces);
     o.verify_checksums = 1;
     T_PASS(ck, h5ckpt_open(&ck, f, MPI_COMM_WORLD, &o, NULL));
-    held = ck->npieces;
-    T_ALL(ck->sum_lazy == 1 && held == 0, "after open: lazy %d, %zu rows held",
-          ck->sum_lazy, held);
-    T_ALL(h5ckpt_layout_sharded(&l, m, 2, shapes[0], sh0) == 0, "layout");
+    held = ck->file.sums.npieces;
+    T_ALL(ck->file.sums.lazy == 1 && held == 0, "after open: lazy %d, %zu rows held",
+          ck->file.sums.lazy, held);
+    T_ALL(h5ckpt_layout_sharded(&l, m, 2, shapes[0], sh0, NULL) == 0, "layout");
     buf = calloc(h5ckpt_layout_local_count(l) + 1, 4);
     T_PASS(ck, h5ckpt_tensor_get(ck, paths[0], dts[0], l, buf, NULL));
     T_PASS(ck, h5ckpt_flush(ck));
     T_ALL(walk(0, l, buf, NULL, 1) == 0, "values");
-    T_ALL(ck->npieces == 0, "%zu rows held after the flush", ck->npieces);
+    T_ALL(ck->file.sums.npieces == 0, "%zu rows held after the flush", ck->file.sums.npieces);
     T_PASS(ck, h5ckpt_close(ck));
     /* row 6 (the last) of a/sharded flipped: only a read of it notices */
     if (T_rank == 0) {
@@ -703,7 +704,7 @@ START_TEST(a_verifying_reader_fetches_only_the_rows_its_reads_touch)
     SHARE(ok);
     T_ALL(ok, "flip");
     T_PASS(ck, h5ckpt_open(&ck, g, MPI_COMM_WORLD, &o, NULL));
-    T_ALL(h5ckpt_layout_box(&one, 2, shapes[0], off, cnt) == 0, "row 0");
+    T_ALL(h5ckpt_layout_box(&one, 2, shapes[0], off, cnt, NULL) == 0, "row 0");
     T_PASS(ck, h5ckpt_tensor_get(ck, paths[0], dts[0], one, buf, NULL));
     if (T_size > 1)
         T_PASS(ck, h5ckpt_flush(ck)); /* row 0 lies in a piece without the flip */
@@ -724,9 +725,11 @@ END_TEST
 Suite *test_suite(void)
 {
     Suite *s = suite_create("checksums");
-
-    h5ckpt__slice_bytes = SLICE; /* pieces are hashed from the file in slices */
     TCase *tc = tcase_create("checksums");
+    h5ckpt__knobs k = *h5ckpt__knobs_get();
+
+    k.slice_bytes = SLICE; /* pieces are hashed from the file in slices */
+    h5ckpt__knobs_set(&k);
 
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, verify_checks_every_written_piece_of_a_fresh_checkpoint);

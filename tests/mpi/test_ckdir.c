@@ -30,7 +30,7 @@ static int64_t save(h5ckpt_ckdir *d, int64_t index, int64_t value)
     int rc = h5ckpt_ckdir_save(d, index, &ck, NULL);
 
     T_ALL(rc == 0, "save: %s: %s", h5ckpt_errname(rc), h5ckpt_ckdir_errmsg(d));
-    h5ckpt_layout_whole(&l, 0, NULL);
+    h5ckpt_layout_whole(&l, 0, NULL, NULL);
     T_PASS(ck, h5ckpt_tensor_put(ck, "v", H5CKPT_INT64, l, &value, NULL));
     rc = h5ckpt_ckdir_commit(d, ck);
     T_ALL(rc == 0, "commit: %s: %s", h5ckpt_errname(rc), h5ckpt_ckdir_errmsg(d));
@@ -45,7 +45,7 @@ static int64_t load_value(h5ckpt_ckdir *d, int64_t index)
     h5ckpt *ck = NULL;
     int64_t v = -1;
 
-    h5ckpt_layout_whole(&l, 0, NULL);
+    h5ckpt_layout_whole(&l, 0, NULL, NULL);
     T_PASS(NULL, h5ckpt_ckdir_load(d, index, &ck, NULL));
     T_PASS(ck, h5ckpt_tensor_get(ck, "v", H5CKPT_INT64, l, &v, NULL));
     T_PASS(ck, h5ckpt_flush(ck));
@@ -122,6 +122,25 @@ START_TEST(save_creates_the_directory_and_numbers_from_zero)
 }
 END_TEST
 
+START_TEST(next_and_latest_are_refused_where_they_mean_nothing)
+{
+    h5ckpt_ckdir *d = NULL;
+    h5ckpt *ck = (h5ckpt *)1;
+
+    T_ALL(H5CKPT_CKDIR_NEXT != H5CKPT_CKDIR_LATEST, "NEXT and LATEST are one value");
+    T_PASS(NULL, h5ckpt_ckdir_open(&d, t_path("which"), MPI_COMM_WORLD, NULL, NULL));
+    T_ALL(save(d, H5CKPT_CKDIR_NEXT, 5) == 0, "first index");
+    /* LATEST names no index to save at; NEXT names no checkpoint to load */
+    T_CODE(H5CKPT_EINVAL, h5ckpt_ckdir_save(d, H5CKPT_CKDIR_LATEST, &ck, NULL));
+    T_ALL(ck == NULL, "save: out not cleared");
+    ck = (h5ckpt *)1;
+    T_CODE(H5CKPT_EINVAL, h5ckpt_ckdir_load(d, H5CKPT_CKDIR_NEXT, &ck, NULL));
+    T_ALL(ck == NULL, "load: out not cleared");
+    T_ALL(load_value(d, H5CKPT_CKDIR_LATEST) == 5, "latest value");
+    h5ckpt_ckdir_free(d);
+}
+END_TEST
+
 START_TEST(latest_and_next_ignore_temporary_and_foreign_files)
 {
     h5ckpt_ckdir *d = NULL;
@@ -139,8 +158,8 @@ START_TEST(latest_and_next_ignore_temporary_and_foreign_files)
     T_PASS(NULL, h5ckpt_ckdir_refresh(d));
     T_PASS(NULL, h5ckpt_ckdir_latest(d, &latest));
     T_ALL(latest == 7 && h5ckpt_ckdir_next(d) == 8 && h5ckpt_ckdir_count(d) == 2 &&
-              h5ckpt_ckdir_index(d, 0) == 3 && h5ckpt_ckdir_index(d, 1) == 7 &&
-              h5ckpt_ckdir_index(d, 2) == -1,
+              h5ckpt_ckdir_at(d, 0) == 3 && h5ckpt_ckdir_at(d, 1) == 7 &&
+              h5ckpt_ckdir_at(d, 2) == -1,
           "latest %lld next %lld count %zu", (long long)latest, (long long)h5ckpt_ckdir_next(d),
           h5ckpt_ckdir_count(d));
     T_ALL(load_value(d, H5CKPT_CKDIR_LATEST) == 7, "latest value");
@@ -171,7 +190,7 @@ START_TEST(retention_keeps_the_last_n_and_every_kth)
         save(d, i, i);
     ok = h5ckpt_ckdir_count(d) == 3;
     for (i = 0; ok && i < 3; i++)
-        ok = h5ckpt_ckdir_index(d, (size_t)i) == want[i];
+        ok = h5ckpt_ckdir_at(d, (size_t)i) == want[i];
     T_ALL(ok, "kept %zu checkpoints", h5ckpt_ckdir_count(d));
     T_ALL(!exists(t_path("keep/ckpt-000000007.h5")) && exists(t_path("keep/ckpt-000000004.h5")),
           "files on disk");
@@ -226,7 +245,7 @@ START_TEST(a_failed_save_keeps_the_previous_checkpoint_and_skips_retention)
     save(d, 1, 10);
     T_PASS(NULL, h5ckpt_ckdir_save(d, H5CKPT_CKDIR_NEXT, &ck, NULL));
     /* NULL data for a non-empty tensor: remembered, the commit fails. */
-    h5ckpt_layout_whole(&l, 1, &n);
+    h5ckpt_layout_whole(&l, 1, &n, NULL);
     h5ckpt_tensor_put(ck, "v", H5CKPT_INT64, l, NULL, NULL);
     T_CODE(H5CKPT_EINVAL, h5ckpt_ckdir_commit(d, ck));
     same_message(h5ckpt_ckdir_errmsg(d));
@@ -250,6 +269,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, missing_directory_lists_nothing_and_has_nothing_to_load);
     tcase_add_test(tc, open_fails_on_every_rank_when_the_path_is_a_file);
     tcase_add_test(tc, save_creates_the_directory_and_numbers_from_zero);
+    tcase_add_test(tc, next_and_latest_are_refused_where_they_mean_nothing);
     tcase_add_test(tc, latest_and_next_ignore_temporary_and_foreign_files);
     tcase_add_test(tc, retention_keeps_the_last_n_and_every_kth);
     tcase_add_test(tc, loads_a_specific_index);

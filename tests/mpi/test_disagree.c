@@ -136,8 +136,8 @@ static void create_with_odd_option(int field, int code)
     o.mesh = m;
     if (T_rank == T_size - 1) {
         switch (field) {
-        case O_FSYNC: o.fsync = 0; break;
-        case O_LOCKING: o.file_locking = 0; break;
+        case O_FSYNC: o.no_fsync = 1; break;
+        case O_LOCKING: o.no_file_locking = 1; break;
         case O_ALIGNMENT: o.alignment = 4096; break;
         case O_MESH: o.mesh = NULL; break;
         case O_MESH_NAMES: o.mesh = other; break; /* (tp=N) against (N) */
@@ -299,7 +299,7 @@ static void write_small(const char *path)
     h5ckpt_layout *l;
     h5ckpt *ck = NULL;
 
-    h5ckpt_layout_whole(&l, 1, s);
+    h5ckpt_layout_whole(&l, 1, s, NULL);
     T_PASS(ck, h5ckpt_create(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     T_PASS(ck, h5ckpt_tensor_put(ck, "w", H5CKPT_INT32, l, v, NULL));
     T_PASS(ck, h5ckpt_commit(ck));
@@ -332,9 +332,29 @@ START_TEST(open_fails_alike_when_one_rank_disables_file_locking)
     if (needs_two())
         return;
     write_small(t_path("lock.h5"));
-    o.file_locking = !odd();
+    o.no_file_locking = odd();
     T_CODE(H5CKPT_EDISAGREE, h5ckpt_open(&ck, t_path("lock.h5"), MPI_COMM_WORLD, &o, &err));
     same_message(err.message);
+}
+END_TEST
+
+START_TEST(null_zeroed_and_initialised_options_are_the_same_options)
+{
+    h5ckpt_options o;
+    h5ckpt *ck = NULL;
+
+    /* rank r % 4: NULL, a zeroed struct, H5CKPT_OPTIONS_INIT,
+     * h5ckpt_options_init(): one set of options, no EDISAGREE */
+    write_small(t_path("same.h5"));
+    memset(&o, 0xff, sizeof o);
+    switch (T_rank % 4) {
+    case 1: memset(&o, 0, sizeof o); break;
+    case 2: { h5ckpt_options i = H5CKPT_OPTIONS_INIT; o = i; } break;
+    case 3: h5ckpt_options_init(&o); break;
+    }
+    T_PASS(NULL, h5ckpt_open(&ck, t_path("same.h5"), MPI_COMM_WORLD,
+                             T_rank % 4 ? &o : NULL, NULL));
+    T_PASS(ck, h5ckpt_close(ck));
 }
 END_TEST
 
@@ -385,7 +405,7 @@ static void commit_with_odd(int what, int code)
 
     T_PASS(NULL, h5ckpt_mesh_create(&m, MPI_COMM_WORLD, 1, &T_size, NULL, NULL));
     T_PASS(NULL, h5ckpt_mesh_create(&named, MPI_COMM_WORLD, 1, &T_size, names, NULL));
-    h5ckpt_layout_sharded(&l, what == Q_LAYOUT_MESH && odd() ? named : m, 1, s, place);
+    h5ckpt_layout_sharded(&l, what == Q_LAYOUT_MESH && odd() ? named : m, 1, s, place, NULL);
     buf.strides = bad_strides;
     T_PASS(ck, h5ckpt_create(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     h5ckpt_tensor_put(ck, me && what == Q_BAD_NAME ? "a//b" : "w",
@@ -487,7 +507,7 @@ START_TEST(commit_fails_alike_when_the_target_became_a_directory)
     h5ckpt_layout *l;
     h5ckpt *ck = NULL;
 
-    h5ckpt_layout_whole(&l, 1, s);
+    h5ckpt_layout_whole(&l, 1, s, NULL);
     T_PASS(ck, h5ckpt_create(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     T_PASS(ck, h5ckpt_tensor_put(ck, "w", H5CKPT_FLOAT32, l, v, NULL));
     if (T_rank == 0)
@@ -516,8 +536,8 @@ static void read_with_odd(int what, int code)
 
     write_small(t_path("r1.h5"));
     T_PASS(ck, h5ckpt_open(&ck, t_path("r1.h5"), MPI_COMM_WORLD, NULL, NULL));
-    h5ckpt_layout_whole(&l, 1, s);
-    h5ckpt_layout_whole(&l2, 1, s2);
+    h5ckpt_layout_whole(&l, 1, s, NULL);
+    h5ckpt_layout_whole(&l2, 1, s2, NULL);
     h5ckpt_tensor_get(ck, "w", me && what == G_DTYPE ? H5CKPT_UINT32 : H5CKPT_INT32,
                       me && what == G_SHAPE ? l2 : l, me && what == G_NULL_BUF ? NULL : v,
                       NULL);
@@ -563,7 +583,7 @@ START_TEST(flush_fails_alike_when_one_rank_queues_fewer_reads)
         return;
     write_small(t_path("r2.h5"));
     T_PASS(ck, h5ckpt_open(&ck, t_path("r2.h5"), MPI_COMM_WORLD, NULL, NULL));
-    h5ckpt_layout_whole(&l, 1, s);
+    h5ckpt_layout_whole(&l, 1, s, NULL);
     h5ckpt_tensor_get(ck, "w", H5CKPT_INT32, l, v, NULL);
     if (!odd())
         h5ckpt_tensor_get(ck, "w", H5CKPT_INT32, l, v, NULL);
@@ -600,6 +620,7 @@ Suite *test_suite(void)
     tcase_add_test(c, create_and_open_refuse_paths_mpi_io_cannot_open);
     tcase_add_test(o, open_fails_alike_when_one_rank_names_another_file);
     tcase_add_test(o, open_fails_alike_when_one_rank_disables_file_locking);
+    tcase_add_test(o, null_zeroed_and_initialised_options_are_the_same_options);
     tcase_add_test(o, open_fails_alike_when_one_rank_passes_a_null_out);
     tcase_add_test(o, open_fails_alike_when_one_rank_passes_an_empty_path);
     tcase_add_test(q, commit_fails_alike_when_one_rank_names_an_attribute_differently);

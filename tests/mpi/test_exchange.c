@@ -2,7 +2,7 @@
  * The fast reader's node-local exchange (lib/exchange.c): fragmented
  * Shard(1)-like reads shared among the ranks of a node in file units.
  * Every element is checked against its expected value; the units each rank
- * delivered are counted (h5ckpt__exchange_units) so the tests know the
+ * delivered are counted (io.exchange_units of the handle) so the tests know the
  * exchange really ran (all ranks of these runs share one node), and ran
  * exactly as many units as the tensors' spans need.
  */
@@ -15,15 +15,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "h5ckpt_private.h"
+#include "handle/handle.h"
 #include "values.h"
 
 #define NT 3
 
 /* The exchange belongs to the fast reader, whatever $H5CKPT_EXECUTOR says
  * (run-test.sh runs every suite under both executors). */
-static const h5ckpt_options fast = {H5CKPT_OPTIONS_VERSION, NULL, 1,
-                                    H5CKPT_EXECUTOR_FAST, 1, 0, 0, 0};
+static const h5ckpt_options fast = {.executor = H5CKPT_EXECUTOR_FAST};
 
 /* 2-D float32, 3-D bf16 (runs of several elements), int64 with few
  * columns: every one has at least 16 rows, so every rank's Shard(1) read
@@ -51,7 +50,7 @@ static void write_state(const char *path, const h5ckpt_mesh *m)
     make_state(t);
     T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, &o, NULL));
     for (i = 0; i < NT; i++) {
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p, NULL));
         T_PASS(ck, tensor_alloc(&t[i], 1));
         T_PASS(ck, tensor_put(ck, &t[i]));
     }
@@ -61,9 +60,10 @@ static void write_state(const char *path, const h5ckpt_mesh *m)
         tensor_release(&t[i]);
 }
 
-static uint64_t units_all(uint64_t before)
+/* Units every rank's handle delivered so far (before it is closed). */
+static uint64_t units_all(const h5ckpt *ck)
 {
-    uint64_t mine = h5ckpt__exchange_units - before, all = 0;
+    uint64_t mine = ck->io.exchange_units, all = 0;
 
     MPI_Allreduce(&mine, &all, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
     return all;
@@ -71,6 +71,15 @@ static uint64_t units_all(uint64_t before)
 
 /* Units of `unit` bytes that cover every tensor whole (every rank reads a
  * Shard(1) part, so together they want every byte). */
+/* Bytes of file per exchange unit (0: the default). */
+static void set_unit(uint64_t unit)
+{
+    h5ckpt__knobs k = *h5ckpt__knobs_get();
+
+    k.exchange_unit = unit;
+    h5ckpt__knobs_set(&k);
+}
+
 static uint64_t units_expected(tensor *t, uint64_t unit)
 {
     uint64_t n = 0;
@@ -90,7 +99,7 @@ static uint64_t read_shard1(h5ckpt *ck, const h5ckpt_mesh *m, tensor *t)
     int i, p = H5CKPT_SHARD(1);
 
     for (i = 0; i < NT; i++) {
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p, NULL));
         T_PASS(ck, tensor_get(ck, &t[i]));
         mine += h5ckpt_layout_local_count(t[i].l) * elsize[t[i].dt];
     }
@@ -116,22 +125,22 @@ START_TEST(shard1_reads_go_through_the_exchange)
     make_state(t);
     for (u = 0; u < sizeof units / sizeof *units; u++) {
         h5ckpt *ck = NULL;
-        uint64_t before = h5ckpt__exchange_units, n, want, bad;
-        h5ckpt__exchange_unit = units[u]; /* 100 and 1: runs cut inside elements */
+        uint64_t n, want, bad;
+        set_unit(units[u]); /* 100 and 1: runs cut inside elements */
         T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, &fast, NULL));
         bad = read_shard1(ck, m, t); /* T_CHECK evaluates its argument twice */
         T_CHECK(bad);
         /* two flushes on one handle: the shared counter starts over */
         bad = read_shard1(ck, m, t);
         T_CHECK(bad);
+        n = units_all(ck);
         T_PASS(NULL, h5ckpt_close(ck));
-        n = units_all(before);
         want = T_size == 1 ? 0 : 2 * units_expected(t, units[u] ? units[u] : 1 << 20);
         T_ALL(n == want, "unit %llu: %llu units delivered, expected %llu",
               (unsigned long long)units[u], (unsigned long long)n,
               (unsigned long long)want);
     }
-    h5ckpt__exchange_unit = 0;
+    set_unit(0);
     for (i = 0; i < NT; i++)
         tensor_release(&t[i]);
     h5ckpt_mesh_free(m);
@@ -143,20 +152,20 @@ START_TEST(exchange_off_reads_the_same_per_run)
     const char *path = t_path("xb.h5");
     h5ckpt_mesh *m = world_mesh();
     h5ckpt *ck = NULL;
-    uint64_t before, bad;
+    uint64_t bad, n;
     tensor t[NT];
     int i;
 
     write_state(path, m);
     make_state(t);
     setenv("H5CKPT_EXCHANGE", T_rank == T_size - 1 ? "0" : "1", 1); /* any rank turns it off */
-    before = h5ckpt__exchange_units;
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, &fast, NULL));
     bad = read_shard1(ck, m, t);
     T_CHECK(bad);
+    n = units_all(ck);
     T_PASS(NULL, h5ckpt_close(ck));
     unsetenv("H5CKPT_EXCHANGE");
-    T_ALL(units_all(before) == 0, "the exchange ran although turned off");
+    T_ALL(n == 0, "the exchange ran although turned off");
     for (i = 0; i < NT; i++)
         tensor_release(&t[i]);
     h5ckpt_mesh_free(m);
@@ -176,17 +185,16 @@ START_TEST(a_rank_with_a_strided_buffer_reads_alone)
     h5ckpt *ck = NULL;
     tensor t[NT];
     h5ckpt_buffer b = H5CKPT_BUFFER_INIT;
-    uint64_t off[2], cnt[2], bad = 0, r, c, before, n, want;
+    uint64_t off[2], cnt[2], bad = 0, r, c, n, want;
     int64_t st[2];
     int i, p = H5CKPT_SHARD(1);
     float *buf = NULL;
 
     write_state(path, m);
     make_state(t);
-    before = h5ckpt__exchange_units;
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, &fast, NULL));
     for (i = 0; i < NT; i++)
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p, NULL));
     local_box(t[0].l, 2, off, cnt);
     st[0] = (int64_t)cnt[1] + 3;
     st[1] = 1;
@@ -217,8 +225,8 @@ START_TEST(a_rank_with_a_strided_buffer_reads_alone)
     for (i = T_rank == 0 ? 1 : 0; i < NT; i++)
         bad += tensor_bad(&t[i]);
     T_CHECK(bad);
+    n = units_all(ck);
     T_PASS(NULL, h5ckpt_close(ck));
-    n = units_all(before);
     /* b and c always; a only when the others' parts cover 3/4 of their
      * span in the file (the library's rule, in bytes) */
     {
@@ -264,16 +272,16 @@ START_TEST(a_truncated_file_fails_alike_on_every_rank)
 
     write_state(path, m);
     make_state(t);
-    h5ckpt__exchange_unit = 512;
+    set_unit(512);
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, &fast, NULL));
-    off = h5ckpt__find_tensor(ck, "x/a")->offset;
+    off = h5ckpt__index_tensor(&ck->file.index, "x/a")->offset;
     T_ALL(off > 0, "no offset for x/a");
     if (T_rank == 0)
         T_ALL(truncate(path, off + 700) == 0, "truncate failed");
     else
         T_ALL(1, "-");
     for (i = 0; i < NT; i++) {
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p, NULL));
         T_PASS(ck, tensor_get(ck, &t[i]));
     }
     rc = h5ckpt_flush(ck);
@@ -285,7 +293,7 @@ START_TEST(a_truncated_file_fails_alike_on_every_rank)
     T_ALL(lo == hi && strstr(msg, "raw read of") != NULL,
           "messages differ or do not say why: %s", msg);
     h5ckpt_close(ck);
-    h5ckpt__exchange_unit = 0;
+    set_unit(0);
     for (i = 0; i < NT; i++)
         tensor_release(&t[i]);
     h5ckpt_mesh_free(m);

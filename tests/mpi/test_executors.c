@@ -45,17 +45,17 @@ static int set_layout(tensor *t, int i, int style, const h5ckpt_mesh *m)
     for (d = 0; d < t->ndim; d++)
         n *= t->shape[d];
     if (style == 1 || i == 5)
-        return h5ckpt_layout_whole(&t->l, t->ndim, t->shape);
+        return h5ckpt_layout_whole(&t->l, t->ndim, t->shape, NULL);
     if (style == 2 || i == 4) {
         a = (uint64_t)T_rank * n / (uint64_t)T_size + (style == 2 && T_rank ? 3 : 0);
         b = T_rank == T_size - 1 ? n : (uint64_t)(T_rank + 1) * n / (uint64_t)T_size + (style == 2 ? 3 : 0);
         a = a < n ? a : n;
         b = b < n ? b : n;
-        return h5ckpt_layout_range(&t->l, t->ndim, t->shape, a, b);
+        return h5ckpt_layout_range(&t->l, t->ndim, t->shape, a, b, NULL);
     }
     p = i == 3 ? H5CKPT_REPLICATE : i == 1 ? H5CKPT_SHARD(1) : i == 2 ? H5CKPT_SHARD(2)
                                                                       : H5CKPT_SHARD(0);
-    return h5ckpt_layout_sharded(&t->l, m, t->ndim, t->shape, &p);
+    return h5ckpt_layout_sharded(&t->l, m, t->ndim, t->shape, &p, NULL);
 }
 
 static void write_with(const char *path, h5ckpt_executor ex, const h5ckpt_mesh *m)
@@ -232,9 +232,9 @@ START_TEST(many_tensors_round_trip_across_rank0_metadata_reopens)
 
     o.executor = H5CKPT_EXECUTOR_FAST;
     o.mesh = m;
-    T_PASS(NULL, h5ckpt_layout_sharded(&l, m, 2, shape, &p));
-    T_PASS(NULL, h5ckpt_layout_whole(&w, 2, shape));
-    T_PASS(NULL, h5ckpt_layout_get_box(l, 0, off, cnt));
+    T_PASS(NULL, h5ckpt_layout_sharded(&l, m, 2, shape, &p, NULL));
+    T_PASS(NULL, h5ckpt_layout_whole(&w, 2, shape, NULL));
+    T_PASS(NULL, h5ckpt_layout_box_at(l, 0, off, cnt));
     mine = calloc((size_t)N * 15, sizeof *mine);
     T_ALL(mine != NULL, "out of memory");
     for (i = 0; i < N; i++)

@@ -41,7 +41,7 @@ static int range_layout(h5ckpt_layout **out, int ndim, const uint64_t *shape,
         n *= shape[d];
     return h5ckpt_layout_range(out, ndim, shape,
                                split_point(n, T_rank, shifted),
-                               split_point(n, T_rank + 1, shifted));
+                               split_point(n, T_rank + 1, shifted), NULL);
 }
 
 /* Blocks of a box decomposition along `dim`: [r*n/T, (r+1)*n/T). */
@@ -56,7 +56,7 @@ static int block_layout(h5ckpt_layout **out, int ndim, const uint64_t *shape,
         cnt[d] = shape[d];
     off[dim] = (uint64_t)T_rank * n / (uint64_t)T_size;
     cnt[dim] = (uint64_t)(T_rank + 1) * n / (uint64_t)T_size - off[dim];
-    return h5ckpt_layout_box(out, ndim, shape, off, cnt);
+    return h5ckpt_layout_box(out, ndim, shape, off, cnt, NULL);
 }
 
 /* ---- tests -------------------------------------------------------------- */
@@ -73,7 +73,7 @@ static int grid_layout(h5ckpt_layout **out, const uint64_t *shape)
     cnt[0] = (i + 1) * shape[0] / 2 - off[0];
     off[1] = j * shape[1] / 2;
     cnt[1] = (j + 1) * shape[1] / 2 - off[1];
-    return h5ckpt_layout_box(out, 2, shape, off, cnt);
+    return h5ckpt_layout_box(out, 2, shape, off, cnt, NULL);
 }
 
 START_TEST(explicit_boxes_round_trip)
@@ -96,9 +96,9 @@ START_TEST(explicit_boxes_round_trip)
         int nd = -1, d, same;
 
         T_PASS(NULL, h5ckpt_layout_local_shape(t[i].l, &nd, ls));
-        T_ALL(h5ckpt_layout_nboxes(t[i].l) == 1, "%s: %zu boxes", t[i].path,
-              h5ckpt_layout_nboxes(t[i].l));
-        T_PASS(NULL, h5ckpt_layout_get_box(t[i].l, 0, off, cnt));
+        T_ALL(h5ckpt_layout_box_count(t[i].l) == 1, "%s: %zu boxes", t[i].path,
+              h5ckpt_layout_box_count(t[i].l));
+        T_PASS(NULL, h5ckpt_layout_box_at(t[i].l, 0, off, cnt));
         same = nd == t[i].ndim;
         for (d = 0; same && d < nd; d++)
             same = ls[d] == cnt[d];
@@ -122,7 +122,7 @@ START_TEST(explicit_boxes_round_trip)
         } else {
             for (i = 0; i < 3; i++)
                 T_PASS(NULL,
-                       h5ckpt_layout_whole(&t[i].l, t[i].ndim, t[i].shape));
+                       h5ckpt_layout_whole(&t[i].l, t[i].ndim, t[i].shape, NULL));
         }
         for (i = 0; i < 3; i++)
             T_PASS(ck, tensor_get(ck, &t[i]));
@@ -152,8 +152,8 @@ START_TEST(identical_boxes_on_several_ranks_are_replicas)
      * hold the same row block of the (8, 3) tensor */
     tensor_init(&t[0], H5CKPT_INT32, 11, 2, s56, "replicas/full");
     tensor_init(&t[1], H5CKPT_INT64, 12, 2, s83, "replicas/pairs");
-    T_PASS(NULL, h5ckpt_layout_box(&t[0].l, 2, s56, zero, s56));
-    T_PASS(NULL, h5ckpt_layout_box(&t[1].l, 2, s83, off, cnt));
+    T_PASS(NULL, h5ckpt_layout_box(&t[0].l, 2, s56, zero, s56, NULL));
+    T_PASS(NULL, h5ckpt_layout_box(&t[1].l, 2, s83, off, cnt, NULL));
     T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     for (i = 0; i < 2; i++) {
         T_PASS(ck, tensor_put(ck, &t[i]));
@@ -170,7 +170,7 @@ START_TEST(identical_boxes_on_several_ranks_are_replicas)
 
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     for (i = 0; i < 2; i++) {
-        T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, t[i].shape));
+        T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, t[i].shape, NULL));
         T_PASS(ck, tensor_get(ck, &t[i]));
     }
     T_PASS(ck, h5ckpt_flush(ck));
@@ -197,7 +197,7 @@ START_TEST(mixed_host_layout_kinds_in_one_checkpoint)
     tensor_init(&t[0], H5CKPT_FLOAT32, 21, 2, s75, "mixed/sharded");
     tensor_init(&t[1], H5CKPT_INT32, 22, 2, s64, "mixed/box");
     tensor_init(&t[2], H5CKPT_FLOAT64, 23, 2, s55, "mixed/range");
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[0].l, mesh, 2, s75, &s0));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[0].l, mesh, 2, s75, &s0, NULL));
     T_PASS(NULL, block_layout(&t[1].l, 2, s64, 0));
     T_PASS(NULL, range_layout(&t[2].l, 2, s55, 1));
     T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, NULL, NULL));
@@ -213,11 +213,11 @@ START_TEST(mixed_host_layout_kinds_in_one_checkpoint)
     for (pass = 0; pass < 2; pass++) {
         if (pass == 0) { /* each read with a kind other than its writer's */
             T_PASS(NULL, range_layout(&t[0].l, 2, s75, 0));
-            T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, mesh, 2, s64, &s1));
+            T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, mesh, 2, s64, &s1, NULL));
             T_PASS(NULL, block_layout(&t[2].l, 2, s55, 1));
         } else {
             for (i = 0; i < 3; i++)
-                T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, t[i].shape));
+                T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, t[i].shape, NULL));
         }
         for (i = 0; i < 3; i++)
             T_PASS(ck, tensor_get(ck, &t[i]));
@@ -262,7 +262,7 @@ START_TEST(listing_is_sorted_and_complete)
         if (strcmp(declared[i], "model/a.weight") == 0)
             T_PASS(NULL, block_layout(&t[i].l, 2, shape, 0));
         else
-            T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &s0));
+            T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &s0, NULL));
         T_PASS(ck, tensor_put(ck, &t[i]));
     }
     T_PASS(ck, h5ckpt_commit(ck));
@@ -274,23 +274,23 @@ START_TEST(listing_is_sorted_and_complete)
     T_ALL(h5ckpt_tensor_count(ck) == 6, "%zu tensors listed",
           h5ckpt_tensor_count(ck));
     for (i = 0; i < 6; i++) {
-        got = h5ckpt_tensor_path(ck, i);
+        got = h5ckpt_tensor_at(ck, i);
         T_ALL(got && strcmp(got, sorted[i]) == 0,
               "tensor %zu is \"%s\", expected \"%s\"", i, got ? got : "(null)",
               sorted[i]);
     }
-    T_ALL(h5ckpt_tensor_path(ck, 6) == NULL, "a 7th tensor is listed");
+    T_ALL(h5ckpt_tensor_at(ck, 6) == NULL, "a 7th tensor is listed");
     T_ALL(h5ckpt_group_count(ck) == 4, "%zu groups listed",
           h5ckpt_group_count(ck));
     for (i = 0; i < 4; i++) {
-        got = h5ckpt_group_path(ck, i);
+        got = h5ckpt_group_at(ck, i);
         T_ALL(got && strcmp(got, groups[i]) == 0,
               "group %zu is \"%s\", expected \"%s\"", i, got ? got : "(null)",
               groups[i]);
         T_ALL(h5ckpt_group_exists(ck, groups[i]) == 1, "group %s not found",
               groups[i]);
     }
-    T_ALL(h5ckpt_group_path(ck, 4) == NULL, "a 5th group is listed");
+    T_ALL(h5ckpt_group_at(ck, 4) == NULL, "a 5th group is listed");
     T_ALL(h5ckpt_group_exists(ck, "") == 1, "no root group");
     T_ALL(h5ckpt_group_exists(ck, "model/nope") == 0, "model/nope exists");
     T_ALL(h5ckpt_group_exists(ck, "top") == 0, "tensor \"top\" is a group");
@@ -310,7 +310,7 @@ START_TEST(listing_is_sorted_and_complete)
 
     /* the listed tensors hold their data */
     for (i = 0; i < 6; i++) {
-        T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, shape));
+        T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, shape, NULL));
         T_PASS(ck, tensor_get(ck, &t[i]));
     }
     T_PASS(ck, h5ckpt_flush(ck));
@@ -340,7 +340,7 @@ START_TEST(whole_boxes_on_every_rank_are_owned_in_turn)
     char name[32];
     int t;
 
-    T_PASS(NULL, h5ckpt_layout_box(&l, 1, shape, zero, shape));
+    T_PASS(NULL, h5ckpt_layout_box(&l, 1, shape, zero, shape, NULL));
     T_PASS(NULL, h5ckpt_create(&ck, t_path("turns.h5"), MPI_COMM_WORLD, NULL, NULL));
     for (t = 0; t < k; t++) {
         snprintf(name, sizeof name, "turn/t%d", t);
@@ -372,15 +372,15 @@ static int flush_bad_boxes(int k, int hole, int overlap, char *msg)
     for (t = 0; t < k; t++) {
         h5ckpt_layout *l = NULL;
         if (t == hole) {
-            h5ckpt_layout_none(&l, 1, shape);
+            h5ckpt_layout_none(&l, 1, shape, NULL);
         } else if (t == overlap) { /* [r, r+2): neighbours share a row */
             off[0] = (uint64_t)T_rank;
             cnt[0] = 2;
-            h5ckpt_layout_box(&l, 1, shape, off, cnt);
+            h5ckpt_layout_box(&l, 1, shape, off, cnt, NULL);
         } else { /* rank r: row r; the last rank also the last row */
             off[0] = (uint64_t)T_rank;
             cnt[0] = T_rank == T_size - 1 ? 2 : 1;
-            h5ckpt_layout_box(&l, 1, shape, off, cnt);
+            h5ckpt_layout_box(&l, 1, shape, off, cnt, NULL);
         }
         snprintf(name, sizeof name, "bad/t%d", t);
         T_PASS(ck, h5ckpt_tensor_put(ck, name, H5CKPT_FLOAT32, l, v, NULL));

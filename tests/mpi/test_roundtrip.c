@@ -60,7 +60,7 @@ static int range_layout(h5ckpt_layout **out, int ndim, const uint64_t *shape,
         n *= shape[d];
     return h5ckpt_layout_range(out, ndim, shape,
                                split_point(n, T_rank, shifted),
-                               split_point(n, T_rank + 1, shifted));
+                               split_point(n, T_rank + 1, shifted), NULL);
 }
 
 /* ---- tests -------------------------------------------------------------- */
@@ -83,7 +83,7 @@ START_TEST(every_dtype_round_trips_sharded_on_dim0)
         T_ALL(h5ckpt_dtype_size((h5ckpt_dtype)i) == elsize[i],
               "dtype_size(%s) = %zu", t[i].path,
               h5ckpt_dtype_size((h5ckpt_dtype)i));
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &s0));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &s0, NULL));
         T_PASS(ck, tensor_put(ck, &t[i]));
     }
     T_PASS(ck, h5ckpt_commit(ck));
@@ -110,9 +110,9 @@ START_TEST(every_dtype_round_trips_sharded_on_dim0)
         for (i = 0; i < H5CKPT_DTYPE_COUNT; i++) {
             if (pass == 0)
                 T_PASS(NULL,
-                       h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &s0));
+                       h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &s0, NULL));
             else
-                T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, shape));
+                T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, shape, NULL));
             T_PASS(ck, tensor_get(ck, &t[i]));
         }
         T_PASS(ck, h5ckpt_flush(ck));
@@ -253,7 +253,7 @@ static void matrix_write(MPI_Comm comm, meshdef md, const char *path, acc *a)
             continue;
         if (acc_rc(a, h5ckpt_layout_sharded(&t[k].l, mesh, t[k].ndim,
                                             t[k].shape,
-                                            variants[md.ndim - 1][k % 5]),
+                                            variants[md.ndim - 1][k % 5], NULL),
                    t[k].path, "writer layout"))
             continue;
         acc_rc(a, tensor_put(ck, &t[k]), t[k].path, h5ckpt_errmsg(ck));
@@ -305,10 +305,10 @@ static void matrix_read(MPI_Comm comm, meshdef md, meshdef wmd,
             if (rv < nvariants[md.ndim - 1])
                 acc_rc(a, h5ckpt_layout_sharded(&t[k].l, mesh, t[k].ndim,
                                                 t[k].shape,
-                                                variants[md.ndim - 1][rv]),
+                                                variants[md.ndim - 1][rv], NULL),
                        t[k].path, "reader layout");
             else
-                acc_rc(a, h5ckpt_layout_whole(&t[k].l, t[k].ndim, t[k].shape),
+                acc_rc(a, h5ckpt_layout_whole(&t[k].l, t[k].ndim, t[k].shape, NULL),
                        t[k].path, "reader layout");
             if (t[k].l)
                 acc_rc(a, tensor_get(ck, &t[k]), t[k].path,
@@ -394,7 +394,7 @@ START_TEST(uneven_shapes_on_three_and_four_ranks)
         tensor_init(&t[i], cases[i].dt, (uint64_t)i + 7, 2, cases[i].shape,
                     "uneven/t%d", i);
         T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, t[i].shape,
-                                           &cases[i].dim));
+                                           &cases[i].dim, NULL));
         chunk(t[i].shape[cases[i].dim], (uint64_t)T_size, (uint64_t)T_rank,
               &off, &cnt);
         want = cnt * t[i].shape[1 - cases[i].dim];
@@ -419,9 +419,9 @@ START_TEST(uneven_shapes_on_three_and_four_ranks)
         for (i = 0; i < N; i++) {
             if (pass == 0)
                 T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2,
-                                                   t[i].shape, &cases[i].dim));
+                                                   t[i].shape, &cases[i].dim, NULL));
             else
-                T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, t[i].shape));
+                T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, t[i].shape, NULL));
             T_PASS(ck, tensor_get(ck, &t[i]));
         }
         T_PASS(ck, h5ckpt_flush(ck));
@@ -452,9 +452,9 @@ START_TEST(scalar_tensors_round_trip)
     T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     for (i = 0; i < 3; i++) {
         if (i < 2)
-            T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 0, NULL));
+            T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 0, NULL, NULL));
         else
-            T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 0, NULL, &rep));
+            T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 0, NULL, &rep, NULL));
         T_ALL(h5ckpt_layout_local_count(t[i].l) == 1, "%s: local count %llu",
               t[i].path, (unsigned long long)h5ckpt_layout_local_count(t[i].l));
         T_PASS(ck, tensor_put(ck, &t[i]));
@@ -477,9 +477,9 @@ START_TEST(scalar_tensors_round_trip)
     for (pass = 0; pass < 2; pass++) {
         for (i = 0; i < 3; i++) {
             if (pass == 0 || T_rank == 0)
-                T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 0, NULL));
+                T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 0, NULL, NULL));
             else
-                T_PASS(NULL, h5ckpt_layout_none(&t[i].l, 0, NULL));
+                T_PASS(NULL, h5ckpt_layout_none(&t[i].l, 0, NULL, NULL));
             T_PASS(ck, tensor_get(ck, &t[i]));
         }
         T_PASS(ck, h5ckpt_flush(ck));
@@ -511,9 +511,9 @@ START_TEST(empty_tensors_round_trip)
     tensor_init(&t[1], H5CKPT_INT16, 22, 3, s3, "empty/box");
     tensor_init(&t[2], H5CKPT_BFLOAT16, 23, 1, s1, "empty/sharded");
     T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, NULL, NULL));
-    T_PASS(NULL, h5ckpt_layout_whole(&t[0].l, 1, s1));
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, mesh, 3, s3, &s0));
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[2].l, mesh, 1, s1, &s0));
+    T_PASS(NULL, h5ckpt_layout_whole(&t[0].l, 1, s1, NULL));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, mesh, 3, s3, &s0, NULL));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[2].l, mesh, 1, s1, &s0, NULL));
     for (i = 0; i < 3; i++) {
         T_ALL(h5ckpt_layout_local_count(t[i].l) == 0, "%s: local count %llu",
               t[i].path, (unsigned long long)h5ckpt_layout_local_count(t[i].l));
@@ -543,9 +543,9 @@ START_TEST(empty_tensors_round_trip)
         T_ALL(same, "%s: info says dtype %d ndim %d shape[0] %llu", t[i].path,
               (int)dt, nd, (unsigned long long)got[0]);
     }
-    T_PASS(NULL, h5ckpt_layout_whole(&t[0].l, 1, s1));
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, mesh, 3, s3, &sh1));
-    T_PASS(NULL, h5ckpt_layout_whole(&t[2].l, 1, s1));
+    T_PASS(NULL, h5ckpt_layout_whole(&t[0].l, 1, s1, NULL));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, mesh, 3, s3, &sh1, NULL));
+    T_PASS(NULL, h5ckpt_layout_whole(&t[2].l, 1, s1, NULL));
     for (i = 0; i < 3; i++)
         T_PASS(ck, tensor_get(ck, &t[i]));
     T_PASS(ck, h5ckpt_flush(ck));
@@ -583,9 +583,9 @@ START_TEST(strided_buffers_round_trip)
     tensor_init(&t[0], H5CKPT_FLOAT32, 31, 4, wshape, "conv/weight");
     tensor_init(&t[1], H5CKPT_FLOAT32, 32, 4, wshape, "conv/weight_h");
     tensor_init(&t[2], H5CKPT_INT32, 33, 2, pshape, "padded");
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[0].l, mesh, 4, wshape, &s0));
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, mesh, 4, wshape, &s2));
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[2].l, mesh, 2, pshape, &s0));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[0].l, mesh, 4, wshape, &s0, NULL));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, mesh, 4, wshape, &s2, NULL));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[2].l, mesh, 2, pshape, &s0, NULL));
     for (i = 0; i < 3; i++)
         local_box(t[i].l, t[i].ndim, off[i], cnt[i]);
     memcpy(st[0], cl_full, sizeof cl_full);
@@ -609,9 +609,9 @@ START_TEST(strided_buffers_round_trip)
 
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     /* into contiguous buffers, on other decompositions */
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[0].l, mesh, 4, wshape, &s0));
-    T_PASS(NULL, h5ckpt_layout_whole(&t[1].l, 4, wshape));
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[2].l, mesh, 2, pshape, &s1));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[0].l, mesh, 4, wshape, &s0, NULL));
+    T_PASS(NULL, h5ckpt_layout_whole(&t[1].l, 4, wshape, NULL));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[2].l, mesh, 2, pshape, &s1, NULL));
     for (i = 0; i < 3; i++)
         T_PASS(ck, tensor_get(ck, &t[i]));
     T_PASS(ck, h5ckpt_flush(ck));
@@ -623,9 +623,9 @@ START_TEST(strided_buffers_round_trip)
 
     /* into strided buffers: the whole conv weight channels_last on every
      * rank, the H shards channels_last, the padded rows */
-    T_PASS(NULL, h5ckpt_layout_whole(&t[0].l, 4, wshape));
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, mesh, 4, wshape, &s2));
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[2].l, mesh, 2, pshape, &s0));
+    T_PASS(NULL, h5ckpt_layout_whole(&t[0].l, 4, wshape, NULL));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, mesh, 4, wshape, &s2, NULL));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[2].l, mesh, 2, pshape, &s0, NULL));
     for (i = 0; i < 3; i++)
         local_box(t[i].l, t[i].ndim, off[i], cnt[i]);
     memcpy(st[0], cl_full, sizeof cl_full);
@@ -665,7 +665,7 @@ START_TEST(flat_ranges_written_and_read_as_boxes)
     T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     T_PASS(NULL, range_layout(&t[0].l, 2, s67, 0));
     T_PASS(NULL, range_layout(&t[1].l, 3, s345, 1));
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[2].l, mesh, 2, s67, &s0));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[2].l, mesh, 2, s67, &s0, NULL));
     for (i = 0; i < 2; i++) {
         int nd = -1;
         uint64_t ls[H5CKPT_MAX_NDIM] = {0};
@@ -674,10 +674,10 @@ START_TEST(flat_ranges_written_and_read_as_boxes)
 
         T_PASS(NULL, h5ckpt_layout_local_shape(t[i].l, &nd, ls));
         T_ALL(nd == 1 && ls[0] == want &&
-                  h5ckpt_layout_nboxes(t[i].l) <= 2 * (size_t)t[i].ndim - 1,
+                  h5ckpt_layout_box_count(t[i].l) <= 2 * (size_t)t[i].ndim - 1,
               "%s: local shape ndim %d (%llu), want (%llu); %zu boxes",
               t[i].path, nd, (unsigned long long)ls[0],
-              (unsigned long long)want, h5ckpt_layout_nboxes(t[i].l));
+              (unsigned long long)want, h5ckpt_layout_box_count(t[i].l));
     }
     for (i = 0; i < 3; i++)
         T_PASS(ck, tensor_put(ck, &t[i]));
@@ -689,13 +689,13 @@ START_TEST(flat_ranges_written_and_read_as_boxes)
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     for (pass = 0; pass < 2; pass++) {
         if (pass == 0) { /* ranges as boxes, boxes as another range split */
-            T_PASS(NULL, h5ckpt_layout_sharded(&t[0].l, mesh, 2, s67, &s1));
-            T_PASS(NULL, h5ckpt_layout_whole(&t[1].l, 3, s345));
+            T_PASS(NULL, h5ckpt_layout_sharded(&t[0].l, mesh, 2, s67, &s1, NULL));
+            T_PASS(NULL, h5ckpt_layout_whole(&t[1].l, 3, s345, NULL));
             T_PASS(NULL, range_layout(&t[2].l, 2, s67, 1));
         } else {
-            T_PASS(NULL, h5ckpt_layout_whole(&t[0].l, 2, s67));
+            T_PASS(NULL, h5ckpt_layout_whole(&t[0].l, 2, s67, NULL));
             T_PASS(NULL, range_layout(&t[1].l, 3, s345, 0));
-            T_PASS(NULL, h5ckpt_layout_whole(&t[2].l, 2, s67));
+            T_PASS(NULL, h5ckpt_layout_whole(&t[2].l, 2, s67, NULL));
         }
         for (i = 0; i < 3; i++)
             T_PASS(ck, tensor_get(ck, &t[i]));
@@ -730,7 +730,7 @@ START_TEST(many_tensors_in_several_flushes)
 
         tensor_init(&t[i], dts[i % 4], (uint64_t)i + 500, 2, shape,
                     "many/t%02d", i);
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &pl));
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &pl, NULL));
         T_PASS(ck, tensor_put(ck, &t[i]));
         if (i % 10 == 9)
             T_PASS(ck, h5ckpt_flush(ck));
@@ -746,7 +746,7 @@ START_TEST(many_tensors_in_several_flushes)
     for (i = 0; i < N; i++) {
         int pl = (i + 1) % 2;
         T_PASS(NULL,
-               h5ckpt_layout_sharded(&t[i].l, mesh, 2, t[i].shape, &pl));
+               h5ckpt_layout_sharded(&t[i].l, mesh, 2, t[i].shape, &pl, NULL));
         T_PASS(ck, tensor_get(ck, &t[i]));
     }
     T_PASS(ck, h5ckpt_flush(ck));
@@ -782,11 +782,11 @@ START_TEST(replicated_data_is_written_once)
                     "replicated/t%d", i);
         if (i == NREP) /* [Replicate, Shard(0)] on (2, T/2) */
             T_PASS(NULL,
-                   h5ckpt_layout_sharded(&t[i].l, mesh2, 2, shape, mixed));
+                   h5ckpt_layout_sharded(&t[i].l, mesh2, 2, shape, mixed, NULL));
         else if (i % 2)
-            T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, shape));
+            T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, shape, NULL));
         else
-            T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &rep));
+            T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, mesh, 2, shape, &rep, NULL));
         T_PASS(ck, tensor_put(ck, &t[i]));
         want += tensor_bytes(&t[i]);
     }
@@ -805,7 +805,7 @@ START_TEST(replicated_data_is_written_once)
 
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     for (i = 0; i < n; i++) {
-        T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, shape));
+        T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, 2, shape, NULL));
         T_PASS(ck, tensor_get(ck, &t[i]));
     }
     T_PASS(ck, h5ckpt_flush(ck));
@@ -834,8 +834,8 @@ START_TEST(reading_whole_tensor_on_one_rank)
     tensor_init(&t[0], H5CKPT_FLOAT64, 71, 2, s75, "one/a");
     tensor_init(&t[1], H5CKPT_INT32, 72, 3, s543, "one/b");
     T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, NULL, NULL));
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[0].l, mesh, 2, s75, &s0));
-    T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, mesh, 3, s543, &s1));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[0].l, mesh, 2, s75, &s0, NULL));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, mesh, 3, s543, &s1, NULL));
     for (i = 0; i < 2; i++)
         T_PASS(ck, tensor_put(ck, &t[i]));
     T_PASS(ck, h5ckpt_commit(ck));
@@ -846,9 +846,9 @@ START_TEST(reading_whole_tensor_on_one_rank)
     T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     for (i = 0; i < 2; i++) {
         if (T_rank == 0)
-            T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, t[i].ndim, t[i].shape));
+            T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, t[i].ndim, t[i].shape, NULL));
         else
-            T_PASS(NULL, h5ckpt_layout_none(&t[i].l, t[i].ndim, t[i].shape));
+            T_PASS(NULL, h5ckpt_layout_none(&t[i].l, t[i].ndim, t[i].shape, NULL));
         T_PASS(ck, tensor_get(ck, &t[i])); /* NULL data off rank 0 */
     }
     T_PASS(ck, h5ckpt_flush(ck));

@@ -35,11 +35,11 @@ static void fixture_init(fixture *f)
     int shard0 = H5CKPT_SHARD(0);
 
     T_PASS(NULL, h5ckpt_mesh_create(&f->mesh, MPI_COMM_WORLD, 1, &T_size, NULL, NULL));
-    T_PASS(NULL, h5ckpt_layout_sharded(&f->sharded, f->mesh, 2, shape, &shard0));
-    T_PASS(NULL, h5ckpt_layout_whole(&f->whole, 2, shape));
-    T_PASS(NULL, h5ckpt_layout_whole(&f->scalar, 0, NULL));
-    T_PASS(NULL, h5ckpt_layout_whole(&f->vec, 1, &four));
-    h5ckpt_layout_get_box(f->sharded, 0, off, cnt);
+    T_PASS(NULL, h5ckpt_layout_sharded(&f->sharded, f->mesh, 2, shape, &shard0, NULL));
+    T_PASS(NULL, h5ckpt_layout_whole(&f->whole, 2, shape, NULL));
+    T_PASS(NULL, h5ckpt_layout_whole(&f->scalar, 0, NULL, NULL));
+    T_PASS(NULL, h5ckpt_layout_whole(&f->vec, 1, &four, NULL));
+    h5ckpt_layout_box_at(f->sharded, 0, off, cnt);
     f->row0 = off[0];
     f->nrows = cnt[0];
 }
@@ -78,7 +78,7 @@ static void write_state(h5ckpt_state *st, const char *path, const h5ckpt_mesh *m
     h5ckpt *ck = NULL;
 
     o.mesh = mesh;
-    o.fsync = 0;
+    o.no_fsync = 1;
     T_PASS(ck, h5ckpt_create(&ck, path, MPI_COMM_WORLD, &o, NULL));
     T_PASS(ck, h5ckpt_state_save(st, ck));
     T_PASS(ck, h5ckpt_commit(ck));
@@ -113,7 +113,7 @@ static h5ckpt_state *full(fixture *f, full_state *s, int whole_net)
     h5ckpt_state *st;
     int net, ema;
 
-    T_PASS(NULL, h5ckpt_state_create(&st));
+    T_PASS(NULL, h5ckpt_state_create(&st, NULL));
     T_PASS(NULL, h5ckpt_state_add_model(st, "net", &net));
     T_PASS(NULL, h5ckpt_state_add_model(st, "ema", &ema));
     T_PASS(NULL, h5ckpt_state_add_param(st, net, "layer/w", H5CKPT_FLOAT32, wl, s->w));
@@ -163,7 +163,7 @@ START_TEST(models_that_share_a_name_get_numbered_suffixes)
     int m0, m1, m2, m3;
 
     fixture_init(&f);
-    T_PASS(NULL, h5ckpt_state_create(&st));
+    T_PASS(NULL, h5ckpt_state_create(&st, NULL));
     T_PASS(NULL, h5ckpt_state_add_model(st, "MLP", &m0));
     T_ALL(strcmp(h5ckpt_state_model_name(st, m0), "MLP") == 0, "single name kept");
     T_PASS(NULL, h5ckpt_state_add_model(st, "MLP1", &m1));
@@ -186,9 +186,9 @@ START_TEST(models_that_share_a_name_get_numbered_suffixes)
     T_CODE(H5CKPT_EEXIST, h5ckpt_state_add_param(st, m2, "w", H5CKPT_FLOAT32, f.sharded, c));
     write_state(st, t_path("names.h5"), f.mesh);
     T_PASS(ck, h5ckpt_open(&ck, t_path("names.h5"), MPI_COMM_WORLD, NULL, NULL));
-    T_ALL(h5ckpt_tensor_count(ck) == 3 && strcmp(h5ckpt_tensor_path(ck, 0), "model/MLP0/w") == 0 &&
-              strcmp(h5ckpt_tensor_path(ck, 1), "model/MLP1/w") == 0 &&
-              strcmp(h5ckpt_tensor_path(ck, 2), "model/MLP2/w") == 0,
+    T_ALL(h5ckpt_tensor_count(ck) == 3 && strcmp(h5ckpt_tensor_at(ck, 0), "model/MLP0/w") == 0 &&
+              strcmp(h5ckpt_tensor_at(ck, 1), "model/MLP1/w") == 0 &&
+              strcmp(h5ckpt_tensor_at(ck, 2), "model/MLP2/w") == 0,
           "tensors in the file");
     T_PASS(ck, h5ckpt_close(ck));
     memset(c, 0, sizeof c);
@@ -239,7 +239,7 @@ static h5ckpt_state *keys_state(fixture *f, float *a, float *bc, int64_t *step, 
     h5ckpt_state *st;
     int m;
 
-    T_PASS(NULL, h5ckpt_state_create(&st));
+    T_PASS(NULL, h5ckpt_state_create(&st, NULL));
     T_PASS(NULL, h5ckpt_state_add_model(st, "m", &m));
     T_PASS(NULL, h5ckpt_state_add_param(st, m, "a", H5CKPT_FLOAT32, f->sharded, a));
     T_PASS(NULL, h5ckpt_state_add_param(st, m, saving ? "b" : "c", H5CKPT_FLOAT32, f->sharded, bc));
@@ -277,13 +277,13 @@ START_TEST(non_strict_load_reports_missing_and_unexpected_keys)
     st = keys_state(&f, a, c, &step, &epoch, 0);
     T_PASS(NULL, load_state(st, t_path("keys.h5"), 0));
     T_ALL(h5ckpt_state_missing_count(st) == 2 &&
-              strcmp(h5ckpt_state_missing_key(st, 0), "@epoch") == 0 &&
-              strcmp(h5ckpt_state_missing_key(st, 1), "model/m/c") == 0 &&
-              h5ckpt_state_missing_key(st, 2) == NULL,
-          "missing %zu: %s", h5ckpt_state_missing_count(st), h5ckpt_state_missing_key(st, 0));
+              strcmp(h5ckpt_state_missing_at(st, 0), "@epoch") == 0 &&
+              strcmp(h5ckpt_state_missing_at(st, 1), "model/m/c") == 0 &&
+              h5ckpt_state_missing_at(st, 2) == NULL,
+          "missing %zu: %s", h5ckpt_state_missing_count(st), h5ckpt_state_missing_at(st, 0));
     T_ALL(h5ckpt_state_unexpected_count(st) == 1 &&
-              strcmp(h5ckpt_state_unexpected_key(st, 0), "model/m/b") == 0,
-          "unexpected %zu: %s", h5ckpt_state_unexpected_count(st), h5ckpt_state_unexpected_key(st, 0));
+              strcmp(h5ckpt_state_unexpected_at(st, 0), "model/m/b") == 0,
+          "unexpected %zu: %s", h5ckpt_state_unexpected_count(st), h5ckpt_state_unexpected_at(st, 0));
     T_ALL(check(a, 1, f.row0 * COLS, f.nrows * COLS) && step == 5, "present entries loaded");
     T_ALL(check(c, 9, 0, 64) && epoch == -3, "missing entries untouched");
     h5ckpt_state_free(st);
@@ -327,8 +327,8 @@ START_TEST(shape_mismatch_is_an_error_naming_the_tensor)
 
     fixture_init(&f);
     write_keys_file(&f, t_path("shape.h5"));
-    T_PASS(NULL, h5ckpt_layout_whole(&wrong, 2, shape));
-    T_PASS(NULL, h5ckpt_state_create(&st));
+    T_PASS(NULL, h5ckpt_layout_whole(&wrong, 2, shape, NULL));
+    T_PASS(NULL, h5ckpt_state_create(&st, NULL));
     T_PASS(NULL, h5ckpt_state_add_model(st, "m", &m));
     T_PASS(NULL, h5ckpt_state_add_param(st, m, "a", H5CKPT_FLOAT32, f.sharded, a));
     T_PASS(NULL, h5ckpt_state_add_param(st, m, "b", H5CKPT_FLOAT32, wrong, buf));
@@ -354,7 +354,7 @@ START_TEST(dtype_mismatch_is_an_error_naming_the_tensor)
 
     fixture_init(&f);
     write_keys_file(&f, t_path("dtype.h5"));
-    T_PASS(NULL, h5ckpt_state_create(&st));
+    T_PASS(NULL, h5ckpt_state_create(&st, NULL));
     T_PASS(NULL, h5ckpt_state_add_model(st, "m", &m));
     T_PASS(NULL, h5ckpt_state_add_param(st, m, "a", H5CKPT_FLOAT64, f.sharded, a));
     T_PASS(NULL, h5ckpt_state_add_param(st, m, "b", H5CKPT_FLOAT32, f.sharded, b));
@@ -380,7 +380,7 @@ START_TEST(attribute_type_mismatch_is_an_error_naming_it)
 
     fixture_init(&f);
     write_keys_file(&f, t_path("atype.h5"));
-    T_PASS(NULL, h5ckpt_state_create(&st));
+    T_PASS(NULL, h5ckpt_state_create(&st, NULL));
     T_PASS(NULL, h5ckpt_state_add_model(st, "m", &m));
     T_PASS(NULL, h5ckpt_state_add_param(st, m, "a", H5CKPT_FLOAT32, f.sharded, a));
     T_PASS(NULL, h5ckpt_state_add_param(st, m, "b", H5CKPT_FLOAT32, f.sharded, b));
@@ -403,7 +403,7 @@ START_TEST(weights_only_file_loads_the_model_and_reports_no_training_state)
     fixture_init(&f);
     full_values(&f, &s);
     /* A weights-only export: the same models, nothing else. */
-    T_PASS(NULL, h5ckpt_state_create(&st));
+    T_PASS(NULL, h5ckpt_state_create(&st, NULL));
     T_PASS(NULL, h5ckpt_state_add_model(st, "net", &net));
     T_PASS(NULL, h5ckpt_state_add_model(st, "ema", &ema));
     T_PASS(NULL, h5ckpt_state_add_param(st, net, "layer/w", H5CKPT_FLOAT32, f.sharded, s.w));
@@ -439,7 +439,7 @@ START_TEST(load_fails_when_ranks_register_different_entries)
 
     fixture_init(&f);
     write_keys_file(&f, t_path("disagree.h5"));
-    T_PASS(NULL, h5ckpt_state_create(&st));
+    T_PASS(NULL, h5ckpt_state_create(&st, NULL));
     T_PASS(NULL, h5ckpt_state_add_model(st, "m", &m));
     T_PASS(NULL, h5ckpt_state_add_param(st, m, T_rank == T_size - 1 ? "b" : "a", H5CKPT_FLOAT32, f.sharded, a));
     T_CODE(T_size > 1 ? H5CKPT_EDISAGREE : 0, load_state(st, t_path("disagree.h5"), 0));
@@ -452,7 +452,7 @@ START_TEST(load_file_of_a_missing_file_fails_with_enoent)
 {
     h5ckpt_state *st;
 
-    T_PASS(NULL, h5ckpt_state_create(&st));
+    T_PASS(NULL, h5ckpt_state_create(&st, NULL));
     T_CODE(H5CKPT_ENOENT, h5ckpt_state_load_file(st, t_path("nowhere.h5"), MPI_COMM_WORLD, 0));
     same_message(h5ckpt_state_errmsg(st));
     h5ckpt_state_free(st);
@@ -464,7 +464,7 @@ START_TEST(load_into_a_writer_fails_with_emode)
     h5ckpt_state *st;
     h5ckpt *ck = NULL;
 
-    T_PASS(NULL, h5ckpt_state_create(&st));
+    T_PASS(NULL, h5ckpt_state_create(&st, NULL));
     T_PASS(ck, h5ckpt_create(&ck, t_path("writer.h5"), MPI_COMM_WORLD, NULL, NULL));
     T_CODE(H5CKPT_EMODE, h5ckpt_state_load(st, ck, 0));
     same_message(h5ckpt_state_errmsg(st));

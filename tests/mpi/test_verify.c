@@ -20,7 +20,7 @@ static void write_valid(const char *path)
     h5ckpt *ck = NULL;
 
     T_PASS(ck, h5ckpt_mesh_create(&m, MPI_COMM_WORLD, 1, &T_size, NULL, NULL));
-    T_PASS(ck, h5ckpt_layout_sharded(&wl, m, 2, ws, place));
+    T_PASS(ck, h5ckpt_layout_sharded(&wl, m, 2, ws, place, NULL));
     T_PASS(ck, h5ckpt_create(&ck, path, MPI_COMM_WORLD, NULL, NULL));
     T_PASS(ck, h5ckpt_tensor_put(ck, "model/w", H5CKPT_FLOAT32, wl, w, NULL));
     T_PASS(ck, h5ckpt_attr_put_int64(ck, "", "step", 5));

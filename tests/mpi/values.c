@@ -115,14 +115,14 @@ uint64_t *local_gidx(const h5ckpt_layout *l, int ndim,
 {
     uint64_t cap = h5ckpt_layout_local_count(l), k = 0;
     uint64_t *g = malloc((cap + 1) * sizeof *g);
-    size_t b, nb = h5ckpt_layout_nboxes(l);
+    size_t b, nb = h5ckpt_layout_box_count(l);
 
     for (b = 0; b < nb; b++) {
         uint64_t off[H5CKPT_MAX_NDIM], cnt[H5CKPT_MAX_NDIM];
         uint64_t idx[H5CKPT_MAX_NDIM] = {0}, at[H5CKPT_MAX_NDIM], vol = 1;
         int d;
 
-        h5ckpt_layout_get_box(l, b, off, cnt);
+        h5ckpt_layout_box_at(l, b, off, cnt);
         for (d = 0; d < ndim; d++)
             vol *= cnt[d];
         if (vol == 0)
@@ -320,8 +320,8 @@ void local_box(const h5ckpt_layout *l, int ndim, uint64_t *off,
 
     for (d = 0; d < ndim; d++)
         off[d] = cnt[d] = 0;
-    if (h5ckpt_layout_nboxes(l) > 0)
-        h5ckpt_layout_get_box(l, 0, off, cnt);
+    if (h5ckpt_layout_box_count(l) > 0)
+        h5ckpt_layout_box_at(l, 0, off, cnt);
 }
 
 /* channels_last strides of a (O, I, H, W) box: (I*H*W, 1, W*I, I); an

@@ -75,9 +75,9 @@ static long walk(int t, const h5ckpt_layout *l, unsigned char *buf, int check)
     size_t es = h5ckpt_dtype_size(dts[t]);
     long bad = 0;
 
-    if (h5ckpt_layout_nboxes(l) == 0)
+    if (h5ckpt_layout_box_count(l) == 0)
         return 0;
-    h5ckpt_layout_get_box(l, 0, off, cnt);
+    h5ckpt_layout_box_at(l, 0, off, cnt);
     if (nd[t] < 2) {
         off[1] = 0;
         cnt[1] = 1;
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
         int p1[1] = {nd[t] ? H5CKPT_SHARD(0) : H5CKPT_REPLICATE};
         if (t == 2)
             p1[0] = H5CKPT_REPLICATE;
-        CHECK(h5ckpt_layout_sharded(&l[t], mesh, nd[t], shapes[t], two ? pl2x2[t] : p1));
+        CHECK(h5ckpt_layout_sharded(&l[t], mesh, nd[t], shapes[t], two ? pl2x2[t] : p1, NULL));
         buf[t] = calloc(h5ckpt_layout_local_count(l[t]) + 1, 8);
         if (writing) {
             walk(t, l[t], buf[t], 0);
@@ -181,8 +181,8 @@ int main(int argc, char **argv)
         float *v;
         char name[32];
         uint64_t off, cnt, i;
-        CHECK(h5ckpt_layout_sharded(&sl, mesh, 1, n, two ? pl2x2[0] : p1));
-        h5ckpt_layout_get_box(sl, 0, &off, &cnt);
+        CHECK(h5ckpt_layout_sharded(&sl, mesh, 1, n, two ? pl2x2[0] : p1, NULL));
+        h5ckpt_layout_box_at(sl, 0, &off, &cnt);
         v = malloc(cnt * sizeof *v + 1);
         for (t = 0; t < 40; t++) {
             for (i = 0; i < cnt; i++)

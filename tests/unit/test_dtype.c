@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h5ckpt_private.h"
+#include "format/format.h"
 
 static const struct {
     h5ckpt_dtype dtype;
@@ -52,9 +52,9 @@ START_TEST(every_dtype_name_parses_back_to_its_dtype)
     for (i = 0; i < NDTYPES; i++) {
         h5ckpt_dtype out = H5CKPT_DTYPE_COUNT;
 
-        ck_assert_int_eq(h5ckpt_dtype_from_name(&out, dtypes[i].name), 0);
+        ck_assert_int_eq(h5ckpt_dtype_from_name(&out, dtypes[i].name, NULL), 0);
         ck_assert_int_eq(out, dtypes[i].dtype);
-        ck_assert_int_eq(h5ckpt_dtype_from_name(&out, h5ckpt_dtype_name(dtypes[i].dtype)), 0);
+        ck_assert_int_eq(h5ckpt_dtype_from_name(&out, h5ckpt_dtype_name(dtypes[i].dtype), NULL), 0);
         ck_assert_int_eq(out, dtypes[i].dtype);
     }
 }
@@ -64,7 +64,18 @@ START_TEST(unknown_dtype_name_is_rejected)
 {
     h5ckpt_dtype out;
 
-    ck_assert_int_eq(h5ckpt_dtype_from_name(&out, "float128"), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_dtype_from_name(&out, "float128", NULL), H5CKPT_EINVAL);
+}
+END_TEST
+
+START_TEST(unknown_dtype_name_is_named_in_the_error)
+{
+    h5ckpt_error err = {0, ""};
+    h5ckpt_dtype out;
+
+    ck_assert_int_eq(h5ckpt_dtype_from_name(&out, "float128", &err), H5CKPT_EINVAL);
+    ck_assert_int_eq(err.code, H5CKPT_EINVAL);
+    ck_assert_str_eq(err.message, "unknown dtype 'float128'");
 }
 END_TEST
 
@@ -72,7 +83,7 @@ START_TEST(empty_dtype_name_is_rejected)
 {
     h5ckpt_dtype out;
 
-    ck_assert_int_eq(h5ckpt_dtype_from_name(&out, ""), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_dtype_from_name(&out, "", NULL), H5CKPT_EINVAL);
 }
 END_TEST
 
@@ -80,8 +91,8 @@ START_TEST(dtype_name_with_trailing_characters_is_rejected)
 {
     h5ckpt_dtype out;
 
-    ck_assert_int_eq(h5ckpt_dtype_from_name(&out, "float16x"), H5CKPT_EINVAL);
-    ck_assert_int_eq(h5ckpt_dtype_from_name(&out, "bfloat16 "), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_dtype_from_name(&out, "float16x", NULL), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_dtype_from_name(&out, "bfloat16 ", NULL), H5CKPT_EINVAL);
 }
 END_TEST
 
@@ -89,7 +100,7 @@ START_TEST(prefix_of_a_dtype_name_is_rejected)
 {
     h5ckpt_dtype out;
 
-    ck_assert_int_eq(h5ckpt_dtype_from_name(&out, "float8"), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_dtype_from_name(&out, "float8", NULL), H5CKPT_EINVAL);
 }
 END_TEST
 
@@ -358,6 +369,7 @@ static Suite *dtype_suite(void)
     tcase_add_test(tc, every_dtype_has_its_table_name_and_size);
     tcase_add_test(tc, every_dtype_name_parses_back_to_its_dtype);
     tcase_add_test(tc, unknown_dtype_name_is_rejected);
+    tcase_add_test(tc, unknown_dtype_name_is_named_in_the_error);
     tcase_add_test(tc, empty_dtype_name_is_rejected);
     tcase_add_test(tc, dtype_name_with_trailing_characters_is_rejected);
     tcase_add_test(tc, prefix_of_a_dtype_name_is_rejected);

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h5ckpt_private.h"
+#include "layout/layout.h"
 
 #define U(x) ((unsigned long long)(x))
 
@@ -629,7 +629,7 @@ static void get_box_is(const h5ckpt_layout *l, size_t i, int ndim, const uint64_
     uint64_t o[H5CKPT_MAX_NDIM], c[H5CKPT_MAX_NDIM];
     int d;
 
-    ck_assert_int_eq(h5ckpt_layout_get_box(l, i, o, c), 0);
+    ck_assert_int_eq(h5ckpt_layout_box_at(l, i, o, c), 0);
     for (d = 0; d < ndim; d++)
         ck_assert_msg(o[d] == off[d] && c[d] == cnt[d],
                       "box %zu dim %d is (%llu, %llu), want (%llu, %llu)", i, d, U(o[d]),
@@ -643,14 +643,14 @@ START_TEST(box_layout_holds_its_box)
     uint64_t lshape[H5CKPT_MAX_NDIM];
     int lndim = -1;
 
-    ck_assert_int_eq(h5ckpt_layout_box(&l, 2, shape, off, cnt), 0);
+    ck_assert_int_eq(h5ckpt_layout_box(&l, 2, shape, off, cnt, NULL), 0);
     ck_assert_ptr_nonnull(l);
     ck_assert_int_eq(h5ckpt_layout_local_shape(l, &lndim, lshape), 0);
     ck_assert_int_eq(lndim, 2);
     ck_assert_uint_eq(lshape[0], 2);
     ck_assert_uint_eq(lshape[1], 3);
     ck_assert_uint_eq(h5ckpt_layout_local_count(l), 6);
-    ck_assert_uint_eq(h5ckpt_layout_nboxes(l), 1);
+    ck_assert_uint_eq(h5ckpt_layout_box_count(l), 1);
     get_box_is(l, 0, 2, off, cnt);
     h5ckpt_layout_free(l);
 }
@@ -664,7 +664,7 @@ START_TEST(box_layout_accepts_an_empty_box_at_the_end)
     uint64_t lshape[H5CKPT_MAX_NDIM];
     int lndim = -1;
 
-    ck_assert_int_eq(h5ckpt_layout_box(&l, 2, shape, off, cnt), 0);
+    ck_assert_int_eq(h5ckpt_layout_box(&l, 2, shape, off, cnt, NULL), 0);
     ck_assert_int_eq(h5ckpt_layout_local_shape(l, &lndim, lshape), 0);
     ck_assert_int_eq(lndim, 2);
     ck_assert_uint_eq(lshape[0], 0);
@@ -680,11 +680,11 @@ START_TEST(box_layout_of_a_scalar_holds_one_element)
     uint64_t lshape[H5CKPT_MAX_NDIM];
     int lndim = -1;
 
-    ck_assert_int_eq(h5ckpt_layout_box(&l, 0, NULL, NULL, NULL), 0);
+    ck_assert_int_eq(h5ckpt_layout_box(&l, 0, NULL, NULL, NULL, NULL), 0);
     ck_assert_int_eq(h5ckpt_layout_local_shape(l, &lndim, lshape), 0);
     ck_assert_int_eq(lndim, 0);
     ck_assert_uint_eq(h5ckpt_layout_local_count(l), 1);
-    ck_assert_uint_eq(h5ckpt_layout_nboxes(l), 1);
+    ck_assert_uint_eq(h5ckpt_layout_box_count(l), 1);
     h5ckpt_layout_free(l);
 }
 END_TEST
@@ -694,7 +694,7 @@ START_TEST(box_layout_rejects_a_box_past_the_end)
     const uint64_t shape[2] = {4, 6}, off[2] = {3, 0}, cnt[2] = {2, 6};
     h5ckpt_layout *l = NULL;
 
-    ck_assert_int_eq(h5ckpt_layout_box(&l, 2, shape, off, cnt), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_layout_box(&l, 2, shape, off, cnt, NULL), H5CKPT_EINVAL);
     h5ckpt_layout_free(l);
 }
 END_TEST
@@ -704,7 +704,7 @@ START_TEST(box_layout_rejects_an_empty_box_past_the_end)
     const uint64_t shape[2] = {4, 6}, off[2] = {5, 0}, cnt[2] = {0, 6};
     h5ckpt_layout *l = NULL;
 
-    ck_assert_int_eq(h5ckpt_layout_box(&l, 2, shape, off, cnt), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_layout_box(&l, 2, shape, off, cnt, NULL), H5CKPT_EINVAL);
     h5ckpt_layout_free(l);
 }
 END_TEST
@@ -715,7 +715,7 @@ START_TEST(box_layout_rejects_an_offset_that_wraps_around)
     const uint64_t shape[2] = {4, 6}, off[2] = {UINT64_MAX, 0}, cnt[2] = {2, 6};
     h5ckpt_layout *l = NULL;
 
-    ck_assert_int_eq(h5ckpt_layout_box(&l, 2, shape, off, cnt), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_layout_box(&l, 2, shape, off, cnt, NULL), H5CKPT_EINVAL);
     h5ckpt_layout_free(l);
 }
 END_TEST
@@ -731,7 +731,7 @@ START_TEST(box_layout_rejects_too_many_dims)
         off[d] = 0;
         cnt[d] = 1;
     }
-    ck_assert_int_eq(h5ckpt_layout_box(&l, H5CKPT_MAX_NDIM + 1, shape, off, cnt),
+    ck_assert_int_eq(h5ckpt_layout_box(&l, H5CKPT_MAX_NDIM + 1, shape, off, cnt, NULL),
                      H5CKPT_EINVAL);
     h5ckpt_layout_free(l);
 }
@@ -748,7 +748,7 @@ START_TEST(box_layout_accepts_the_maximum_number_of_dims)
         off[d] = 1;
         cnt[d] = 1;
     }
-    ck_assert_int_eq(h5ckpt_layout_box(&l, H5CKPT_MAX_NDIM, shape, off, cnt), 0);
+    ck_assert_int_eq(h5ckpt_layout_box(&l, H5CKPT_MAX_NDIM, shape, off, cnt, NULL), 0);
     ck_assert_uint_eq(h5ckpt_layout_local_count(l), 1);
     get_box_is(l, 0, H5CKPT_MAX_NDIM, off, cnt);
     h5ckpt_layout_free(l);
@@ -760,7 +760,7 @@ START_TEST(box_layout_rejects_negative_dims)
     const uint64_t shape[1] = {4}, off[1] = {0}, cnt[1] = {4};
     h5ckpt_layout *l = NULL;
 
-    ck_assert_int_eq(h5ckpt_layout_box(&l, -1, shape, off, cnt), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_layout_box(&l, -1, shape, off, cnt, NULL), H5CKPT_EINVAL);
     h5ckpt_layout_free(l);
 }
 END_TEST
@@ -769,7 +769,36 @@ START_TEST(box_layout_rejects_a_null_out)
 {
     const uint64_t shape[1] = {4}, off[1] = {0}, cnt[1] = {4};
 
-    ck_assert_int_eq(h5ckpt_layout_box(NULL, 1, shape, off, cnt), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_layout_box(NULL, 1, shape, off, cnt, NULL), H5CKPT_EINVAL);
+}
+END_TEST
+
+/* Constructors report through h5ckpt_error, with *out cleared. */
+static void expect_error(int rc, const h5ckpt_error *err, const char *message)
+{
+    ck_assert_int_eq(rc, H5CKPT_EINVAL);
+    ck_assert_int_eq(err->code, H5CKPT_EINVAL);
+    ck_assert_str_eq(err->message, message);
+}
+
+START_TEST(layout_constructors_say_what_is_wrong)
+{
+    const uint64_t shape[2] = {4, 6}, off[2] = {1, 5}, cnt[2] = {2, 2};
+    h5ckpt_layout *l = (h5ckpt_layout *)1;
+    h5ckpt_error err = {0, ""};
+
+    expect_error(h5ckpt_layout_box(&l, 2, shape, off, cnt, &err), &err,
+                 "the box [5, 7) of dimension 1 lies outside its extent 6");
+    ck_assert_ptr_null(l);
+    expect_error(h5ckpt_layout_whole(&l, 33, shape, &err), &err,
+                 "ndim 33 is not in 0..32");
+    expect_error(h5ckpt_layout_none(&l, 2, NULL, &err), &err, "shape is NULL");
+    expect_error(h5ckpt_layout_range(&l, 2, shape, 20, 25, &err), &err,
+                 "the range [20, 25) is not inside the tensor's 24 elements");
+    expect_error(h5ckpt_layout_box(NULL, 2, shape, off, cnt, &err), &err,
+                 "out is NULL");
+    expect_error(h5ckpt_layout_sharded(&l, NULL, 2, shape, NULL, &err), &err,
+                 "mesh is NULL");
 }
 END_TEST
 
@@ -779,8 +808,8 @@ START_TEST(get_box_rejects_an_index_past_the_last_box)
     h5ckpt_layout *l = NULL;
     uint64_t o[2], c[2];
 
-    ck_assert_int_eq(h5ckpt_layout_whole(&l, 2, shape), 0);
-    ck_assert_int_eq(h5ckpt_layout_get_box(l, 1, o, c), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_layout_whole(&l, 2, shape, NULL), 0);
+    ck_assert_int_eq(h5ckpt_layout_box_at(l, 1, o, c), H5CKPT_EINVAL);
     h5ckpt_layout_free(l);
 }
 END_TEST
@@ -792,14 +821,14 @@ START_TEST(whole_layout_is_one_box_of_the_full_shape)
     uint64_t lshape[H5CKPT_MAX_NDIM];
     int lndim = -1;
 
-    ck_assert_int_eq(h5ckpt_layout_whole(&l, 3, shape), 0);
+    ck_assert_int_eq(h5ckpt_layout_whole(&l, 3, shape, NULL), 0);
     ck_assert_int_eq(h5ckpt_layout_local_shape(l, &lndim, lshape), 0);
     ck_assert_int_eq(lndim, 3);
     ck_assert_uint_eq(lshape[0], 3);
     ck_assert_uint_eq(lshape[1], 4);
     ck_assert_uint_eq(lshape[2], 5);
     ck_assert_uint_eq(h5ckpt_layout_local_count(l), 60);
-    ck_assert_uint_eq(h5ckpt_layout_nboxes(l), 1);
+    ck_assert_uint_eq(h5ckpt_layout_box_count(l), 1);
     get_box_is(l, 0, 3, zero, shape);
     h5ckpt_layout_free(l);
 }
@@ -809,9 +838,9 @@ START_TEST(whole_layout_of_a_scalar_holds_one_element)
 {
     h5ckpt_layout *l = NULL;
 
-    ck_assert_int_eq(h5ckpt_layout_whole(&l, 0, NULL), 0);
+    ck_assert_int_eq(h5ckpt_layout_whole(&l, 0, NULL, NULL), 0);
     ck_assert_uint_eq(h5ckpt_layout_local_count(l), 1);
-    ck_assert_uint_eq(h5ckpt_layout_nboxes(l), 1);
+    ck_assert_uint_eq(h5ckpt_layout_box_count(l), 1);
     h5ckpt_layout_free(l);
 }
 END_TEST
@@ -824,7 +853,7 @@ START_TEST(whole_layout_rejects_too_many_dims)
 
     for (d = 0; d <= H5CKPT_MAX_NDIM; d++)
         shape[d] = 1;
-    ck_assert_int_eq(h5ckpt_layout_whole(&l, H5CKPT_MAX_NDIM + 1, shape), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_layout_whole(&l, H5CKPT_MAX_NDIM + 1, shape, NULL), H5CKPT_EINVAL);
     h5ckpt_layout_free(l);
 }
 END_TEST
@@ -833,7 +862,7 @@ START_TEST(whole_layout_rejects_a_null_out)
 {
     const uint64_t shape[1] = {4};
 
-    ck_assert_int_eq(h5ckpt_layout_whole(NULL, 1, shape), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_layout_whole(NULL, 1, shape, NULL), H5CKPT_EINVAL);
 }
 END_TEST
 
@@ -842,10 +871,10 @@ START_TEST(none_layout_holds_nothing)
     const uint64_t shape[2] = {3, 4};
     h5ckpt_layout *l = NULL;
 
-    ck_assert_int_eq(h5ckpt_layout_none(&l, 2, shape), 0);
+    ck_assert_int_eq(h5ckpt_layout_none(&l, 2, shape, NULL), 0);
     ck_assert_ptr_nonnull(l);
     ck_assert_uint_eq(h5ckpt_layout_local_count(l), 0);
-    ck_assert_uint_eq(h5ckpt_layout_nboxes(l), 0);
+    ck_assert_uint_eq(h5ckpt_layout_box_count(l), 0);
     h5ckpt_layout_free(l);
 }
 END_TEST
@@ -855,7 +884,7 @@ START_TEST(none_layout_rejects_negative_dims)
     const uint64_t shape[1] = {4};
     h5ckpt_layout *l = NULL;
 
-    ck_assert_int_eq(h5ckpt_layout_none(&l, -1, shape), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_layout_none(&l, -1, shape, NULL), H5CKPT_EINVAL);
     h5ckpt_layout_free(l);
 }
 END_TEST
@@ -870,12 +899,12 @@ START_TEST(range_layout_is_one_dimensional_with_five_boxes)
     int lndim = -1;
     size_t k;
 
-    ck_assert_int_eq(h5ckpt_layout_range(&l, 3, shape, 3, 117), 0);
+    ck_assert_int_eq(h5ckpt_layout_range(&l, 3, shape, 3, 117, NULL), 0);
     ck_assert_int_eq(h5ckpt_layout_local_shape(l, &lndim, lshape), 0);
     ck_assert_int_eq(lndim, 1);
     ck_assert_uint_eq(lshape[0], 114);
     ck_assert_uint_eq(h5ckpt_layout_local_count(l), 114);
-    ck_assert_uint_eq(h5ckpt_layout_nboxes(l), 5);
+    ck_assert_uint_eq(h5ckpt_layout_box_count(l), 5);
     for (k = 0; k < 5; k++)
         get_box_is(l, k, 3, off[k], cnt[k]);
     h5ckpt_layout_free(l);
@@ -889,12 +918,12 @@ START_TEST(empty_range_layout_has_no_boxes)
     uint64_t lshape[H5CKPT_MAX_NDIM];
     int lndim = -1;
 
-    ck_assert_int_eq(h5ckpt_layout_range(&l, 3, shape, 50, 50), 0);
+    ck_assert_int_eq(h5ckpt_layout_range(&l, 3, shape, 50, 50, NULL), 0);
     ck_assert_int_eq(h5ckpt_layout_local_shape(l, &lndim, lshape), 0);
     ck_assert_int_eq(lndim, 1);
     ck_assert_uint_eq(lshape[0], 0);
     ck_assert_uint_eq(h5ckpt_layout_local_count(l), 0);
-    ck_assert_uint_eq(h5ckpt_layout_nboxes(l), 0);
+    ck_assert_uint_eq(h5ckpt_layout_box_count(l), 0);
     h5ckpt_layout_free(l);
 }
 END_TEST
@@ -905,12 +934,12 @@ START_TEST(range_layout_of_a_scalar_is_one_element)
     uint64_t lshape[H5CKPT_MAX_NDIM];
     int lndim = -1;
 
-    ck_assert_int_eq(h5ckpt_layout_range(&l, 0, NULL, 0, 1), 0);
+    ck_assert_int_eq(h5ckpt_layout_range(&l, 0, NULL, 0, 1, NULL), 0);
     ck_assert_int_eq(h5ckpt_layout_local_shape(l, &lndim, lshape), 0);
     ck_assert_int_eq(lndim, 1);
     ck_assert_uint_eq(lshape[0], 1);
     ck_assert_uint_eq(h5ckpt_layout_local_count(l), 1);
-    ck_assert_uint_eq(h5ckpt_layout_nboxes(l), 1);
+    ck_assert_uint_eq(h5ckpt_layout_box_count(l), 1);
     h5ckpt_layout_free(l);
 }
 END_TEST
@@ -920,7 +949,7 @@ START_TEST(range_layout_rejects_an_end_past_the_volume)
     const uint64_t shape[3] = {4, 5, 6};
     h5ckpt_layout *l = NULL;
 
-    ck_assert_int_eq(h5ckpt_layout_range(&l, 3, shape, 0, 121), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_layout_range(&l, 3, shape, 0, 121, NULL), H5CKPT_EINVAL);
     h5ckpt_layout_free(l);
 }
 END_TEST
@@ -930,7 +959,7 @@ START_TEST(range_layout_rejects_a_start_after_the_end)
     const uint64_t shape[3] = {4, 5, 6};
     h5ckpt_layout *l = NULL;
 
-    ck_assert_int_eq(h5ckpt_layout_range(&l, 3, shape, 10, 5), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_layout_range(&l, 3, shape, 10, 5, NULL), H5CKPT_EINVAL);
     h5ckpt_layout_free(l);
 }
 END_TEST
@@ -943,7 +972,7 @@ START_TEST(range_layout_rejects_too_many_dims)
 
     for (d = 0; d <= H5CKPT_MAX_NDIM; d++)
         shape[d] = 1;
-    ck_assert_int_eq(h5ckpt_layout_range(&l, H5CKPT_MAX_NDIM + 1, shape, 0, 1), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_layout_range(&l, H5CKPT_MAX_NDIM + 1, shape, 0, 1, NULL), H5CKPT_EINVAL);
     h5ckpt_layout_free(l);
 }
 END_TEST
@@ -953,7 +982,7 @@ START_TEST(range_layout_rejects_negative_dims)
     const uint64_t shape[1] = {4};
     h5ckpt_layout *l = NULL;
 
-    ck_assert_int_eq(h5ckpt_layout_range(&l, -1, shape, 0, 1), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_layout_range(&l, -1, shape, 0, 1, NULL), H5CKPT_EINVAL);
     h5ckpt_layout_free(l);
 }
 END_TEST
@@ -962,7 +991,7 @@ START_TEST(range_layout_rejects_a_null_out)
 {
     const uint64_t shape[1] = {4};
 
-    ck_assert_int_eq(h5ckpt_layout_range(NULL, 1, shape, 0, 1), H5CKPT_EINVAL);
+    ck_assert_int_eq(h5ckpt_layout_range(NULL, 1, shape, 0, 1, NULL), H5CKPT_EINVAL);
 }
 END_TEST
 
@@ -1059,6 +1088,7 @@ static Suite *layout_suite(void)
     tcase_add_test(tc, range_layout_rejects_negative_dims);
     tcase_add_test(tc, range_layout_rejects_a_null_out);
     tcase_add_test(tc, layout_free_accepts_null);
+    tcase_add_test(tc, layout_constructors_say_what_is_wrong);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h5ckpt_private.h"
+#include "format/format.h"
 
 static void path_ok(const char *path, int allow_root)
 {

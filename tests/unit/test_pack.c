@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h5ckpt_private.h"
+#include "layout/layout.h"
 
 /* Element offset of row-major index `flat` in a strided array. */
 static uint64_t strided_offset(int ndim, const uint64_t *shape, const int64_t *strides,

@@ -39,12 +39,10 @@
  * no other rank writes before the offsets are broadcast, and a close only
  * ever sets the file's size to its end of allocation.
  */
-#include "h5ckpt_private.h"
+#include "io/exec.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static int little_endian(void)
 {
@@ -55,84 +53,56 @@ static int little_endian(void)
     return b == 1;
 }
 
-void h5ckpt__meta_choose(h5ckpt *ck)
+void h5ckpt__meta_choose(h5ckpt__io *io)
 {
-    ck->meta_root = ck->mode == H5CKPT__WRITER &&
-                    ck->opts.executor == H5CKPT_EXECUTOR_FAST && little_endian();
+    io->file->serial = io->file->writer &&
+                       io->opts->executor == H5CKPT_EXECUTOR_FAST && little_endian();
 }
 
-int h5ckpt__meta_mine(const h5ckpt *ck)
+int h5ckpt__meta_trim(h5ckpt__io *io)
 {
-    return !ck->meta_root || ck->rank == 0;
-}
-
-MPI_Comm h5ckpt__meta_comm(const h5ckpt *ck)
-{
-    return ck->meta_root ? MPI_COMM_SELF : ck->comm;
-}
-
-void h5ckpt__wait_asleep(MPI_Comm comm)
-{
-    const struct timespec nap = {0, 100000}; /* 0.1 ms */
-    MPI_Request req;
-    int done = 0, size = 1;
-
-    MPI_Comm_size(comm, &size);
-    /* A failure here shows in the agreement that follows (it blocks). */
-    if (size == 1 || MPI_Ibarrier(comm, &req) != MPI_SUCCESS)
-        return;
-    while (MPI_Test(&req, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done)
-        nanosleep(&nap, NULL);
-}
-
-void h5ckpt__meta_wait(const h5ckpt *ck)
-{
-    if (ck->meta_root)
-        h5ckpt__wait_asleep(ck->comm);
-}
-
-int h5ckpt__meta_trim(h5ckpt *ck)
-{
+    h5ckpt__file *f = io->file;
     hid_t fapl;
     int rc = 0;
 
-    if (!ck->meta_root || ck->rank != 0 || ck->fid < 0 ||
-        H5Fget_obj_count(ck->fid, H5F_OBJ_ALL) != 1)
+    if (!f->serial || io->ctx->rank != 0 || f->fid < 0 ||
+        H5Fget_obj_count(f->fid, H5F_OBJ_ALL) != 1)
         return 0; /* only the file itself may be open */
-    if ((fapl = H5Fget_access_plist(ck->fid)) < 0)
+    if ((fapl = H5Fget_access_plist(f->fid)) < 0)
         return 0; /* nothing closed: trimming is only an economy */
-    if (H5Fclose(ck->fid) < 0 ||
-        (ck->fid = H5I_INVALID_HID,
-         (ck->fid = H5Fopen(ck->tmp_path, H5F_ACC_RDWR, fapl)) < 0)) {
-        rc = h5ckpt__set(ck, H5CKPT_EIO, "cannot reopen '%s'", ck->tmp_path);
-        h5ckpt__append_h5err(ck->errmsg);
+    if (H5Fclose(f->fid) < 0 ||
+        (f->fid = H5I_INVALID_HID,
+         (f->fid = H5Fopen(f->tmp_path, H5F_ACC_RDWR, fapl)) < 0)) {
+        rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "cannot reopen '%s'", f->tmp_path);
+        h5ckpt__append_h5err(io->ctx->errmsg);
     }
     H5Pclose(fapl);
     return rc;
 }
 
-int h5ckpt__meta_share_offsets(h5ckpt *ck)
+int h5ckpt__meta_share_offsets(h5ckpt__io *io, h5ckpt__batch *batch)
 {
+    h5ckpt__ctx *ctx = io->ctx;
     int64_t *off = NULL;
     size_t i;
-    int rc = 0;
+    int n = 0, rc = 0;
 
-    if (!ck->meta_root || ck->size == 1)
+    if (!io->file->serial || ctx->size == 1)
         return 0;
-    if (ck->nops > (size_t)INT_MAX)
-        rc = h5ckpt__set(ck, H5CKPT_EINVAL, "too many tensors in one flush");
-    else if (!(off = malloc((ck->nops + 1) * sizeof *off)))
-        rc = h5ckpt__set(ck, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(ck->comm, rc, ck->errmsg)) != 0)
+    if ((rc = h5ckpt__mpi_count(batch->nops, &n, "tensors in one flush",
+                                ctx->errmsg)) == 0 &&
+        !(off = malloc((batch->nops + 1) * sizeof *off)))
+        rc = h5ckpt__set(ctx, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg)) != 0)
         goto done;
-    for (i = 0; ck->rank == 0 && i < ck->nops; i++)
-        off[i] = ck->ops[i].offset;
+    for (i = 0; ctx->rank == 0 && i < batch->nops; i++)
+        off[i] = batch->ops[i].offset;
     /* nops is identical on every rank (the planner checked the ops agree) */
-    if (MPI_Bcast(off, (int)ck->nops, MPI_INT64_T, 0, ck->comm) != MPI_SUCCESS)
-        rc = h5ckpt__set(ck, H5CKPT_EMPI, "MPI_Bcast of dataset offsets failed");
-    for (i = 0; rc == 0 && i < ck->nops; i++)
-        ck->ops[i].offset = off[i];
-    rc = h5ckpt__agree(ck->comm, rc, ck->errmsg);
+    rc = h5ckpt__mpi(MPI_Bcast(off, n, MPI_INT64_T, 0, ctx->comm),
+                     "MPI_Bcast of dataset offsets", ctx->errmsg);
+    for (i = 0; rc == 0 && i < batch->nops; i++)
+        batch->ops[i].offset = off[i];
+    rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg);
 done:
     free(off);
     return rc;
