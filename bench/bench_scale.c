@@ -25,7 +25,10 @@
  *
  * Output: one line per phase and repetition,
  *   phase NAME P T LAYOUT REP RANK0_S MAXOTHER_S R0_CALLS R0_OUT R0_IN
- *         OTHER_CALLS OTHER_OUT OTHER_IN R0_MEM_KB OTHER_MEM_KB
+ *         OTHER_CALLS OTHER_OUT OTHER_IN R0_MEM_KB OTHER_MEM_KB R0_CPU_S OTHER_CPU_S
+ * (CPU: this process's user+sys seconds in the phase: on a shared,
+ * oversubscribed machine, the work a phase costs, where wall time also
+ * counts the waiting)
  * (OTHER_*: the largest over ranks 1..P-1, 0 when P == 1).  scripts/bench-scale.sh
  * runs the grid and docs/SCALING.md fits these numbers.
  */
@@ -33,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "handle/handle.h"
@@ -54,13 +58,14 @@ static const char *const ph_name[PH_N] = {
 
 typedef struct {
     double t;            /* exclusive seconds */
+    double cpu;          /* exclusive CPU seconds of this process (user+sys) */
     double calls, out, in; /* MPI calls and bytes sent/received, exclusive */
     double mem_kb;       /* high-water mark minus resident size at start */
 } stat;
 
 static stat st[PH_N];
 static int stack[16], depth;
-static double t_start[16], child_t[16];
+static double t_start[16], child_t[16], c_start[16], child_c[16];
 static long rss0[16], peak[16];
 static int rank, size;
 
@@ -91,6 +96,15 @@ static void hwm_reset(void)
     }
 }
 
+static double cpu_now(void)
+{
+    struct rusage u;
+
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec * 1e-6 +
+           (double)u.ru_stime.tv_sec + (double)u.ru_stime.tv_usec * 1e-6;
+}
+
 static void push(int ph)
 {
     long h = status_kb("VmHWM:");
@@ -101,6 +115,8 @@ static void push(int ph)
     stack[depth] = ph;
     t_start[depth] = MPI_Wtime();
     child_t[depth] = 0;
+    c_start[depth] = cpu_now();
+    child_c[depth] = 0;
     rss0[depth] = status_kb("VmRSS:");
     peak[depth] = 0;
     depth++;
@@ -109,19 +125,22 @@ static void push(int ph)
 static void pop(void)
 {
     long h = status_kb("VmHWM:");
-    double t;
+    double t, c;
     stat *s;
 
     depth--;
     s = &st[stack[depth]];
     t = MPI_Wtime() - t_start[depth];
+    c = cpu_now() - c_start[depth];
     s->t += t - child_t[depth];
+    s->cpu += c - child_c[depth];
     if (h > peak[depth])
         peak[depth] = h;
     if (peak[depth] - rss0[depth] > s->mem_kb)
         s->mem_kb = (double)(peak[depth] - rss0[depth]);
     if (depth > 0) {
         child_t[depth - 1] += t;
+        child_c[depth - 1] += c;
         if (peak[depth] > peak[depth - 1])
             peak[depth - 1] = peak[depth];
     }
@@ -478,7 +497,7 @@ static void run_once(int kind, int nt, const char *path, float *buf)
 
 static void report(int kind, int nt, int rep)
 {
-    double mine[PH_N][6], *all = NULL;
+    double mine[PH_N][7], *all = NULL;
     int p, r, k;
 
     for (p = 0; p < PH_N; p++) {
@@ -487,25 +506,26 @@ static void report(int kind, int nt, int rep)
         mine[p][2] = st[p].out;
         mine[p][3] = st[p].in;
         mine[p][4] = st[p].mem_kb;
-        mine[p][5] = 0;
+        mine[p][5] = st[p].cpu;
+        mine[p][6] = 0;
     }
     if (rank == 0 && !(all = malloc(sizeof mine * (size_t)size)))
         MPI_Abort(MPI_COMM_WORLD, 1);
-    __real_MPI_Gather(mine, PH_N * 6, MPI_DOUBLE, all, PH_N * 6, MPI_DOUBLE, 0,
+    __real_MPI_Gather(mine, PH_N * 7, MPI_DOUBLE, all, PH_N * 7, MPI_DOUBLE, 0,
                       MPI_COMM_WORLD);
     for (p = 0; rank == 0 && p < PH_N; p++) {
-        double o[5] = {0, 0, 0, 0, 0};
+        double o[6] = {0, 0, 0, 0, 0, 0};
+        const double *z = all + (size_t)p * 7;
         for (r = 1; r < size; r++)
-            for (k = 0; k < 5; k++) {
-                double v = all[((size_t)r * PH_N + (size_t)p) * 6 + (size_t)k];
+            for (k = 0; k < 6; k++) {
+                double v = all[((size_t)r * PH_N + (size_t)p) * 7 + (size_t)k];
                 if (v > o[k])
                     o[k] = v;
             }
         printf("phase %-14s %d %d %s %d %.6f %.6f %.0f %.0f %.0f %.0f %.0f %.0f "
-               "%.0f %.0f\n",
-               ph_name[p], size, nt, lname[kind], rep, all[p * 6], o[0],
-               all[p * 6 + 1], all[p * 6 + 2], all[p * 6 + 3], o[1], o[2], o[3],
-               all[p * 6 + 4], o[4]);
+               "%.0f %.0f %.6f %.6f\n",
+               ph_name[p], size, nt, lname[kind], rep, z[0], o[0], z[1], z[2], z[3],
+               o[1], o[2], o[3], z[4], o[4], z[5], o[5]);
     }
     fflush(stdout);
     free(all);

@@ -5,7 +5,9 @@ usage: /usr/bin/python3 scripts/scale-fit.py [docs/bench-data/scale.txt]
 
 Prints, as markdown tables (docs/SCALING.md quotes them):
   1. per layout and phase, at 4 ranks over 1k..100k tensors, least-squares
-     fits  y = a + b*T  of rank 0's time, the other ranks' largest time,
+     fits  y = a + b*T  of rank 0's CPU time, the other ranks' largest CPU
+     time (the work: wall time on a shared, oversubscribed machine mostly
+     counts waiting),
      rank 0's MPI bytes in and out, the others' largest, and the memory
      high-water increase of rank 0 and of the others (medians of the
      repetitions first);
@@ -24,7 +26,7 @@ import sys
 import numpy as np
 
 COLS = ["r0_s", "other_s", "r0_calls", "r0_out", "r0_in", "other_calls",
-        "other_out", "other_in", "r0_mem_kb", "other_mem_kb"]
+        "other_out", "other_in", "r0_mem_kb", "other_mem_kb", "r0_cpu", "other_cpu"]
 
 
 def load(path):
@@ -35,7 +37,9 @@ def load(path):
         if not f or f[0] != "phase":
             continue
         name, p, t, layout = f[1], int(f[2]), int(f[3]), f[4]
-        vals = dict(zip(COLS, map(float, f[6:16])))
+        vals = dict(zip(COLS, map(float, f[6:18])))
+        if len(f) < 18:  # files from before the CPU columns: wall time
+            vals["r0_cpu"], vals["other_cpu"] = vals["r0_s"], vals["other_s"]
         runs[(layout, name, p, t)].append(vals)
         if name not in order:
             order.append(name)
@@ -57,7 +61,7 @@ def fit(xs, ys):
 
 def table_tensors(med, order, np_=4):
     print(f"### Against the number of tensors T, at {np_} ranks: y = a + b*T\n")
-    print("| layout | phase | rank 0: us/tensor (a ms) | others: us/tensor | "
+    print("| layout | phase | rank 0 CPU: us/tensor (a ms) | others CPU: us/tensor | "
           "rank 0 MPI in / out B/tensor | others in / out B/tensor | "
           "rank 0 mem B/tensor | others mem B/tensor | T points |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -68,12 +72,12 @@ def table_tensors(med, order, np_=4):
                 continue
             col = {c: [med[(layout, name, np_, t)][c] for t in pts] for c in COLS}
             f = {c: fit(pts, col[c]) for c in COLS}
-            if max(abs(f["r0_s"][1]), abs(f["other_s"][1])) * 1e6 < 0.5 and \
+            if max(abs(f["r0_cpu"][1]), abs(f["other_cpu"][1])) * 1e6 < 0.5 and \
                max(abs(f[c][1]) for c in ("r0_in", "r0_out", "other_in", "other_out")) < 1 and \
                max(abs(f[c][1]) * 1024 for c in ("r0_mem_kb", "other_mem_kb")) < 20:
                 continue
-            print(f"| {layout} | {name} | {f['r0_s'][1] * 1e6:.2f} ({f['r0_s'][0] * 1e3:.0f}) "
-                  f"| {f['other_s'][1] * 1e6:.2f} "
+            print(f"| {layout} | {name} | {f['r0_cpu'][1] * 1e6:.2f} ({f['r0_cpu'][0] * 1e3:.0f}) "
+                  f"| {f['other_cpu'][1] * 1e6:.2f} "
                   f"| {f['r0_in'][1]:.1f} / {f['r0_out'][1]:.1f} "
                   f"| {f['other_in'][1]:.1f} / {f['other_out'][1]:.1f} "
                   f"| {f['r0_mem_kb'][1] * 1024:.0f} | {f['other_mem_kb'][1] * 1024:.0f} "
@@ -155,30 +159,33 @@ def coef(med, layout, name, col, np_=4):
 
 def model(med, T=100000):
     """Rank 0 and other ranks, seconds and memory, after and before the fixes."""
-    c = lambda layout, name, col="r0_s": coef(med, layout, name, col)
+    c = lambda layout, name, col="r0_cpu": coef(med, layout, name, col)
     idx_b = c("shard", "r.index", "r0_out")            # index bytes per tensor
     print(f"### Model: T = {T:,} tensors, alpha = {ALPHA * 1e6:.0f} us, "
           f"beta = {BETA / 1e9:.1f} GB/s\n")
     print("Local work per tensor (fits at 4 ranks, us): " + ", ".join(
         f"{n} {c(l, n, col) * 1e6:.1f}" for l, n, col in [
-            ("shard", "w.objects", "r0_s"), ("shard", "r.index", "r0_s"),
-            ("shard", "w.put", "other_s"), ("shard", "r.get", "other_s"),
-            ("range", "w.plan", "other_s"), ("shard", "r.sum_check", "other_s")]) +
+            ("shard", "w.objects", "r0_cpu"), ("shard", "r.index", "r0_cpu"),
+            ("shard", "w.put", "other_cpu"), ("shard", "r.get", "other_cpu"),
+            ("shard", "w.plan", "other_cpu"), ("range", "w.plan", "other_cpu"),
+            ("shard", "r.sum_check", "other_cpu")]) +
           f"; index broadcast {idx_b:.0f} B/tensor.\n")
     print("| P | pieces N | phase | rank 0 now | others now | before this branch |")
     print("|---|---|---|---|---|---|")
     for P in (1000, 10000):
         N = P * T  # FSDP-like: every tensor sharded over every rank
         rows = []
+        t_q = (c("shard", "w.put", "other_cpu") + c("shard", "w.sum_record", "other_cpu")) * T
+        rows.append(("save: T puts + checksum rows (every rank, local)", ft(t_q), ft(t_q), "same"))
         t_obj = c("shard", "w.objects") * T
         rows.append(("save: create objects (rank 0 serial)", ft(t_obj), "wait " + ft(t_obj), "same"))
         t_off = lg(P) * ALPHA + 2 * 8 * T / BETA
         rows.append(("save: offsets broadcast (8 B/tensor)", ft(t_off), ft(t_off), "same"))
-        t_agr = 3 * 2 * lg(P) * ALPHA + c("shard", "w.plan", "other_s") * T
+        t_agr = 3 * 2 * lg(P) * ALPHA + c("shard", "w.plan", "other_cpu") * T
         t_agr_old = t_agr + lg(P) * ALPHA + 2 * 8 * T / BETA
         rows.append(("save/load: agreement of items (hashing + allreduces)", ft(t_agr), ft(t_agr),
                      ft(t_agr_old) + " (+ 8 B/tensor broadcast)"))
-        t_exp = 4 * (P - 1) * ALPHA + (L_BOX + 16) * T / BETA + c("range", "w.plan", "other_s") * T
+        t_exp = 4 * (P - 1) * ALPHA + (L_BOX + 16) * T / BETA + c("range", "w.plan", "other_cpu") * T
         old_b = (P - 1) * T * L_BOX
         rows.append(("save: owners of explicit ranges", ft(t_exp) + ", " + fb((L_BOX + 16) * T),
                      ft(t_exp) + ", " + fb((L_BOX + 16) * T),
@@ -187,12 +194,14 @@ def model(med, T=100000):
         old_g = (N - T) * L_ROW
         rows.append(("save: checksum rows", ft(t_sum) + " + own rows", ft(t_sum) + " + own rows",
                      "rank 0 receives " + fb(old_g) + " (" + ft(old_g / BETA) + ")"))
+        t_g = (c("shard", "r.get", "other_cpu") + c("shard", "r.plan", "other_cpu")) * T
+        rows.append(("load: T gets + plan (every rank, local)", ft(t_g), ft(t_g), "same"))
         t_idx = c("shard", "r.index") * T
         t_ib = lg(P) * ALPHA + 2 * idx_b * T / BETA
         rows.append(("load: index walk (rank 0) + broadcast", ft(t_idx) + " + " + ft(t_ib),
                      "wait; " + fb(idx_b * T), "same"))
         per = N / P * L_ROW + T * 64 + T * L_ROW
-        t_chk = 6 * (P - 1) * ALPHA + per / BETA + c("shard", "r.sum_check", "other_s") * T
+        t_chk = 6 * (P - 1) * ALPHA + per / BETA + c("shard", "r.sum_check", "other_cpu") * T
         rows.append(("load: verifying reader's rows", ft(t_chk) + ", " + fb(per),
                      ft(t_chk) + ", " + fb(per), fb(N * L_ROW) + " on every rank"))
         rows.append(("load: replica keys (GPU builds)", fb(16 * T), fb(16 * T),
