@@ -19,3 +19,9 @@ bench_scale_wraps = h5ckpt_flush h5ckpt__plan_build h5ckpt__sums_record \
 	MPI_Ibarrier MPI_Comm_split_type
 bench_bench_scale_LDFLAGS = $(bench_scale_wraps:%=-Wl,--wrap=%)
 EXTRA_DIST += scripts/bench-scale.sh
+# The plain executor's independent reads against collective ones:
+# scripts/bench_plain_reads.sh
+check_PROGRAMS += bench/bench_plain_reads
+bench_bench_plain_reads_SOURCES = bench/bench_plain_reads.c
+bench_bench_plain_reads_LDADD = lib/libh5ckpt_core.la $(HDF5_LIBS) $(XXHASH_LIBS)
+EXTRA_DIST += scripts/bench_plain_reads.sh

@@ -264,7 +264,8 @@ typedef struct h5ckpt h5ckpt;
 
 typedef enum {
     H5CKPT_EXECUTOR_DEFAULT = 0, /* fast, unless $H5CKPT_EXECUTOR says otherwise */
-    H5CKPT_EXECUTOR_PLAIN = 1,   /* one collective H5Dwrite/H5Dread per tensor */
+    H5CKPT_EXECUTOR_PLAIN = 1,   /* one collective H5Dwrite, one independent
+                                    H5Dread per tensor */
     H5CKPT_EXECUTOR_FAST = 2     /* pwrite/pread at the datasets' offsets */
 } h5ckpt_executor;
 
@@ -329,8 +330,10 @@ H5CKPT_API int h5ckpt_create(h5ckpt **out, const char *path, MPI_Comm comm,
  * the file's index (tensors, groups, attributes) and shares it, so every rank
  * sees the same listing.  The handle reads the file it opened until it is
  * closed, even if another checkpoint is renamed over `path` meanwhile (each
- * rank holds a descriptor on it); a replacement during the open itself fails
- * with H5CKPT_EIO ("open it again") on every rank.
+ * rank holds a descriptor on it, and every later read, HDF5's included,
+ * goes through it); a replacement during the open itself fails with
+ * H5CKPT_EIO ("open it again") on every rank, a file deleted during the
+ * open with H5CKPT_ENOENT ("deleted while it was being opened").
  *
  * Collective over `comm` (duplicated).  `opts` may be NULL.
  * Errors: H5CKPT_ENOENT, H5CKPT_EISDIR, H5CKPT_ENOTCKPT (not HDF5, or HDF5
@@ -347,15 +350,20 @@ H5CKPT_API int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
  * directory.  The handle is then closed for writing (only free is allowed).
  * Collective.  On any error the temporary file is removed, the previous file
  * at the path is untouched, and the same code is returned on every rank.
+ * A file system without room for the file: H5CKPT_EIO, the message naming
+ * it ("No space left on device"); the space is reserved (fallocate) before
+ * the writes HDF5 and MPI-IO do not survive failing (docs/WORKAROUNDS.md).
  * Errors: those of h5ckpt_flush(), H5CKPT_EIO, H5CKPT_EISDIR (the target
  * became a directory), H5CKPT_EMODE (reader handle).
  */
 H5CKPT_API int h5ckpt_commit(h5ckpt *ck);
 /*
  * Close and free a handle.  A writer that was not committed is aborted: its
- * temporary file is removed and nothing at the target path changes.
- * Collective (HDF5 closes collectively).  Accepts NULL.  Returns 0 or
- * H5CKPT_EIO.
+ * temporary file is removed and nothing at the target path changes; its
+ * HDF5 file is closed without writing to disk, so the close returns and
+ * releases every HDF5 identifier whatever made the commit fail (a full
+ * file system included).  Collective (HDF5 closes collectively).  Accepts
+ * NULL.  Returns 0 or H5CKPT_EIO.
  */
 H5CKPT_API int h5ckpt_close(h5ckpt *ck);
 
@@ -769,10 +777,14 @@ H5CKPT_API int h5ckpt_ckdir_save(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
 H5CKPT_API int h5ckpt_ckdir_commit(h5ckpt_ckdir *d, h5ckpt *ck);
 /*
  * Open checkpoint `index` (or H5CKPT_CKDIR_LATEST, which rescans the
- * directory first) for reading, as h5ckpt_open() does.  Collective.
+ * directory first) for reading, as h5ckpt_open() does.  When the latest
+ * checkpoint is deleted while it is being opened (the retention of a save
+ * running beside the load), LATEST rescans and opens the next latest, once.
+ * Collective.
  * Errors: H5CKPT_ENOCKPT (LATEST and the directory holds no committed
- * checkpoint, or does not exist), H5CKPT_ENOENT (no checkpoint `index`),
- * those of h5ckpt_open().
+ * checkpoint, or does not exist), H5CKPT_ENOENT (no checkpoint `index`; or
+ * with LATEST, the latest and then the next latest vanished: the message
+ * names both), those of h5ckpt_open().
  */
 H5CKPT_API int h5ckpt_ckdir_load(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
                                  const h5ckpt_options *opts);
@@ -810,11 +822,12 @@ H5CKPT_API int h5ckpt_verify(const char *path, MPI_Comm comm,
  * A reserved root attribute of a reader as text, for display: "created",
  * "library_version", "writer_nranks" or "writer_mesh_dim_names" (the names
  * of format-spec/FORMAT.md without the "h5ckpt_" prefix).  Arrays are joined
- * with ",".  Reads the attribute of the open file on the calling rank.
- * Local.  Errors: H5CKPT_ENOTFOUND (unknown key, or the optional attribute is
- * absent), H5CKPT_EINVAL (buffer too small), H5CKPT_EMODE (writer handle),
- * H5CKPT_ECORRUPT, H5CKPT_EIO (a fast reader, which holds no HDF5 handle of
- * its own, could not open the file by name).
+ * with ",".  The value is what h5ckpt_open() read and validated, so it
+ * describes the file the handle opened whatever happened at its path since.
+ * Local; the message is on the handle.  Errors: H5CKPT_ENOTFOUND (unknown
+ * key, or the optional attribute is absent), H5CKPT_EINVAL (buffer too
+ * small), H5CKPT_EMODE (writer handle), H5CKPT_ECORRUPT (the mesh dimension
+ * names are not strings).
  */
 H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
                                 size_t size);
@@ -833,7 +846,8 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  * every flush checks the checksum of each written piece that its reads touch.
  * A piece that lies inside a box the rank reads is hashed from the caller's
  * buffer; a piece that a box only partly covers is read from the file once
- * more, whole (the extra bytes of a verifying load).  A mismatch, or data
+ * more, whole (the extra bytes of a verifying load), hashed, and the part
+ * the box covers compared with what the read delivered.  A mismatch, or data
  * that no checksum covers, makes that flush return H5CKPT_ECHECKSUM on every
  * rank, naming the tensor and the box.  The data has then been delivered and
  * must not be trusted.  Files written before checksums existed have no
@@ -853,8 +867,10 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  * h5ckpt_options.executor chooses how a flush moves tensor bytes; the file
  * is the same either way (format-spec/FORMAT.md), and either executor reads
  * files written by the other.
- *  - H5CKPT_EXECUTOR_PLAIN: one collective H5Dwrite/H5Dread per tensor.
- *    The reference implementation.
+ *  - H5CKPT_EXECUTOR_PLAIN: one collective H5Dwrite per tensor, one
+ *    independent H5Dread (collective reads of selections that overlap
+ *    across ranks return wrong data with Open MPI 4.1's OMPIO:
+ *    docs/WORKAROUNDS.md).  The reference implementation.
  *  - H5CKPT_EXECUTOR_FAST: creates the same datasets, then moves each rank's
  *    pieces with POSIX pwrite/pread on its own descriptor at the datasets'
  *    file offsets.  Needs a file system where bytes written through one
@@ -866,7 +882,8 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  *    of such a tensor is read once, by whichever rank of the node claims
  *    it, and copied into every rank's buffer that wants it (Linux
  *    process_vm_writev; host buffers without strides).  It turns itself
- *    off where cross-memory attach is refused (probed once per handle);
+ *    off where cross-memory attach is refused (process_vm_writev, probed
+ *    once per handle);
  *    `no_exchange` (or H5CKPT_EXCHANGE=0) on any rank turns it off for
  *    every rank of the handle (agreed, not compared).  A caller's
  *    buffers must therefore be writable memory of its own process.

@@ -171,6 +171,9 @@ typedef struct {
                                (0: 16 MiB) */
     uint64_t exchange_unit; /* bytes of file per exchange unit (0: 1 MiB) */
     int replica_off;        /* no device replica groups */
+    int plain_collective_reads; /* the plain executor reads collectively, as
+                               before issue 13 (wrong data with OMPIO when
+                               selections overlap; benchmarks only) */
 } h5ckpt__knobs;
 
 const h5ckpt__knobs *h5ckpt__knobs_get(void);

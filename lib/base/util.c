@@ -192,7 +192,9 @@ void h5ckpt__buf_free(h5ckpt__buf *b)
 int h5ckpt__buf_bcast(h5ckpt__buf *b, int root, MPI_Comm comm)
 {
     enum { CHUNK = 1 << 22 };
-    static unsigned char scratch[CHUNK]; /* sink when allocation failed */
+    /* where a rank that could not allocate receives (and drops) the bytes:
+     * written, never read, so it holds no state */
+    static unsigned char scratch[CHUNK];
     uint64_t len = b->len;
     int rank, failed = 0;
     size_t off;

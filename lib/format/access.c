@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,14 +45,47 @@ int h5ckpt__file_same(const h5ckpt__file *f, char *msg)
     return 0;
 }
 
+const char *h5ckpt__file_held_name(const h5ckpt__file *f, char *buf, size_t size)
+{
+    struct stat a, b;
+
+    if (f->rawfd >= 0 && snprintf(buf, size, "/proc/self/fd/%d", f->rawfd) < (int)size &&
+        fstat(f->rawfd, &a) == 0 && stat(buf, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino)
+        return buf;
+    return f->path;
+}
+
+hid_t h5ckpt__file_open_serial(const h5ckpt__file *f, hid_t fapl)
+{
+    char held[64];
+    const char *name = h5ckpt__file_held_name(f, held, sizeof held);
+    hid_t fid = H5Fopen(name, H5F_ACC_RDONLY, fapl);
+
+    if (fid >= 0 || name == f->path)
+        return fid;
+    /* HDF5 1.10 resolves a symbolic link given to a POSIX driver (sec2)
+     * with realpath(), which fails once the path was replaced or deleted
+     * ("/proc/self/fd/N -> x.h5 (deleted)"); MPI-IO takes the name as it
+     * is, and on MPI_COMM_SELF makes no call another rank must match. */
+    if (H5Pset_fapl_mpio(fapl, MPI_COMM_SELF, MPI_INFO_NULL) < 0)
+        return H5I_INVALID_HID;
+    return H5Fopen(name, H5F_ACC_RDONLY, fapl);
+}
+
 int h5ckpt__file_hold(h5ckpt__ctx *ctx, h5ckpt__file *f)
 {
     struct stat st;
     uint64_t id[2] = {0, 0}, root[2];
+    char held[64];
     int rc = 0, e;
 
-    if ((f->rawfd = open(f->path, O_RDONLY | O_CLOEXEC)) < 0 ||
-        fstat(f->rawfd, &st) != 0)
+    /* rank 0 found the file a moment ago: gone now means deleted (by a
+     * concurrent save's retention, say), not unreadable (issue 13) */
+    if ((f->rawfd = open(f->path, O_RDONLY | O_CLOEXEC)) < 0 && errno == ENOENT)
+        rc = h5ckpt__set(ctx, H5CKPT_ENOENT, "'%s' was deleted while it was being opened",
+                         f->path);
+    else if (f->rawfd < 0 || fstat(f->rawfd, &st) != 0)
         rc = h5ckpt__set(ctx, H5CKPT_EIO, "cannot open '%s' for raw reads: %s",
                          f->path, strerror(errno));
     else
@@ -64,23 +98,35 @@ int h5ckpt__file_hold(h5ckpt__ctx *ctx, h5ckpt__file *f)
         rc = h5ckpt__set(ctx, H5CKPT_EIO,
                          "'%s' was replaced while it was being opened; "
                          "open it again", f->path);
+    /* Is it HDF5?  Asked of the held file, not of the path, whose file may
+     * have been deleted or replaced since (a deleted checkpoint was
+     * reported as not HDF5). */
+    if ((rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg)) == 0 && ctx->rank == 0 &&
+        H5Fis_hdf5(h5ckpt__file_held_name(f, held, sizeof held)) <= 0)
+        rc = h5ckpt__set(ctx, H5CKPT_ENOTCKPT, "'%s' is not an HDF5 file", f->path);
     return h5ckpt__agree(ctx->comm, rc, ctx->errmsg);
 }
 
 int h5ckpt__file_open_collective(h5ckpt__ctx *ctx, h5ckpt__file *f,
                                  const h5ckpt_options *opts)
 {
+    char held[64];
+    const char *name = h5ckpt__file_held_name(f, held, sizeof held);
     hid_t fapl;
     int rc = 0;
 
     if (f->fid >= 0) /* identical on every rank */
         return 0;
+    /* Through the held descriptor: a fast reader opens this lazily, long
+     * after h5ckpt_open, when the path may name another file (issue 13).
+     * Each rank's name differs (its own descriptor); MPI-IO (OMPIO and
+     * ROMIO alike) accepts that for a read-only open. */
     if ((fapl = h5ckpt__fapl(ctx->comm, opts, 0)) < 0 ||
-        (f->fid = H5Fopen(f->path, H5F_ACC_RDONLY, fapl)) < 0) {
+        (f->fid = H5Fopen(name, H5F_ACC_RDONLY, fapl)) < 0) {
         rc = h5ckpt__set(ctx, H5CKPT_ENOTCKPT, "cannot open '%s' as HDF5", f->path);
         h5ckpt__append_h5err(ctx->errmsg);
-    } else {
-        /* opened by name: still the file every rank holds? */
+    } else if (name == f->path) {
+        /* opened by name (no /proc): still the file every rank holds? */
         rc = h5ckpt__file_same(f, ctx->errmsg);
     }
     if (fapl >= 0)

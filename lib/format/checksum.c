@@ -154,6 +154,12 @@ static int write_table(h5ckpt__ctx *ctx, h5ckpt__file *f, const uint64_t *rows,
     if (rc == 0)
         rc = h5ckpt__attr_write_string(d, H5CKPT_A_PLACEMENTS, "explicit",
                                        ctx->errmsg);
+    /* the table's extent exists: its space before the (collective) write
+     * (space.c) */
+    if (rc == 0) {
+        haddr_t at = H5Dget_offset(d);
+        rc = h5ckpt__file_reserve(ctx, f, at == HADDR_UNDEF ? 0 : (uint64_t)at + total * w * 8);
+    }
     /* every rank reaches this agreement, whatever failed above */
     if ((rc = h5ckpt__agree(h5ckpt__file_comm(ctx, f), rc, ctx->errmsg)) != 0 ||
         total == 0)

@@ -19,6 +19,13 @@ int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
                              const uint64_t *off, const uint64_t *cnt,
                              uint64_t *out)
 {
+    return h5ckpt__hash_dataset_box_each(dset, type, ndim, off, cnt, out, NULL, NULL);
+}
+
+int h5ckpt__hash_dataset_box_each(hid_t dset, hid_t type, int ndim,
+                                  const uint64_t *off, const uint64_t *cnt,
+                                  uint64_t *out, h5ckpt__slice_fn fn, void *arg)
+{
     hsize_t start[H5CKPT_MAX_NDIM], count[H5CKPT_MAX_NDIM], n;
     uint64_t idx[H5CKPT_MAX_NDIM] = {0}, row = 1, step, pos = 0;
     size_t es = H5Tget_size(type);
@@ -59,10 +66,13 @@ int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
     }
     if (ndim == 0) {
         msp = H5Screate(H5S_SCALAR);
-        if (msp < 0 || H5Dread(dset, type, msp, fsp, H5P_DEFAULT, buf) < 0)
+        if (msp < 0 || H5Dread(dset, type, msp, fsp, H5P_DEFAULT, buf) < 0) {
             rc = H5CKPT_EIO;
-        else
+        } else {
             XXH3_64bits_update(st, buf, es);
+            if (fn)
+                fn(arg, 0, NULL, NULL, buf);
+        }
         goto done;
     }
     for (;;) {
@@ -81,6 +91,8 @@ int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
         H5Sclose(msp);
         msp = H5I_INVALID_HID;
         XXH3_64bits_update(st, buf, n * es);
+        if (fn)
+            fn(arg, ndim, start, count, buf);
         if ((pos += take) < cnt[sd])
             continue;
         pos = 0;
@@ -137,77 +149,58 @@ static int lazy_ok(hid_t d, const hsize_t *dims, hsize_t fsize)
 }
 
 /* Rank 0: the table of an open file into `b` as [has, nrows, width, rows],
- * or [2, nrows, width, offset] when its rows stay in the file (lazy_ok). */
+ * or [2, nrows, width, offset] when its rows stay in the file (lazy_ok);
+ * validated by the one validator (validate.c), stopping at the first
+ * problem. */
 static int read_table(h5ckpt__ctx *ctx, h5ckpt__file *f, h5ckpt__buf *b)
 {
-    h5ckpt__attr a = {0};
-    hid_t d = H5I_INVALID_HID, sp = H5I_INVALID_HID, ty = H5I_INVALID_HID;
-    hsize_t dims[2] = {0, 0};
-    hsize_t fsize = 0;
-    uint64_t *rows = NULL;
-    int rc = 0;
+    h5ckpt__check c = {0};
+    hid_t d = H5I_INVALID_HID;
+    hsize_t dims[2], fsize = 0;
+    uint64_t *rows = NULL, nrows = 0, w;
+    int rc, maxnd = 0;
 
-    if (H5Aexists(f->fid, H5CKPT_A_CHECKSUM_ALGO) <= 0) {
+    c.stop = 1;
+    if ((rc = h5ckpt__sumtab_check(f->fid, &c, &d, &nrows, &maxnd)) != 0)
+        return h5ckpt__set(ctx, rc, "%s", c.msg);
+    if (d < 0) { /* no table: a file written before checksums */
         h5ckpt__buf_u64(b, 0);
         return 0;
     }
-    if (h5ckpt__attr_read(f->fid, H5CKPT_A_CHECKSUM_ALGO, &a, ctx->errmsg) != 0 ||
-        a.type != H5CKPT_ATTR_STRING || a.count != 0) {
-        rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT, "root attribute '%s' is not a string",
-                         H5CKPT_A_CHECKSUM_ALGO);
-        goto done;
-    }
-    if (strcmp(((char **)a.values)[0], H5CKPT_CHECKSUM_ALGO) != 0) {
-        rc = h5ckpt__set(ctx, H5CKPT_ENOTSUP, "unknown checksum algorithm '%.64s'",
-                         ((char **)a.values)[0]);
-        goto done;
-    }
-    if ((d = H5Dopen2(f->fid, H5CKPT_CHECKSUM_TABLE, H5P_DEFAULT)) < 0 ||
-        (sp = H5Dget_space(d)) < 0 || (ty = H5Dget_type(d)) < 0 ||
-        H5Sget_simple_extent_ndims(sp) != 2 ||
-        H5Sget_simple_extent_dims(sp, dims, NULL) != 2 ||
-        H5Tget_class(ty) != H5T_INTEGER || H5Tget_size(ty) != 8 ||
-        H5Tget_sign(ty) != H5T_SGN_NONE || dims[1] < 3 || (dims[1] - 3) % 2 ||
-        (dims[1] - 3) / 2 > H5CKPT_MAX_NDIM ||
-        H5Fget_filesize(f->fid, &fsize) < 0 ||
-        dims[0] > fsize / 8 / dims[1]) {
-        rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT,
-                         "the checksum table is missing or malformed");
+    w = H5CKPT__SUM_WIDTH(maxnd);
+    dims[0] = nrows;
+    dims[1] = w;
+    if (H5Fget_filesize(f->fid, &fsize) < 0) {
+        rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT, "cannot read the file's size");
         goto done;
     }
     if (lazy_ok(d, dims, fsize)) { /* rows stay in the file (io/sums.c) */
         h5ckpt__buf_u64(b, 2);
-        h5ckpt__buf_u64(b, dims[0]);
-        h5ckpt__buf_u64(b, dims[1]);
+        h5ckpt__buf_u64(b, nrows);
+        h5ckpt__buf_u64(b, w);
         h5ckpt__buf_u64(b, (uint64_t)H5Dget_offset(d));
         if (b->err)
             rc = h5ckpt__set(ctx, H5CKPT_ENOMEM, "out of memory for the checksum table");
         goto done;
     }
-    if (!(rows = malloc((dims[0] * dims[1] + 1) * sizeof *rows))) {
+    if (!(rows = malloc((nrows * w + 1) * sizeof *rows))) {
         rc = h5ckpt__set(ctx, H5CKPT_ENOMEM, "out of memory for the checksum table");
         goto done;
     }
-    if (dims[0] && H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                           rows) < 0) {
+    if (nrows && H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                         rows) < 0) {
         rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT, "cannot read the checksum table");
         goto done;
     }
     h5ckpt__buf_u64(b, 1);
-    h5ckpt__buf_u64(b, dims[0]);
-    h5ckpt__buf_u64(b, dims[1]);
-    h5ckpt__buf_bytes(b, rows, dims[0] * dims[1] * sizeof *rows);
+    h5ckpt__buf_u64(b, nrows);
+    h5ckpt__buf_u64(b, w);
+    h5ckpt__buf_bytes(b, rows, nrows * w * sizeof *rows);
     if (b->err)
         rc = h5ckpt__set(ctx, H5CKPT_ENOMEM, "out of memory for the checksum table");
 done:
-    h5ckpt__attr_clear(&a);
     free(rows);
-    if (ty >= 0)
-        H5Tclose(ty);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (d >= 0)
-        H5Dclose(d);
+    H5Dclose(d);
     return rc;
 }
 

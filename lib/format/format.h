@@ -2,7 +2,8 @@
  * lib/format — the file format, a profile of HDF5 (format-spec/FORMAT.md):
  * the dtype-to-HDF5 type mapping, the attribute codec, how a handle's file
  * is opened and held (file access properties, the raw descriptor, identity
- * checks), the objects a writer creates, the reader's index walk, the one
+ * checks), a writer's file on a full file system (space.c), the objects a
+ * writer creates, the reader's index walk, the one
  * validator of the root attributes and of the checksum table, checksums,
  * whole-file verification and temporary names.
  *
@@ -157,14 +158,25 @@ typedef struct h5ckpt__file {
  * `opts`.  Returns the property list or H5I_INVALID_HID. */
 hid_t h5ckpt__fapl(MPI_Comm comm, const h5ckpt_options *opts, int serial);
 /* Collective (reader): every rank opens file->path for raw reads (rawfd),
- * and all must hold the file rank 0 holds.  Agreed. */
+ * and all must hold the file rank 0 holds (H5CKPT_EIO: replaced meanwhile;
+ * H5CKPT_ENOENT: deleted meanwhile), which must be HDF5 (H5CKPT_ENOTCKPT).
+ * Agreed. */
 int h5ckpt__file_hold(h5ckpt__ctx *ctx, h5ckpt__file *f);
+/* Local (reader): a name that opens the very file f->rawfd holds, whatever
+ * became of its path since: on Linux "/proc/self/fd/<rawfd>" in `buf` (64
+ * bytes are enough); where /proc is missing, f->path.  Every HDF5 open of
+ * a reader goes through it. */
+const char *h5ckpt__file_held_name(const h5ckpt__file *f, char *buf, size_t size);
+/* Local (reader): open the held file read-only, serially, with `fapl` (a
+ * sec2 file access list; its driver may be changed to MPI-IO on
+ * MPI_COMM_SELF when the path no longer names the file).  The caller closes
+ * the id.  Returns the id or H5I_INVALID_HID. */
+hid_t h5ckpt__file_open_serial(const h5ckpt__file *f, hid_t fapl);
 /* 0 when file->path still names the file file->rawfd holds, else
  * H5CKPT_EIO with a message.  Local. */
 int h5ckpt__file_same(const h5ckpt__file *f, char *msg);
 /* Collective (reader): open the collective HDF5 handle f->fid unless it is
- * open, failing when the path no longer names the file every rank holds.
- * Agreed. */
+ * open, on the file every rank holds (h5ckpt__file_held_name).  Agreed. */
 int h5ckpt__file_open_collective(h5ckpt__ctx *ctx, h5ckpt__file *f,
                                  const h5ckpt_options *opts);
 /* 1 if this rank makes the file's HDF5 calls (f->fid is valid). */
@@ -182,6 +194,29 @@ int h5ckpt__file_committed(const char *path);
  * checksum state, names).  Local; returns 0 or H5CKPT_EIO (message in
  * `msg`) when HDF5 refused to close the file. */
 int h5ckpt__file_release(h5ckpt__file *f, char *msg);
+
+/* ---- a writer's file on a full file system (space.c) -------------------- */
+
+/* Writer, local (rank 0 works, the others return 0; the caller agrees):
+ * allocate the blocks of the temporary file up to a bound of HDF5's end of
+ * allocation (at least `end`), so that the HDF5 writes that follow
+ * (collective data writes, metadata flushes) cannot fail for lack of
+ * space.  Returns 0 (also where the file system has no fallocate) or
+ * H5CKPT_EIO with the message in the context. */
+int h5ckpt__file_reserve(h5ckpt__ctx *ctx, const h5ckpt__file *f, uint64_t end);
+/* Writer, local (rank 0 of a serial writer, before it closes its file to
+ * trim it): 0 when the file system has room for every byte of HDF5's
+ * metadata cache, else H5CKPT_EIO with the message in the context. */
+int h5ckpt__file_room_for_metadata(h5ckpt__ctx *ctx, const h5ckpt__file *f);
+/* Rank 0, after the final close: free the blocks a reservation left beyond
+ * the end of the file at `path`.  Best effort. */
+void h5ckpt__file_reserve_release(const char *path);
+/* Writer that failed or was not committed, collective like H5Fclose among
+ * the holders: close its open objects and its HDF5 file without writing to
+ * disk (every descriptor of the process on the file points at a memory file
+ * first).  f->fid is invalid after.  Returns 0 or H5CKPT_EIO (message in
+ * `msg`, may be NULL). */
+int h5ckpt__file_abort_close(h5ckpt__file *f, char *msg);
 
 /* ---- objects a writer creates (objects.c) --------------------------------- */
 
@@ -224,14 +259,15 @@ typedef struct {
     void *ctx;
     int code; /* the first problem's code, 0 if none */
     char msg[H5CKPT_MSG_MAX]; /* its message */
+    char scratch[H5CKPT_MSG_MAX];
 } h5ckpt__check;
 
-/* Validate the root group of `fid` (a file at `path`, for messages) and
- * fill `out`.  Returns 0 when no problem was found (or, not stopping, the
+/* Validate the root group of `fid` and fill `out` (messages name no file:
+ * the caller adds `path` where it helps).  Returns 0 when no problem was found (or, not stopping, the
  * first problem's code).  Problems: H5CKPT_ENOTCKPT (not an h5ckpt file:
  * nothing further is checked), H5CKPT_EVERSION, H5CKPT_ENOTCOMMITTED,
  * H5CKPT_ECORRUPT. */
-int h5ckpt__root_check(hid_t fid, const char *path, h5ckpt__check *c,
+int h5ckpt__root_check(hid_t fid, h5ckpt__check *c,
                        h5ckpt__root *out);
 void h5ckpt__root_clear(h5ckpt__root *r);
 
@@ -274,6 +310,16 @@ uint64_t h5ckpt__path_hash(const char *path);
 int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
                              const uint64_t *off, const uint64_t *cnt,
                              uint64_t *out);
+/* Called with every slice h5ckpt__hash_dataset_box_each reads: its box in
+ * the dataset (start, count; NULL for a 0-d dataset) and its elements,
+ * row-major. */
+typedef void (*h5ckpt__slice_fn)(void *arg, int ndim, const hsize_t *start,
+                                 const hsize_t *count, const void *buf);
+/* The same, handing every slice to `fn` (may be NULL) as well: a verifying
+ * read compares what it delivered with them (io/sums.c). */
+int h5ckpt__hash_dataset_box_each(hid_t dset, hid_t type, int ndim,
+                                  const uint64_t *off, const uint64_t *cnt,
+                                  uint64_t *out, h5ckpt__slice_fn fn, void *arg);
 /* Writer, local: keep the row of one piece (path, box) with hash h. */
 void h5ckpt__sums_row(h5ckpt__sums *s, const char *path, int ndim,
                       const uint64_t *box, uint64_t h);

@@ -39,158 +39,17 @@ static int seen_once(walk *w, haddr_t addr, const char *name)
     return 0;
 }
 
-static int root_int64(hid_t fid, const char *name, int64_t *v, char *msg)
+/* The root, through the one validator (validate.c), stopping at the first
+ * problem: its code and message are the open's. */
+static int read_root(h5ckpt__ctx *ctx, const h5ckpt__file *f, h5ckpt__index *ix,
+                     hid_t fid)
 {
-    h5ckpt__attr a = {0};
+    h5ckpt__check c = {0};
     int rc;
 
-    if (H5Aexists(fid, name) <= 0)
-        return 1;
-    rc = h5ckpt__attr_read(fid, name, &a, msg);
-    if (rc == 0 && (a.type != H5CKPT_ATTR_INT64 || a.count != 0))
-        rc = H5CKPT_ECORRUPT;
-    if (rc == 0)
-        *v = *(int64_t *)a.values;
-    h5ckpt__attr_clear(&a);
-    return rc ? h5ckpt__fail(msg, H5CKPT_ECORRUPT,
-                             "root attribute '%s' is not an int64 scalar", name)
-              : 0;
-}
-
-/* 0 if the root has string attribute `name` (its value in *out, owned), 1
- * if absent, else ECORRUPT. */
-static int root_string(hid_t fid, const char *name, char **out, char *msg)
-{
-    h5ckpt__attr a = {0};
-    int rc;
-
-    if (H5Aexists(fid, name) <= 0)
-        return 1;
-    rc = h5ckpt__attr_read(fid, name, &a, msg);
-    if (rc != 0 || a.type != H5CKPT_ATTR_STRING || a.count != 0)
-        rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
-                          "root attribute '%s' is not a string", name);
-    else if (!(*out = h5ckpt__strdup(((char **)a.values)[0])))
-        rc = h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
-    h5ckpt__attr_clear(&a);
-    return rc;
-}
-
-/* The optional mesh dimension names, joined with ",", for display. */
-static int root_mesh_dims(hid_t fid, h5ckpt__root *r, char *msg)
-{
-    h5ckpt__attr a = {0};
-    h5ckpt__buf b = {0};
-    char num[32];
-    size_t i;
-    int rc = 0;
-
-    if (H5Aexists(fid, H5CKPT_A_MESH_DIMS) <= 0)
-        return 0;
-    if (h5ckpt__attr_read(fid, H5CKPT_A_MESH_DIMS, &a, msg) != 0 ||
-        (a.type != H5CKPT_ATTR_STRING && a.type != H5CKPT_ATTR_INT64)) {
-        r->mesh_dims_bad = 1; /* open does not check it; root_info says so */
-        goto done;
-    }
-    for (i = 0; i < (a.count ? a.count : 1); i++) {
-        const char *t = num;
-        if (a.type == H5CKPT_ATTR_STRING)
-            t = ((char **)a.values)[i];
-        else
-            snprintf(num, sizeof num, "%lld", (long long)((int64_t *)a.values)[i]);
-        if (i)
-            h5ckpt__buf_bytes(&b, ",", 1);
-        h5ckpt__buf_bytes(&b, t, strlen(t));
-    }
-    h5ckpt__buf_bytes(&b, "", 1);
-    if (b.err)
-        rc = h5ckpt__fail(msg, H5CKPT_ENOMEM, "out of memory");
-    else
-        r->mesh_dim_names = (char *)b.data, b.data = NULL;
-done:
-    h5ckpt__attr_clear(&a);
-    h5ckpt__buf_free(&b);
-    return rc;
-}
-
-static int read_root(const h5ckpt__file *f, h5ckpt__index *ix, hid_t fid,
-                     char *msg)
-{
-    h5ckpt__attr a = {0};
-    int64_t committed = 0, nranks = 0, prod = 1;
-    int rc = 0;
-    size_t i;
-
-    if (H5Aexists(fid, H5CKPT_A_FORMAT) <= 0 ||
-        h5ckpt__attr_read(fid, H5CKPT_A_FORMAT, &a, msg) != 0 ||
-        a.type != H5CKPT_ATTR_STRING || a.count != 0 ||
-        strcmp(((char **)a.values)[0], H5CKPT_FORMAT_NAME) != 0) {
-        rc = h5ckpt__fail(msg, H5CKPT_ENOTCKPT,
-                          "'%s' is an HDF5 file but not an h5ckpt checkpoint",
-                          f->path);
-        goto done;
-    }
-    if ((rc = root_int64(fid, H5CKPT_A_READ_VERSION, &ix->root.read_version, msg)) ||
-        (rc = root_int64(fid, H5CKPT_A_WRITE_VERSION, &ix->root.write_version, msg))) {
-        if (rc == 1)
-            rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
-                              "'%s' lacks its format version attributes", f->path);
-        goto done;
-    }
-    if (ix->root.read_version > H5CKPT_FORMAT_READ_VERSION || ix->root.read_version < 1) {
-        rc = h5ckpt__fail(msg, H5CKPT_EVERSION,
-                          "'%s' needs a reader of format version %lld; this "
-                          "library reads version %d",
-                          f->path, (long long)ix->root.read_version,
-                          H5CKPT_FORMAT_READ_VERSION);
-        goto done;
-    }
-    rc = root_int64(fid, H5CKPT_A_COMMITTED, &committed, msg);
-    if (rc == 1 || (rc == 0 && committed != 1)) {
-        rc = h5ckpt__fail(msg, H5CKPT_ENOTCOMMITTED,
-                          "'%s' was never committed (an interrupted save?)",
-                          f->path);
-        goto done;
-    }
-    if (rc)
-        goto done;
-    if ((rc = root_int64(fid, H5CKPT_A_NRANKS, &nranks, msg)) != 0 ||
-        (rc = root_string(fid, H5CKPT_A_LIBVERSION, &ix->root.library_version,
-                          msg)) != 0 ||
-        (rc = root_string(fid, H5CKPT_A_CREATED, &ix->root.created, msg)) != 0) {
-        if (rc == 1)
-            rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
-                              "'%s' lacks a required root attribute", f->path);
-        goto done;
-    }
-    h5ckpt__attr_clear(&a);
-    if (H5Aexists(fid, H5CKPT_A_MESH_SHAPE) <= 0 ||
-        h5ckpt__attr_read(fid, H5CKPT_A_MESH_SHAPE, &a, msg) != 0 ||
-        a.type != H5CKPT_ATTR_INT64 || a.count < 1 || a.count > H5CKPT_MAX_NDIM) {
-        rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
-                          "root attribute '" H5CKPT_A_MESH_SHAPE
-                          "' is missing or malformed");
-        goto done;
-    }
-    ix->root.mesh_ndim = (int)a.count;
-    for (i = 0; i < a.count; i++) {
-        int64_t n = ((int64_t *)a.values)[i];
-        if (n < 1 || n > INT_MAX || (prod *= n) > INT_MAX) {
-            prod = -1;
-            break;
-        }
-        ix->root.mesh_shape[i] = n;
-    }
-    if (prod != nranks)
-        rc = h5ckpt__fail(msg, H5CKPT_ECORRUPT,
-                          "the writer mesh shape does not multiply to "
-                          "'" H5CKPT_A_NRANKS "' = %lld ranks",
-                          (long long)nranks);
-    ix->root.nranks = nranks;
-    if (rc == 0)
-        rc = root_mesh_dims(fid, &ix->root, msg);
-done:
-    h5ckpt__attr_clear(&a);
+    c.stop = 1;
+    if ((rc = h5ckpt__root_check(fid, &c, &ix->root)) != 0)
+        h5ckpt__set(ctx, rc, "'%s': %s", f->path, c.msg);
     return rc;
 }
 
@@ -531,13 +390,13 @@ static int scan(h5ckpt__ctx *ctx, h5ckpt__file *f, const h5ckpt_options *opts)
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_sec2(fapl) < 0 ||
         H5Pset_file_locking(fapl, opts->no_file_locking ? 0 : 1, 1) < 0 ||
         small_cache(fapl) < 0 ||
-        (w.fid = H5Fopen(f->path, H5F_ACC_RDONLY, fapl)) < 0) {
+        (w.fid = h5ckpt__file_open_serial(f, fapl)) < 0) {
         rc = h5ckpt__set(ctx, H5CKPT_ENOTCKPT, "cannot open '%s' as HDF5", f->path);
         h5ckpt__append_h5err(ctx->errmsg);
         goto done;
     }
     w.has_sums = H5Aexists(w.fid, H5CKPT_A_CHECKSUM_ALGO) > 0;
-    if ((rc = read_root(f, ix, w.fid, ctx->errmsg)) != 0 ||
+    if ((rc = read_root(ctx, f, ix, w.fid)) != 0 ||
         (rc = read_attrs(&w, w.fid, "")) != 0)
         goto done;
     if (H5Oget_info(w.fid, &oi) < 0) {

@@ -13,4 +13,5 @@ lib_libh5ckpt_core_la_SOURCES += \
 	lib/format/checksum_read.c \
 	lib/format/verify.c \
 	lib/format/verify_checksums.c \
-	lib/format/leftovers.c
+	lib/format/leftovers.c \
+	lib/format/space.c

@@ -126,107 +126,29 @@ static int read_ok(hid_t obj, const char *name, h5ckpt__attr *a)
     return h5ckpt__attr_read(obj, name, a, msg) == 0;
 }
 
-static int iso_utc(const char *s)
+/* Adapter: the validator's problems are verify's. */
+static void report_root(void *ctx, int code, const char *object, const char *message)
 {
-    static const char pat[] = "dddd-dd-ddTdd:dd:ddZ";
-    size_t i;
-
-    if (strlen(s) != sizeof pat - 1)
-        return 0;
-    for (i = 0; pat[i]; i++)
-        if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i])
-            return 0;
-    return 1;
+    (void)code;
+    problem(ctx, object, "%s", message);
 }
 
-/* Root group: returns 0 if the file is an h5ckpt file at all, else -1. */
-static int check_root(vctx *v, hid_t fid)
+/* Root group through the one validator (validate.c), every problem
+ * reported, strict checks included.  Returns 0 if the file is an h5ckpt
+ * file at all, else -1 (nothing further is checked). */
+static int check_root(vctx *v, hid_t fid, const char *path)
 {
-    h5ckpt__attr a = {0};
-    int64_t nranks = -1, rv = -1, prod = 1;
-    size_t n = 0, ndims = 0, i;
-    int rc = 0, mesh_ok;
+    h5ckpt__check c = {0};
+    h5ckpt__root r = {0};
+    int rc;
 
-    if (!check_attr(v, fid, "/", H5CKPT_A_FORMAT, K_STRING, 0, 1, NULL) ||
-        !read_ok(fid, H5CKPT_A_FORMAT, &a) ||
-        strcmp(((char **)a.values)[0], H5CKPT_FORMAT_NAME) != 0) {
-        problem(v, "/", "not an h5ckpt checkpoint (no '%s' = '%s' attribute)",
-                H5CKPT_A_FORMAT, H5CKPT_FORMAT_NAME);
-        rc = -1;
-        goto done;
-    }
-    h5ckpt__attr_clear(&a);
-    if (check_attr(v, fid, "/", H5CKPT_A_WRITE_VERSION, K_INT64, 0, 0, NULL) &&
-        read_ok(fid, H5CKPT_A_WRITE_VERSION, &a)) {
-        v->write_version = *(int64_t *)a.values;
-        if (v->write_version < 1)
-            problem(v, "/", "'%s' is %lld (must be >= 1)", H5CKPT_A_WRITE_VERSION,
-                    (long long)v->write_version);
-    }
-    h5ckpt__attr_clear(&a);
-    if (check_attr(v, fid, "/", H5CKPT_A_READ_VERSION, K_INT64, 0, 0, NULL) &&
-        read_ok(fid, H5CKPT_A_READ_VERSION, &a)) {
-        rv = *(int64_t *)a.values;
-        if (rv < 1)
-            problem(v, "/", "'%s' is %lld (must be >= 1)", H5CKPT_A_READ_VERSION,
-                    (long long)rv);
-        else if (rv > H5CKPT_FORMAT_READ_VERSION)
-            problem(v, "/", "needs a reader of format version %lld; this library "
-                    "checks version %d", (long long)rv, H5CKPT_FORMAT_READ_VERSION);
-        else if (v->write_version >= 1 && rv > v->write_version)
-            problem(v, "/", "read version %lld is newer than write version %lld",
-                    (long long)rv, (long long)v->write_version);
-    }
-    h5ckpt__attr_clear(&a);
-    check_attr(v, fid, "/", H5CKPT_A_LIBVERSION, K_STRING, 0, 0, NULL);
-    if (check_attr(v, fid, "/", H5CKPT_A_CREATED, K_STRING, 0, 0, NULL) &&
-        read_ok(fid, H5CKPT_A_CREATED, &a) && !iso_utc(((char **)a.values)[0]))
-        problem(v, "/", "'%s' is '%s', not ISO 8601 UTC YYYY-MM-DDTHH:MM:SSZ",
-                H5CKPT_A_CREATED, ((char **)a.values)[0]);
-    h5ckpt__attr_clear(&a);
-    if (check_attr(v, fid, "/", H5CKPT_A_NRANKS, K_INT64, 0, 0, NULL) &&
-        read_ok(fid, H5CKPT_A_NRANKS, &a)) {
-        nranks = *(int64_t *)a.values;
-        if (nranks < 1)
-            problem(v, "/", "'%s' is %lld (must be >= 1)", H5CKPT_A_NRANKS,
-                    (long long)nranks);
-    }
-    h5ckpt__attr_clear(&a);
-    mesh_ok = check_attr(v, fid, "/", H5CKPT_A_MESH_SHAPE, K_INT64, 1, 0, &ndims) &&
-              read_ok(fid, H5CKPT_A_MESH_SHAPE, &a);
-    for (i = 0; mesh_ok && i < a.count; i++) {
-        int64_t s = ((int64_t *)a.values)[i];
-        if (s < 1) {
-            problem(v, "/", "'%s' has a size %lld < 1", H5CKPT_A_MESH_SHAPE,
-                    (long long)s);
-            mesh_ok = 0;
-        } else if (prod > INT64_MAX / s) {
-            problem(v, "/", "the product of '%s' overflows 64 bits",
-                    H5CKPT_A_MESH_SHAPE);
-            mesh_ok = 0;
-        } else {
-            prod *= s;
-        }
-    }
-    if (mesh_ok && nranks >= 1 && prod != nranks)
-        problem(v, "/", "writer mesh has %lld ranks but '%s' is %lld", (long long)prod,
-                H5CKPT_A_NRANKS, (long long)nranks);
-    h5ckpt__attr_clear(&a);
-    if (check_attr(v, fid, "/", H5CKPT_A_MESH_DIMS, K_STRING, 1, 1, &n) && mesh_ok &&
-        n != ndims)
-        problem(v, "/", "'%s' has %zu names for %zu mesh dimensions", H5CKPT_A_MESH_DIMS,
-                n, ndims);
-    if (H5Aexists(fid, H5CKPT_A_COMMITTED) <= 0) {
-        problem(v, "/", "never committed: no '%s' attribute (an interrupted save)",
-                H5CKPT_A_COMMITTED);
-    } else if (check_attr(v, fid, "/", H5CKPT_A_COMMITTED, K_INT64, 0, 0, NULL) &&
-               read_ok(fid, H5CKPT_A_COMMITTED, &a) && *(int64_t *)a.values != 1) {
-        problem(v, "/", "'%s' is %lld, not 1 (never committed)", H5CKPT_A_COMMITTED,
-                (long long)*(int64_t *)a.values);
-    }
-done:
-    h5ckpt__attr_clear(&a);
-    return rc;
+    c.strict = 1;
+    c.report = report_root;
+    c.ctx = v;
+    rc = h5ckpt__root_check(fid, &c, &r);
+    v->write_version = r.write_version;
+    h5ckpt__root_clear(&r);
+    return rc == H5CKPT_ENOTCKPT ? -1 : 0;
 }
 
 typedef struct {
@@ -461,7 +383,7 @@ static int scan(const char *path, vctx *v, char *msg)
         goto done;
     }
     w.fsize = st.st_size;
-    if (check_root(v, fid) != 0)
+    if (check_root(v, fid, path) != 0)
         goto done;
     check_attrs(v, fid, "/", 0);
     if (H5Oget_info(fid, &root) < 0)

@@ -333,7 +333,6 @@ done:
 static int check_source(const char *path, char *msg)
 {
     struct stat st;
-    htri_t is;
 
     if (stat(path, &st) != 0)
         return h5ckpt__fail(msg, errno == ENOENT || errno == ENOTDIR
@@ -349,10 +348,7 @@ static int check_source(const char *path, char *msg)
                             path);
     if (mpiio_path_ok(path, msg) != 0)
         return H5CKPT_EINVAL;
-    if ((is = H5Fis_hdf5(path)) <= 0)
-        return h5ckpt__fail(msg, H5CKPT_ENOTCKPT, "'%s' is not an HDF5 file",
-                            path);
-    return 0;
+    return 0; /* whether it is HDF5: asked of the held file (access.c) */
 }
 
 int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
@@ -396,11 +392,16 @@ int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
         (rc = h5ckpt__file_open_collective(&ck->ctx, &ck->file, &ck->opts)) != 0)
         goto failed;
     rc = h5ckpt__index_load(&ck->ctx, &ck->file, &ck->opts);
-    /* rank 0 scanned the file by name: still the one every rank holds? */
-    if (rc == 0)
+    /* rank 0 scanned the held file, or (no /proc) the file at the path:
+     * still the one every rank holds? */
+    if (rc == 0) {
+        char held[64];
         rc = h5ckpt__agree(ck->ctx.comm,
-                           rank == 0 ? h5ckpt__file_same(&ck->file, ck->ctx.errmsg) : 0,
+                           rank == 0 && h5ckpt__file_held_name(&ck->file, held, sizeof held) ==
+                                            ck->file.path
+                               ? h5ckpt__file_same(&ck->file, ck->ctx.errmsg) : 0,
                            ck->ctx.errmsg);
+    }
     if (rc == 0 && ck->opts.verify_checksums)
         rc = h5ckpt__sums_load(&ck->ctx, &ck->file);
 failed:
@@ -473,6 +474,10 @@ int h5ckpt_commit(h5ckpt *ck)
     rc = h5ckpt__sums_write(ctx, f, !ck->opts.no_fsync); /* collective, agreed */
     if (rc == 0 && h5ckpt__file_mine(ctx, f))
         rc = h5ckpt__committed_write(f, ctx->errmsg);
+    /* the close writes HDF5's metadata, which must not fail
+     * (format/space.c) */
+    if (rc == 0)
+        rc = h5ckpt__file_reserve(ctx, f, 0);
     if ((rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg)) == 0) {
         if (f->fid >= 0 && H5Fclose(f->fid) < 0) {
             rc = h5ckpt__set(ctx, H5CKPT_EIO, "closing '%s' failed", f->tmp_path);
@@ -481,6 +486,8 @@ int h5ckpt_commit(h5ckpt *ck)
         f->fid = H5I_INVALID_HID;
         rc = h5ckpt__file_wait(ctx, f, rc);
         rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg);
+        if (rc == 0 && ctx->rank == 0)
+            h5ckpt__file_reserve_release(f->tmp_path);
     }
     h5ckpt__h5quiet_end(&q);
     if (rc == 0) {
@@ -505,7 +512,11 @@ int h5ckpt_close(h5ckpt *ck)
     if (!ck)
         return 0;
     h5ckpt__h5quiet_begin(&q);
-    if (ck->file.fid >= 0 && H5Fclose(ck->file.fid) < 0)
+    /* a writer that failed or was never committed: its file is discarded,
+     * and closing it must not write to disk (format/space.c) */
+    if (ck->mode == H5CKPT__WRITER && ck->state != H5CKPT__DONE)
+        rc = h5ckpt__file_abort_close(&ck->file, ck->ctx.errmsg);
+    else if (ck->file.fid >= 0 && H5Fclose(ck->file.fid) < 0)
         rc = h5ckpt__set(&ck->ctx, H5CKPT_EIO, "closing '%s' failed", ck->file.path);
     ck->file.fid = H5I_INVALID_HID;
     h5ckpt__h5quiet_end(&q);

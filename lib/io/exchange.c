@@ -29,7 +29,8 @@
  * MAX_RUN bytes on average); a task whose declared bytes cover less than
  * 3/4 of its span stays with the per-run reads, so no unit reads many bytes
  * nobody asked for.  The exchange is used only when cross-memory attach
- * works between every pair of the node's ranks (probed once per handle
+ * works between every pair of the node's ranks (process_vm_writev, the
+ * call the copies make, probed once per handle
  * and agreed), and can be turned off with H5CKPT_EXCHANGE=0 in the
  * environment (agreed: off if any rank says so).
  *
@@ -82,7 +83,6 @@ struct h5ckpt__exchange {
     int nrank, nsize;
     MPI_Win win;
     uint64_t *counter; /* node-shared, in node rank 0's part of the window */
-    volatile uint64_t magic; /* read by the others' probe */
     pid_t *pids;
     int *counts, *displs; /* per node rank, for the declarations' gather */
 };
@@ -128,31 +128,55 @@ static ssize_t copy_to(pid_t pid, const struct iovec *l, unsigned long nl,
 #endif
 }
 
-static ssize_t copy_from(pid_t pid, const struct iovec *l, const struct iovec *r)
+/*
+ * Whether this rank can write into every other rank of its node with the
+ * call the transfer makes, copy_to (process_vm_writev): each rank writes
+ * MAGIC into its slot of every other rank's inbox (node addresses
+ * `addrs`), then, once the node's ranks have all written, checks its own
+ * inbox.  A seccomp profile or a ptrace policy may refuse
+ * process_vm_writev and allow process_vm_readv: probing the read (as this
+ * once did) turned the exchange on, and every exchanged read failed with
+ * EIO (issue 13).  Collective over the node.  Sets *ok to 0 on failure;
+ * returns 0 or an MPI error.
+ */
+static int probe(h5ckpt__io *io, struct h5ckpt__exchange *x, const uint64_t *addrs,
+                 volatile uint64_t *inbox, int *ok)
 {
-#ifdef HAVE_PROCESS_VM_WRITEV
-    return process_vm_readv(pid, l, 1, r, 1, 0);
-#else
-    (void)pid, (void)l, (void)r;
-    errno = ENOSYS;
-    return -1;
-#endif
+    const uint64_t magic = MAGIC;
+    int r, rc;
+
+    *ok = *ok && addrs && inbox && x->pids;
+    for (r = 0; *ok && r < x->nsize; r++) {
+        struct iovec l = {(void *)&magic, sizeof magic};
+        struct iovec rem = {(void *)(uintptr_t)(addrs[r] + (uint64_t)x->nrank * sizeof magic),
+                            sizeof magic};
+        if (r != x->nrank && copy_to(x->pids[r], &l, 1, &rem, 1) != (ssize_t)sizeof magic)
+            *ok = 0;
+    }
+    /* every write into this rank's inbox is done */
+    if ((rc = h5ckpt__mpi(MPI_Barrier(x->node), "MPI_Barrier", io->ctx->errmsg)) != 0)
+        return rc;
+    for (r = 0; *ok && r < x->nsize; r++)
+        if (r != x->nrank && inbox[r] != MAGIC)
+            *ok = 0;
+    return 0;
 }
 
 /*
  * Collective over io->ctx->comm, once per handle: the node communicator, the
  * counter window, and whether every rank can reach every other rank of its
- * node by cross-memory attach (each reads the others' magic).  Any failure
- * only turns the exchange off (agreed over the handle's ranks, so every
- * node decides the same).
+ * node by cross-memory attach (probe()).  Any failure only turns the
+ * exchange off (agreed over the handle's ranks, so every node decides the
+ * same).
  */
 static int setup(h5ckpt__io *io)
 {
     struct h5ckpt__exchange *x;
     uint64_t *addrs = NULL, mine, got;
+    volatile uint64_t *inbox = NULL;
     pid_t pid = getpid();
     MPI_Aint sz;
-    int du, ok = 1, all = 0, r, rc;
+    int du, ok = 1, all = 0, rc;
     void *base = NULL;
 
     if (!(x = calloc(1, sizeof *x)))
@@ -161,7 +185,6 @@ static int setup(h5ckpt__io *io)
     x->usable = 0;
     x->node = MPI_COMM_NULL;
     x->win = MPI_WIN_NULL;
-    x->magic = MAGIC;
     ok = !io->opts->no_exchange;
     if ((rc = h5ckpt__comm_split(io->ctx->comm, MPI_COMM_TYPE_SHARED, 0,
                                  io->ctx->rank, &x->node, io->ctx->errmsg)) != 0 ||
@@ -173,9 +196,10 @@ static int setup(h5ckpt__io *io)
     if (!(x->pids = malloc((size_t)x->nsize * sizeof *x->pids)) ||
         !(x->counts = malloc((size_t)x->nsize * sizeof *x->counts)) ||
         !(x->displs = malloc((size_t)x->nsize * sizeof *x->displs)) ||
-        !(addrs = malloc((size_t)x->nsize * sizeof *addrs)))
+        !(addrs = malloc((size_t)x->nsize * sizeof *addrs)) ||
+        !(inbox = calloc((size_t)x->nsize, sizeof *inbox)))
         ok = 0;
-    mine = (uint64_t)(uintptr_t)&x->magic;
+    mine = (uint64_t)(uintptr_t)inbox;
     /* every rank takes part in both gathers, whatever it found so far */
     if ((rc = h5ckpt__mpi(MPI_Allgather(&pid, (int)sizeof pid, MPI_BYTE,
                                         x->pids ? (void *)x->pids : (void *)&got,
@@ -184,19 +208,14 @@ static int setup(h5ckpt__io *io)
         (rc = h5ckpt__mpi(MPI_Allgather(&mine, 1, MPI_UINT64_T,
                                         addrs ? (void *)addrs : (void *)&got, 1,
                                         MPI_UINT64_T, x->node),
-                          "MPI_Allgather", io->ctx->errmsg)) != 0) {
+                          "MPI_Allgather", io->ctx->errmsg)) != 0 ||
+        (rc = probe(io, x, addrs, inbox, &ok)) != 0) {
         free(addrs);
+        free((void *)inbox);
         return rc;
     }
-    for (r = 0; ok && r < x->nsize; r++) {
-        struct iovec l = {&got, sizeof got}, rem = {(void *)(uintptr_t)addrs[r], sizeof got};
-        if (r == x->nrank)
-            continue;
-        got = 0;
-        if (copy_from(x->pids[r], &l, &rem) != (ssize_t)sizeof got || got != MAGIC)
-            ok = 0;
-    }
     free(addrs);
+    free((void *)inbox);
     ok = ok && x->nsize > 1;
     if ((rc = h5ckpt__mpi(MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, io->ctx->comm),
                           "MPI_Allreduce", io->ctx->errmsg)) != 0)

@@ -12,6 +12,25 @@ static int plain(const h5ckpt__io *io)
     return io->opts->executor == H5CKPT_EXECUTOR_PLAIN;
 }
 
+/* The end of the datasets a plan writes (their offsets are known once the
+ * objects exist). */
+static uint64_t data_end(const h5ckpt__plan *plan)
+{
+    uint64_t end = 0;
+    size_t i;
+
+    for (i = 0; i < plan->ntasks; i++) {
+        const h5ckpt__op *op = plan->tasks[i].op;
+        uint64_t e = op->offset < 0 ? 0
+                                    : (uint64_t)op->offset +
+                                          h5ckpt__volume(op->layout.ndim, op->layout.shape, NULL) *
+                                              h5ckpt_dtype_size(op->dtype);
+        if (e > end)
+            end = e;
+    }
+    return end;
+}
+
 int h5ckpt__io_write(h5ckpt__io *io, const h5ckpt__plan *plan)
 {
     h5ckpt__ctx *ctx = io->ctx;
@@ -28,6 +47,13 @@ int h5ckpt__io_write(h5ckpt__io *io, const h5ckpt__plan *plan)
     if ((rc = h5ckpt__agree(ctx->comm, h5ckpt__sums_record(io, plan),
                             ctx->errmsg)) != 0 ||
         (rc = h5ckpt__objects_create(io, plan->batch)) != 0)
+        goto done;
+    /* OMPIO hangs, or loses data, when a collective write fails on one
+     * rank: the plain executor reserves the file's space first
+     * (format/space.c) */
+    if (plain(io) &&
+        (rc = h5ckpt__agree(ctx->comm, h5ckpt__file_reserve(ctx, io->file, data_end(plan)),
+                            ctx->errmsg)) != 0)
         goto done;
     rc = plain(io) ? h5ckpt__exec_plain_write(io, plan)
                    : h5ckpt__exec_fast_write(io, plan);

@@ -70,6 +70,14 @@ int h5ckpt__meta_trim(h5ckpt__io *io)
         return 0; /* only the file itself may be open */
     if ((fapl = H5Fget_access_plist(f->fid)) < 0)
         return 0; /* nothing closed: trimming is only an economy */
+    /* A close whose flush fails (a full file system) frees the file but
+     * keeps a broken identifier, which MPI_Finalize closes again: the room
+     * first; without it the file stays open, to be aborted
+     * (format/space.c). */
+    if ((rc = h5ckpt__file_room_for_metadata(io->ctx, f)) != 0) {
+        H5Pclose(fapl);
+        return rc;
+    }
     if (H5Fclose(f->fid) < 0 ||
         (f->fid = H5I_INVALID_HID,
          (f->fid = H5Fopen(f->tmp_path, H5F_ACC_RDWR, fapl)) < 0)) {

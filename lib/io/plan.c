@@ -221,18 +221,16 @@ static void plan_sharded(h5ckpt__task *t, const h5ckpt__op *op)
 
 typedef struct {
     const uint64_t *box;
-    int rank;
-    uint32_t idx; /* box index within that rank's layout */
+    int rank, ndim; /* ndim: the sort's context (qsort has no argument) */
+    uint32_t idx;   /* box index within that rank's layout */
 } entry;
-
-static int g_ndim; /* qsort has no context argument; planning is serial */
 
 static int cmp_entry(const void *a, const void *b)
 {
     const entry *x = a, *y = b;
     int d;
 
-    for (d = 0; d < 2 * g_ndim; d++)
+    for (d = 0; d < 2 * x->ndim; d++)
         if (x->box[d] != y->box[d])
             return x->box[d] < y->box[d] ? -1 : 1;
     return x->rank - y->rank;
@@ -258,7 +256,6 @@ static int decide_owners(h5ckpt__io *io, const h5ckpt__op *op, uint64_t j, entry
     uint64_t total = h5ckpt__volume(ndim, op->layout.shape, NULL), covered = 0;
     size_t i, k, m, uniq = 0;
 
-    g_ndim = ndim;
     if (ne)
         qsort(e, ne, sizeof *e, cmp_entry);
     for (i = 0; i < ne; i = m) {
@@ -376,6 +373,7 @@ static int decide_all(h5ckpt__io *io, const h5ckpt__batch *bt, const size_t *xop
                     continue; /* empty boxes hold nothing */
                 e[ne].box = box;
                 e[ne].rank = r;
+                e[ne].ndim = op->layout.ndim;
                 e[ne].idx = (uint32_t)b;
                 ne++;
             }

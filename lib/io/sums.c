@@ -6,7 +6,8 @@
  * commit).  Verifying readers check, after a flush's reads, every written
  * piece the reads touched: a piece inside a box the rank read is hashed
  * from the caller's buffer; a piece the box only partly covers is read
- * again from the file, whole, in bounded slices.
+ * again from the file, whole, in bounded slices, hashed, and the part the
+ * box covers compared with what the read delivered.
  */
 #include "io/exec.h"
 
@@ -68,6 +69,71 @@ typedef struct {
     hid_t dset, type; /* opened on first need */
 } checker;
 
+/* What a piece re-read from the file is compared with: the caller's
+ * memory of one read box (its origin `base`, element `strides`). */
+typedef struct {
+    const uint64_t *box; /* offsets then counts */
+    const char *base;
+    const int64_t *strides;
+    size_t es;
+    int differs;
+} delivered;
+
+/*
+ * h5ckpt__slice_fn: compare the elements a slice of the re-read piece
+ * shares with the read box against what the read delivered.  Without it, a
+ * read that covers a piece only partly would be checked against the file
+ * alone, and wrong bytes delivered by the transfer itself (issue 13: a
+ * collective H5Dread of overlapping selections under OMPIO) would pass.
+ */
+static void compare_slice(void *arg, int ndim, const hsize_t *start,
+                          const hsize_t *count, const void *buf)
+{
+    delivered *v = arg;
+    uint64_t lo[H5CKPT_MAX_NDIM], hi[H5CKPT_MAX_NDIM], idx[H5CKPT_MAX_NDIM];
+    uint64_t srow[H5CKPT_MAX_NDIM], n, k;
+    const char *s = buf;
+    int d, last = ndim - 1;
+
+    if (ndim == 0) {
+        v->differs |= memcmp(v->base, buf, v->es) != 0;
+        return;
+    }
+    for (d = 0; d < ndim; d++) {
+        uint64_t bend = v->box[d] + v->box[ndim + d];
+        lo[d] = start[d] > v->box[d] ? start[d] : v->box[d];
+        hi[d] = start[d] + count[d] < bend ? start[d] + count[d] : bend;
+        if (lo[d] >= hi[d])
+            return; /* nothing in common */
+        idx[d] = lo[d];
+    }
+    for (d = last; d >= 0; d--) /* row-major element strides of the slice */
+        srow[d] = d == last ? 1 : srow[d + 1] * count[d + 1];
+    n = hi[last] - lo[last];
+    do {
+        uint64_t so = 0;
+        int64_t mo = 0;
+        for (d = 0; d < ndim; d++) {
+            so += (idx[d] - start[d]) * srow[d];
+            mo += (int64_t)(idx[d] - v->box[d]) * v->strides[d];
+        }
+        if (v->strides[last] == 1) {
+            v->differs |= memcmp(v->base + mo * (int64_t)v->es, s + so * v->es,
+                                 n * v->es) != 0;
+        } else {
+            for (k = 0; k < n; k++)
+                v->differs |= memcmp(v->base + (mo + (int64_t)k * v->strides[last]) *
+                                                   (int64_t)v->es,
+                                     s + (so + k) * v->es, v->es) != 0;
+        }
+        for (d = last - 1; d >= 0; d--) { /* odometer over dims < last */
+            if (++idx[d] < hi[d])
+                break;
+            idx[d] = lo[d];
+        }
+    } while (d >= 0);
+}
+
 /* Check piece p against box `box` (memory `base`, element `strides`).
  * Adds the elements they share to *covered. */
 static int check_piece(checker *c, const struct h5ckpt__piece *p,
@@ -81,6 +147,7 @@ static int check_piece(checker *c, const struct h5ckpt__piece *p,
     int64_t at = 0;
     int d, inside = 1, rc;
     char text[400];
+    delivered v = {box, base, strides, es, 0};
 
     if (p->ndim != l->ndim)
         return h5ckpt__set(c->io->ctx, H5CKPT_ECORRUPT,
@@ -113,15 +180,22 @@ static int check_piece(checker *c, const struct h5ckpt__piece *p,
              (c->type = H5Dget_type(c->dset)) < 0))
             return h5ckpt__set(c->io->ctx, H5CKPT_EIO, "cannot open tensor '%s'",
                                op->path);
-        if ((rc = h5ckpt__hash_dataset_box(c->dset, c->type, l->ndim, p->off,
-                                           p->cnt, &h)) != 0)
+        /* host buffers: the bytes delivered must be the piece's too */
+        if ((rc = h5ckpt__hash_dataset_box_each(
+                 c->dset, c->type, l->ndim, p->off, p->cnt, &h,
+                 op->memkind == H5CKPT_MEM_CUDA ? NULL : compare_slice, &v)) != 0)
             return h5ckpt__set(c->io->ctx, rc, "tensor '%s': cannot read a piece to "
                                           "check its checksum", op->path);
         c->io->bytes_read += h5ckpt__volume(l->ndim, p->cnt, NULL) * es;
     }
+    h5ckpt__box_text(l->ndim, p->off, p->cnt, text, sizeof text);
+    if (h == p->hash && v.differs)
+        return h5ckpt__set(c->io->ctx, H5CKPT_ECHECKSUM,
+                           "tensor '%s': the data delivered for the piece %s "
+                           "differs from the file's, which matches its checksum",
+                           op->path, text);
     if (h == p->hash)
         return 0;
-    h5ckpt__box_text(l->ndim, p->off, p->cnt, text, sizeof text);
     return h5ckpt__set(c->io->ctx, H5CKPT_ECHECKSUM,
                        "tensor '%s': checksum mismatch in the piece %s",
                        op->path, text);

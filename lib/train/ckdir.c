@@ -396,7 +396,8 @@ int h5ckpt_ckdir_load(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
 {
     char file[PATH_MAX];
     h5ckpt_error err;
-    int rc = 0;
+    int64_t vanished = -1;
+    int rc = 0, latest = index == H5CKPT_CKDIR_LATEST;
 
     if (!d)
         return H5CKPT_EINVAL;
@@ -409,15 +410,33 @@ int h5ckpt_ckdir_load(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
     /* one rank's bad argument fails every rank alike */
     if ((rc = h5ckpt__agree(d->comm, rc, d->errmsg)) != 0)
         return rc;
-    if (index == H5CKPT_CKDIR_LATEST && (rc = h5ckpt_ckdir_refresh(d)) != 0)
-        return rc;
-    if (index == H5CKPT_CKDIR_LATEST &&
-        h5ckpt_ckdir_latest(d, &index) != 0)
-        return h5ckpt__fail(d->errmsg, H5CKPT_ENOCKPT,
-                            "nothing to load: no committed checkpoint in '%s'",
-                            d->path);
-    h5ckpt_ckdir_path(d, index, file, sizeof file);
-    if ((rc = h5ckpt_open(out, file, d->comm, opts, &err)) != 0)
+    for (;;) {
+        if (latest && (rc = h5ckpt_ckdir_refresh(d)) != 0)
+            return rc;
+        if (latest && h5ckpt_ckdir_latest(d, &index) != 0)
+            return vanished < 0
+                       ? h5ckpt__fail(d->errmsg, H5CKPT_ENOCKPT,
+                                      "nothing to load: no committed checkpoint in '%s'",
+                                      d->path)
+                       : h5ckpt__fail(d->errmsg, H5CKPT_ENOENT,
+                                      "checkpoint %" PRId64 " of '%s' was deleted while "
+                                      "it was being opened, and no other is left",
+                                      vanished, d->path);
+        h5ckpt_ckdir_path(d, index, file, sizeof file);
+        rc = h5ckpt_open(out, file, d->comm, opts, &err);
+        /* The latest checkpoint vanished under us (the retention of a save
+         * running beside this load): once, load the next latest instead.
+         * h5ckpt_open's code is the same on every rank, so is the retry. */
+        if (rc != H5CKPT_ENOENT || !latest || vanished >= 0)
+            break;
+        vanished = index;
+    }
+    if (rc && vanished >= 0)
+        snprintf(d->errmsg, sizeof d->errmsg,
+                 "checkpoint %" PRId64 " was deleted while it was being opened; "
+                 "loading the next latest, %" PRId64 ", failed too: %.300s",
+                 vanished, index, err.message);
+    else if (rc)
         snprintf(d->errmsg, sizeof d->errmsg, "%s", err.message);
     return rc;
 }

@@ -21,3 +21,14 @@ tests_mpi_test_exchange_SOURCES = tests/mpi/test_exchange.c tests/mpi/values.c \
 tests_mpi_test_exchange_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_mpi_test_exchange_LDADD = lib/libh5ckpt_core.la $(CHECK_LIBS) $(HDF5_LIBS) $(XXHASH_LIBS)
 endif
+# Its probe where only process_vm_writev is refused (test_xprobe: a seccomp
+# filter, which stays for the life of the process, hence a binary of its
+# own; links the convenience library to count exchanged units).
+if HAVE_CHECK
+check_PROGRAMS += tests/mpi/test_xprobe
+TESTS += tests/mpi/test_xprobe
+tests_mpi_test_xprobe_SOURCES = tests/mpi/test_xprobe.c tests/mpi/values.c \
+	tests/mpi/values.h tests/mpi/harness.c tests/mpi/harness.h
+tests_mpi_test_xprobe_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_mpi_test_xprobe_LDADD = lib/libh5ckpt_core.la $(CHECK_LIBS) $(HDF5_LIBS) $(XXHASH_LIBS)
+endif

@@ -22,3 +22,26 @@ tests_mpi_test_disagree_SOURCES = tests/mpi/test_disagree.c tests/mpi/harness.c 
 tests_mpi_test_disagree_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_mpi_test_disagree_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
 endif
+
+# Reads whose selections overlap across ranks (test_overlap): the values
+# stored, under both executors, contiguous and chunked, verified or not.
+if HAVE_CHECK
+check_PROGRAMS += tests/mpi/test_overlap
+TESTS += tests/mpi/test_overlap
+tests_mpi_test_overlap_SOURCES = tests/mpi/test_overlap.c tests/mpi/values.c tests/mpi/values.h \
+	tests/mpi/harness.c tests/mpi/harness.h
+tests_mpi_test_overlap_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_mpi_test_overlap_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
+endif
+
+# The file a reader holds (test_held): the path replaced after open, a
+# checkpoint deleted while being opened.  Links the convenience library
+# statically so that its stat() calls reach the test's seam.
+if HAVE_CHECK
+check_PROGRAMS += tests/mpi/test_held
+TESTS += tests/mpi/test_held
+tests_mpi_test_held_SOURCES = tests/mpi/test_held.c tests/mpi/values.c tests/mpi/values.h \
+	tests/mpi/harness.c tests/mpi/harness.h
+tests_mpi_test_held_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_mpi_test_held_LDADD = lib/libh5ckpt_core.la $(CHECK_LIBS) $(HDF5_LIBS) $(XXHASH_LIBS)
+endif

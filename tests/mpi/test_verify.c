@@ -152,6 +152,41 @@ START_TEST(root_info_gives_the_writer_ranks_and_creation_time)
 }
 END_TEST
 
+/* A checkpoint whose writer mesh names its dimension "dp". */
+static void write_named(const char *path)
+{
+    const char *names[1] = {"dp"};
+    h5ckpt_options o = H5CKPT_OPTIONS_INIT;
+    h5ckpt_mesh *m = NULL;
+    h5ckpt *ck = NULL;
+
+    T_PASS(ck, h5ckpt_mesh_create(&m, MPI_COMM_WORLD, 1, &T_size, names, NULL));
+    o.mesh = m;
+    T_PASS(ck, h5ckpt_create(&ck, path, MPI_COMM_WORLD, &o, NULL));
+    T_PASS(ck, h5ckpt_attr_put_int64(ck, "", "step", 6));
+    T_PASS(ck, h5ckpt_commit(ck));
+    T_PASS(ck, h5ckpt_close(ck));
+    h5ckpt_mesh_free(m);
+}
+
+START_TEST(root_info_describes_the_file_the_handle_opened)
+{
+    h5ckpt *ck = NULL, *named = NULL;
+    char buf[64];
+
+    /* under both executors: a fast reader holds no HDF5 handle of its own */
+    write_valid(t_path("held.h5"));
+    T_PASS(ck, h5ckpt_open(&ck, t_path("held.h5"), MPI_COMM_WORLD, NULL, NULL));
+    write_named(t_path("held.h5")); /* renamed over the path after the open */
+    T_CODE(H5CKPT_ENOTFOUND, h5ckpt_root_info(ck, "writer_mesh_dim_names", buf, sizeof buf));
+    T_PASS(named, h5ckpt_open(&named, t_path("held.h5"), MPI_COMM_WORLD, NULL, NULL));
+    T_PASS(named, h5ckpt_root_info(named, "writer_mesh_dim_names", buf, sizeof buf));
+    T_ALL(strcmp(buf, "dp") == 0, "writer_mesh_dim_names '%s'", buf);
+    T_PASS(ck, h5ckpt_close(ck));
+    T_PASS(named, h5ckpt_close(named));
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("verify");
@@ -165,6 +200,7 @@ Suite *test_suite(void)
     tcase_add_test(t, verify_of_a_directory_is_eisdir);
     tcase_add_test(t, verify_without_a_path_is_einval);
     tcase_add_test(t, root_info_gives_the_writer_ranks_and_creation_time);
+    tcase_add_test(t, root_info_describes_the_file_the_handle_opened);
     suite_add_tcase(s, t);
     return s;
 }
