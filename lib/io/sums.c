@@ -261,7 +261,7 @@ static int check_task(h5ckpt__io *io, const h5ckpt__task *t)
  *  5. each rank indexes the rows it received (duplicates removed) and
  *     checks its reads exactly as with a table loaded whole.
  * A rank holds its slice, its home's rows and the rows that touch its
- * reads: O(N/P + T) rather than O(N).  Three MPI_Alltoallv (homes.c).
+ * reads: O(N/P + T) rather than O(N).  Three exchanges (h5ckpt__alltoallv_u64, base/mpi.c).
  */
 
 /* A home's view of one path's rows, for one tensor shape. */
