@@ -134,6 +134,7 @@ ALPHA = 2e-6      # seconds per message (latency + software)
 BETA = 12.5e9     # bytes per second per rank link
 L_ROW = 56        # bytes per checksum row, 2-d tensors
 L_BOX = 48        # bytes per explicit box record sent to a home (2 + 4 words)
+L_OLD_BOX = 40    # bytes per box every rank received before (measured: 40*P*T)
 
 
 def ft(t):
@@ -164,7 +165,7 @@ def model(med, T=100000):
     print(f"### Model: T = {T:,} tensors, alpha = {ALPHA * 1e6:.0f} us, "
           f"beta = {BETA / 1e9:.1f} GB/s\n")
     print("Local work per tensor (fits at 4 ranks, us): " + ", ".join(
-        f"{n} {c(l, n, col) * 1e6:.1f}" for l, n, col in [
+        f"{n} ({l}) {c(l, n, col) * 1e6:.1f}" for l, n, col in [
             ("shard", "w.objects", "r0_cpu"), ("shard", "r.index", "r0_cpu"),
             ("shard", "w.put", "other_cpu"), ("shard", "r.get", "other_cpu"),
             ("shard", "w.plan", "other_cpu"), ("range", "w.plan", "other_cpu"),
@@ -183,10 +184,10 @@ def model(med, T=100000):
         rows.append(("save: offsets broadcast (8 B/tensor)", ft(t_off), ft(t_off), "same"))
         t_agr = 3 * 2 * lg(P) * ALPHA + c("shard", "w.plan", "other_cpu") * T
         t_agr_old = t_agr + lg(P) * ALPHA + 2 * 8 * T / BETA
-        rows.append(("save/load: agreement of items (hashing + allreduces)", ft(t_agr), ft(t_agr),
+        rows.append(("save: plan (hash and agree on the items; every rank, local)", ft(t_agr), ft(t_agr),
                      ft(t_agr_old) + " (+ 8 B/tensor broadcast)"))
         t_exp = 4 * (P - 1) * ALPHA + (L_BOX + 16) * T / BETA + c("range", "w.plan", "other_cpu") * T
-        old_b = (P - 1) * T * L_BOX
+        old_b = P * T * L_OLD_BOX
         rows.append(("save: owners of explicit ranges", ft(t_exp) + ", " + fb((L_BOX + 16) * T),
                      ft(t_exp) + ", " + fb((L_BOX + 16) * T),
                      fb(old_b) + " on every rank (" + ft(old_b / BETA) + ")"))
@@ -208,6 +209,19 @@ def model(med, T=100000):
                      fb(8 * P * T) + f" on every rank, {T * P * P / 2:.0e} compares"))
         agrees = 30 * 2 * lg(P) * ALPHA
         rows.append(("save: ~30 agreements", ft(agrees), ft(agrees), "same"))
+        # Memory high-water per rank: phases nest (w.flush holds w.plan,
+        # w.exec, w.objects...; r.open holds r.index), so a save peaks at
+        # its queue (w.put) plus its flush, a load at open + queue + flush.
+        m = lambda n, col: coef(med, "shard", n, col)
+        ms0 = (m("w.put", "r0_mem_kb") + m("w.flush", "r0_mem_kb")) * 1024 * T
+        ms1 = (m("w.put", "other_mem_kb") + m("w.flush", "other_mem_kb")) * 1024 * T
+        ml0 = (m("r.open", "r0_mem_kb") + m("r.get", "r0_mem_kb") + m("r.flush", "r0_mem_kb")) * 1024 * T
+        ml1 = (m("r.open", "other_mem_kb") + m("r.get", "other_mem_kb") +
+               m("r.flush", "other_mem_kb")) * 1024 * T
+        rows.append(("memory high-water, save (queue + flush)", fb(ms0), fb(ms1),
+                     f"+ {fb(old_g)} on rank 0 (rows), + {fb(old_b)} per rank (explicit boxes)"))
+        rows.append(("memory high-water, verifying load (index + queue + flush)", fb(ml0), fb(ml1),
+                     f"+ {fb(N * L_ROW)} per rank (the whole table)"))
         for i, (ph, a, b, o) in enumerate(rows):
             print(f"| {P:,} | {N:.0e} | {ph} | {a} | {b} | {o} |" if i == 0 else
                   f"| | | {ph} | {a} | {b} | {o} |")
