@@ -25,3 +25,5 @@ include tests/mpi/executors.mk
 include tests/corpus/local.mk
 include tests/mpi/device.mk
 include tests/gpu/local.mk
+include tests/cluster/local.mk
+include tests/python/local.mk

@@ -25,6 +25,25 @@
  *  - The memory type is the file type (the format stores little-endian
  *    types and h5ckpt__h5type gives them), so raw bytes need no conversion;
  *    on a big-endian host every tensor falls back to the plain executor.
+ *
+ * The write path, in order (h5ckpt__io_write, executor.c, then
+ * h5ckpt__exec_fast_write):
+ *  1. rank 0 creates every object and broadcasts the offsets (objects.c,
+ *     meta.c);
+ *  2. rank 0 allocates the data region (h5ckpt__direct_reserve: fallocate,
+ *     so a full disk fails here, before any byte moves), agreed on;
+ *  3. each rank moves its runs (transfer, move_tasks): host runs of at least
+ *     H5CKPT__DIRECT_MIN bytes, and staged device segments as long, have
+ *     their page-aligned middle written with O_DIRECT through two bounce
+ *     buffers by a helper thread (direct.c: no page-cache allocation, no
+ *     inode lock held by a copy, so the ranks of one file write side by
+ *     side as if each had its own); heads, tails and shorter runs go
+ *     through the page cache;
+ *  4. each rank waits for its direct writes, fsyncs (option) and closes
+ *     before the agreement that ends the flush.
+ * The checksums of host pieces were taken before (sums.c), from the
+ * caller's buffers; a snapshot phase (copying the state aside so that
+ * training can go on) would sit between 2 and 3 and feed 3 from the copy.
  * Tensors without a contiguous extent (offset -1: written by another tool
  * with chunked or compact storage) go through the plain executor, decided
  * identically on every rank from the shared index.
@@ -50,12 +69,16 @@ typedef struct {
     unsigned char *mem;
     uint64_t len;
     int err; /* errno of the first failure */
+    h5ckpt__direct *dio; /* writers: direct writes of large runs (direct.c) */
 } run_io;
 
 static int io_all(run_io *r)
 {
     uint64_t done = 0;
 
+    if (r->writing && r->dio)
+        return (r->err = h5ckpt__direct_write(r->dio, r->fd, r->foff, r->mem,
+                                              r->len)) != 0 ? -1 : 0;
     while (done < r->len) {
         size_t n = r->len - done > (1u << 30) ? (1u << 30) : (size_t)(r->len - done);
         ssize_t k = r->writing
@@ -237,7 +260,7 @@ static int move_tasks(h5ckpt__io *io, const h5ckpt__plan *plan, run_io *r,
 static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
 {
     const char *path = writing ? io->file->tmp_path : io->file->path;
-    run_io r = {-1, writing, 0, NULL, 0, 0};
+    run_io r = {-1, writing, 0, NULL, 0, 0, NULL};
     uint64_t need = 0;
     h5ckpt__stage *st = NULL;
     h5ckpt__xplan *xp = NULL;
@@ -245,7 +268,7 @@ static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
     int *role = NULL;
     void *pack = NULL;
     size_t i, ndev = 0;
-    int rc = 0;
+    int rc = 0, e;
 
     /* readers: which device tasks arrive by group broadcast (replica.c) */
     if (!writing && (!(role = calloc(plan->ntasks + 1, sizeof *role)) ||
@@ -274,6 +297,8 @@ static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
     else if (rc == 0 && (r.fd = open(path, O_WRONLY)) < 0)
         rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "cannot open '%s' for raw writes: %s",
                          path, strerror(errno));
+    else if (rc == 0 && (rc = h5ckpt__direct_open(io, path, r.fd, &r.dio)) == 0)
+        h5ckpt__stage_direct(st, r.dio);
     /* readers: fragmented host reads shared among the node's ranks
      * (exchange.c); collective, so every rank takes part whatever its rc */
     for (i = 0; !writing && i < plan->ntasks; i++)
@@ -289,9 +314,15 @@ static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
                     writing ? "write" : "read", path, strerror(r.err));
     /* the last staged segment is written (or read and queued) */
     rc = h5ckpt__stage_finish(st, rc);
+    /* the direct writes still in flight (host runs, staged segments) are
+     * done, or failed */
+    if ((e = h5ckpt__direct_finish(r.dio)) != 0 && rc == 0)
+        rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "raw write of '%s' failed: %s", path,
+                         strerror(e));
     if (rc == 0 && writing && !io->opts->no_fsync && fsync(r.fd) != 0)
         rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "fsync of '%s' failed: %s", path,
                          strerror(errno));
+    h5ckpt__direct_close(r.dio);
     if (writing && r.fd >= 0 && close(r.fd) != 0 && rc == 0)
         rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "closing '%s' failed: %s", path,
                          strerror(errno));
@@ -312,7 +343,10 @@ done:
 
 int h5ckpt__exec_fast_write(h5ckpt__io *io, const h5ckpt__plan *plan)
 {
-    return transfer(io, plan, 1);
+    int rc = h5ckpt__agree(io->ctx->comm, h5ckpt__direct_reserve(io, plan->batch),
+                           io->ctx->errmsg);
+
+    return rc ? rc : transfer(io, plan, 1);
 }
 
 int h5ckpt__exec_fast_read(h5ckpt__io *io, const h5ckpt__plan *plan)

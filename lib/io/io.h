@@ -64,6 +64,7 @@ typedef struct h5ckpt__io {
     struct h5ckpt__exchange *exchange; /* reader: node exchange (exchange.c) */
     uint64_t bytes_written, bytes_read;
     uint64_t exchange_units; /* units this rank delivered (tests) */
+    uint64_t direct_bytes;   /* bytes this rank wrote with O_DIRECT (tests) */
 } h5ckpt__io;
 
 /* ---- planning (plan.c) ---------------------------------------------------- */

@@ -10,6 +10,7 @@ lib_libh5ckpt_core_la_SOURCES += \
 	lib/io/sums.c \
 	lib/io/exec_plain.c \
 	lib/io/exec_fast.c \
+	lib/io/direct.c \
 	lib/io/mirrors.c \
 	lib/io/stage.c \
 	lib/io/replica.c \
