@@ -239,6 +239,29 @@ H5CKPT_API int h5ckpt_layout_none(h5ckpt_layout **out, int ndim,
 H5CKPT_API int h5ckpt_layout_range(h5ckpt_layout **out, int ndim,
                                    const uint64_t *shape, uint64_t start,
                                    uint64_t end, h5ckpt_error *err);
+/*
+ * Several boxes of one tensor held by the calling rank (a rank holding
+ * several chunks: PyTorch DCP plans, hand-made shardings): box i has
+ * `offsets[i*ndim .. i*ndim+ndim-1]` and the same entries of `counts`.
+ * The local buffer is 1-D: the elements of box 0 in row-major order, then
+ * those of box 1, and so on (h5ckpt_layout_local_shape() gives the total);
+ * it is never strided.  The boxes of one layout must not overlap one
+ * another; across ranks the rules of h5ckpt_layout_box() apply to every
+ * box (identical boxes are replicas, owned once; otherwise no overlap, and
+ * a written tensor is covered).  Empty boxes are allowed and hold nothing.
+ * nboxes = 0 is the same as h5ckpt_layout_none(); a 0-d tensor has at most
+ * one box (offsets and counts unused).  Works with both executors and with
+ * device buffers, for puts and gets.
+ *
+ * Local.  Errors: H5CKPT_EINVAL (bad ndim or shape, NULL offsets or counts
+ * with nboxes > 0, a box outside the shape, two boxes overlapping),
+ * H5CKPT_ENOMEM.  On failure *out is NULL and `err` (may be NULL) holds
+ * the message.
+ */
+H5CKPT_API int h5ckpt_layout_boxes(h5ckpt_layout **out, int ndim,
+                                   const uint64_t *shape, size_t nboxes,
+                                   const uint64_t *offsets,
+                                   const uint64_t *counts, h5ckpt_error *err);
 /* Free a layout.  Accepts NULL.  Local. */
 H5CKPT_API void h5ckpt_layout_free(h5ckpt_layout *layout);
 /*
@@ -281,10 +304,11 @@ typedef enum {
  * their options) and nowhere else:
  *  - H5CKPT_EXECUTOR=plain|fast sets the executor when `executor` is
  *    H5CKPT_EXECUTOR_DEFAULT (another value fails with H5CKPT_EINVAL);
- *  - H5CKPT_EXCHANGE=0 sets `no_exchange`.
- * Options are agreed: ranks whose resolved options differ (no_exchange
- * and the snapshot pointer aside) fail create or open with
- * H5CKPT_EDISAGREE on every rank.
+ *  - H5CKPT_EXCHANGE=0 sets `no_exchange`;
+ *  - H5CKPT_DIRECT=0 sets `no_direct`.
+ * Options are agreed: ranks whose resolved options differ (no_exchange and
+ * no_direct aside: one rank's 1 sets them on every rank; and the snapshot
+ * pointer) fail create or open with H5CKPT_EDISAGREE on every rank.
  */
 typedef struct {
     unsigned version;          /* 0 or H5CKPT_OPTIONS_VERSION */
@@ -304,8 +328,13 @@ typedef struct {
                                   0: 256 MiB; less than 64 KiB: 64 KiB */
     int no_exchange;           /* open, fast executor: 1 turns the node-local
                                   exchange of fragmented reads off; one
-                                  rank's 1 turns it off on every rank
-                                  (agreed, not compared) */
+                                  rank's 1 turns it off on every rank (not
+                                  compared) */
+    int no_direct;             /* create, fast executor: 1 writes through
+                                  the page cache only, never with O_DIRECT
+                                  (section "Executors"); one rank's 1 turns
+                                  it off on every rank (agreed, not
+                                  compared) */
     uint64_t snapshot_bytes;   /* create, h5ckpt_commit_start: this rank's
                                   snapshot memory budget (section
                                   "Asynchronous commits"); 0: the rank's own
@@ -320,7 +349,7 @@ typedef struct {
 #define H5CKPT_OPTIONS_VERSION 1
 #define H5CKPT_OPTIONS_INIT                                                   \
     { H5CKPT_OPTIONS_VERSION, NULL, H5CKPT_EXECUTOR_DEFAULT, 0, 0, 0, 0, 0, 0, \
-      0, NULL }
+      0, 0, NULL }
 
 /* Set `*opts` to the defaults (every field zero, version current).  Local. */
 H5CKPT_API void h5ckpt_options_init(h5ckpt_options *opts);
@@ -943,7 +972,11 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  * rank, naming the tensor and the box.  The data has then been delivered and
  * must not be trusted.  Files written before checksums existed have no
  * table: they open and load, unverified.  Off by default (see README for the
- * measured cost).
+ * measured cost).  The open checks the table's shape and place; its rows
+ * stay in the file (when it is contiguous, as h5ckpt writes it) and each
+ * checking flush fetches those its reads touch, so a malformed row is
+ * reported by the flush that meets it (H5CKPT_ECORRUPT), and no rank holds
+ * the whole table (docs/SCALING.md).
  */
 
 /* ------------------------------------------------------------------------ */
@@ -974,6 +1007,14 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  *    `no_exchange` (or H5CKPT_EXCHANGE=0) on any rank turns it off for
  *    every rank of the handle (agreed, not compared).  A caller's
  *    buffers must therefore be writable memory of its own process.
+ *    Writing, the page-aligned middle of every piece of 1 MiB or more goes
+ *    to the file with O_DIRECT (through two 8 MiB bounce buffers per rank
+ *    and a helper thread that makes no MPI call), after rank 0 has
+ *    allocated the data region with fallocate: no page-cache pages are
+ *    allocated for it and the ranks of one file write side by side.  Such
+ *    bytes are not in the page cache after the commit.  Where O_DIRECT is
+ *    refused, writes are buffered; `no_direct` (or H5CKPT_DIRECT=0) on any
+ *    rank makes every rank's writes buffered (and skips the fallocate).
  *  - H5CKPT_EXECUTOR_DEFAULT (what zeroed and NULL options give): the
  *    environment variable H5CKPT_EXECUTOR ("plain" or "fast")
  *    when set, else fast.  create and open fail with H5CKPT_EINVAL for
@@ -1126,6 +1167,48 @@ H5CKPT_API uint64_t h5ckpt_snapshot_bytes(const h5ckpt_snapshot *s);
  */
 
 /* ------------------------------------------------------------------------ */
+/* Language bindings: communicators as MPI_Fint                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The same as h5ckpt_mesh_create(), h5ckpt_create(), h5ckpt_open(),
+ * h5ckpt_ckdir_open() and h5ckpt_verify(), with the communicator passed as
+ * its Fortran handle (MPI_Comm_c2f(comm); mpi4py: comm.py2f()) and
+ * converted with MPI_Comm_f2c.  MPI_Comm is a pointer in Open MPI and an
+ * int in MPICH; MPI_Fint is an integer in both, so bindings without a
+ * compile step (Python ctypes) can pass any communicator, split ones
+ * included.  Contracts, collectiveness and errors are those of the
+ * functions they wrap, plus H5CKPT_EINVAL ("MPI is not initialised", or
+ * the handle converts to MPI_COMM_NULL) on the calling rank, before any
+ * communication.
+ */
+H5CKPT_API int h5ckpt_mesh_create_f(h5ckpt_mesh **out, MPI_Fint comm, int ndim,
+                                    const int *shape,
+                                    const char *const *dim_names,
+                                    h5ckpt_error *err);
+H5CKPT_API int h5ckpt_create_f(h5ckpt **out, const char *path, MPI_Fint comm,
+                               const h5ckpt_options *opts, h5ckpt_error *err);
+H5CKPT_API int h5ckpt_open_f(h5ckpt **out, const char *path, MPI_Fint comm,
+                             const h5ckpt_options *opts, h5ckpt_error *err);
+H5CKPT_API int h5ckpt_ckdir_open_f(h5ckpt_ckdir **out, const char *path,
+                                   MPI_Fint comm,
+                                   const h5ckpt_ckdir_options *opts,
+                                   h5ckpt_error *err);
+H5CKPT_API int h5ckpt_verify_f(const char *path, MPI_Fint comm,
+                               h5ckpt_problem_fn fn, void *ctx,
+                               size_t *nproblems, h5ckpt_error *err);
+/*
+ * Whether buffers of memory kind `kind` can be passed to put and get in
+ * this process: 0 for H5CKPT_MEM_HOST; for H5CKPT_MEM_CUDA, 0 when the
+ * library was built with CUDA and a device can be used, else
+ * H5CKPT_ENOTSUP with the reason in `err` ("CUDA buffers need a CUDA
+ * build", "no CUDA device: ...").  Bindings use it to pass device memory
+ * directly or stage it through host memory.  Local.  Errors:
+ * H5CKPT_ENOTSUP, H5CKPT_EINVAL (unknown kind).
+ */
+H5CKPT_API int h5ckpt_memkind_usable(h5ckpt_memkind kind, h5ckpt_error *err);
+
+/* ------------------------------------------------------------------------ */
 /* Limits and malformed files (no new functions)                             */
 /* ------------------------------------------------------------------------ */
 
@@ -1138,12 +1221,36 @@ H5CKPT_API uint64_t h5ckpt_snapshot_bytes(const h5ckpt_snapshot *s);
  *   than one dimension, integers beyond int64) are not listed.
  * - h5ckpt_create() and h5ckpt_open() return H5CKPT_EINVAL for a path whose
  *   base name leaves no room for the temporary name (over NAME_MAX - 29
- *   bytes) and, with Open MPI 4.x, for paths MPI-IO would abort on (over 244
- *   bytes, or base names over 205 bytes).
+ *   bytes) and, with Open MPI 4.x, for paths MPI-IO would abort or hang on
+ *   (over 244 bytes; base names over 202 bytes for create, over 231 for
+ *   open).
  * - A NULL `out`, path or bad options version on some ranks only fails every
  *   rank alike (H5CKPT_EINVAL), as does a NULL `out` in h5ckpt_mesh_create().
  *   NULL options, zeroed options and H5CKPT_OPTIONS_INIT are the same
  *   options.
+ *
+ * Untrusted files.  h5ckpt checks every number HDF5 gives it against the
+ * format and the file's size before using it, but it cannot read a file
+ * without HDF5, and HDF5 1.10.8 trusts some metadata it decodes: a damaged
+ * global heap (where variable-length strings live) or object header can
+ * make it write out of bounds (SIGSEGV), spin forever, or try a huge
+ * allocation (tests/corpus/hdf5-bugs has six such files).  So:
+ * - Only as safe as HDF5 (may crash or hang the calling process on a
+ *   hostile file): h5ckpt_open() (rank 0 walks every object, attribute and
+ *   string), h5ckpt_verify(), and what opens a file through them:
+ *   h5ckpt_ckdir_load(), h5ckpt_state_load_file(); a verifying open's read
+ *   of the checksum table; reads of tensors that have no contiguous storage
+ *   (chunked or compact datasets, which only other tools write: HDF5
+ *   decodes their index and filters); every read with the plain executor.
+ * - Safe whatever the file holds, once h5ckpt_open() returned: every
+ *   listing and attribute getter (they read the index h5ckpt_open() built
+ *   and validated, in memory), and the fast executor's reads of contiguous
+ *   tensors (pread at offsets checked to lie inside the file: a file that
+ *   shrinks later gives H5CKPT_EIO, never SIGBUS).  Writers (create, put,
+ *   commit) never parse an existing file.
+ * A program that opens files it does not trust should parse them in a
+ * separate process, as the h5ckpt tool does (doc/h5ckpt.md, "Hostile
+ * files"): the crash or hang is then a clean error in the parent.
  */
 
 #ifdef __cplusplus

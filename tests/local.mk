@@ -26,3 +26,5 @@ include tests/corpus/local.mk
 include tests/mpi/device.mk
 include tests/mpi/async.mk
 include tests/gpu/local.mk
+include tests/cluster/local.mk
+include tests/python/local.mk

@@ -79,6 +79,19 @@ void h5ckpt__comm_free(MPI_Comm *comm);
  * INT_MAX. */
 int h5ckpt__mpi_count(size_t n, int *out, const char *what, char *msg);
 
+/*
+ * Collective: one MPI_Alltoallv of uint64 words, `sc[r]` of them from
+ * `send` to rank r, `sd` their displacements (filled here); *out receives
+ * the words (malloc'd; the caller frees it; NULL after a failure),
+ * `rcnt`/`rd` the counts and displacements per source (arrays of
+ * ctx->size).  `rc` is this rank's error so far (it still takes part, and
+ * the exchange is skipped by all).  Agreed.  The library spreads work over
+ * home ranks with it: item j is handled by rank j mod P (io/plan.c,
+ * io/replica.c, io/sums.c), so no rank holds every rank's data.
+ */
+int h5ckpt__alltoallv_u64(h5ckpt__ctx *ctx, int rc, const uint64_t *send, int *sc,
+                          int *sd, int *rcnt, int *rd, uint64_t **out);
+
 /* Collective: a barrier that waits asleep (non-blocking barrier polled
  * every 0.1 ms), for ranks that wait on one rank's serial work: spinning in
  * the MPI call that follows would take CPU from it where ranks share cores.

@@ -31,12 +31,17 @@ uint64_t h5ckpt_bytes_read(const h5ckpt *ck) { return ck ? ck->io.bytes_read : 0
  * 4.1's OMPIO aborts the process (a fixed 256-byte buffer in its sharedfp
  * components overflows) when MPI_File_open is given a path of 245 bytes or
  * more, and fails to open a file whose name is longer than about 234 bytes
- * (it makes "<name>_cid-<n>-<pid>.sm" next to it).  With Open MPI such paths
- * are refused with EINVAL instead (measured with 4.1.4).
+ * (it makes "<name>_cid-<n>-<pid>.sm" next to it).  When the ranks span
+ * several nodes it makes "<name>-<jobid>-<pid>.lock" instead (sharedfp
+ * lockedfile), up to 24 bytes more (a 10-digit job id, a 7-digit pid):
+ * when that name is too long rank 0 fails alone and the other ranks wait
+ * in MPI_File_open forever.  So a name may have at most 255 - 24 = 231
+ * bytes.  With Open MPI such paths are refused with EINVAL instead
+ * (measured with 4.1.4).
  */
 #if defined(OMPI_MAJOR_VERSION) && OMPI_MAJOR_VERSION < 5
 #define MPIIO_PATH_MAX 244
-#define MPIIO_NAME_MAX 234
+#define MPIIO_NAME_MAX 231
 #else
 #define MPIIO_PATH_MAX (PATH_MAX - 1)
 #define MPIIO_NAME_MAX NAME_MAX
@@ -50,6 +55,19 @@ static int mpiio_path_ok(const char *path, char *msg)
                         "path '%.40s...' is %zu bytes long; MPI-IO here opens "
                         "at most %d (use a shorter or relative path)",
                         path, strlen(path), MPIIO_PATH_MAX);
+}
+
+/* The base name of a file to open through MPI-IO. */
+static int mpiio_name_ok(const char *path, char *msg)
+{
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+
+    if (strlen(base) <= MPIIO_NAME_MAX)
+        return 0;
+    return h5ckpt__fail(msg, H5CKPT_EINVAL,
+                        "file name '%.40s...' is %zu bytes long; MPI-IO here "
+                        "opens at most %d (rename it)",
+                        base, strlen(base), MPIIO_NAME_MAX);
 }
 
 /* Split `path` into its directory ("." if none) and base name. */
@@ -146,8 +164,8 @@ static int env_off(const char *name)
 
 /*
  * The caller's options (NULL: the defaults) with the defaults and the
- * environment overrides applied: the one place that reads H5CKPT_EXECUTOR
- * and H5CKPT_EXCHANGE (lib/h5ckpt.h, "Options").  Local.  Returns 0 or
+ * environment overrides applied: the one place that reads H5CKPT_EXECUTOR,
+ * H5CKPT_EXCHANGE and H5CKPT_DIRECT (lib/h5ckpt.h, "Options").  Local.  Returns 0 or
  * H5CKPT_EINVAL.
  */
 static int resolve_options(h5ckpt_options *dst, const h5ckpt_options *src,
@@ -180,6 +198,8 @@ static int resolve_options(h5ckpt_options *dst, const h5ckpt_options *src,
     }
     if (env_off("H5CKPT_EXCHANGE"))
         dst->no_exchange = 1;
+    if (env_off("H5CKPT_DIRECT"))
+        dst->no_direct = 1;
     return 0;
 }
 
@@ -222,16 +242,20 @@ static int begin(h5ckpt **out, const char *path, MPI_Comm comm,
     return rc;
 }
 
-/* Collective: all ranks pass the same path and options. */
-static int check_same(MPI_Comm comm, const char *path, const h5ckpt_options *o,
+/*
+ * Collective: all ranks pass the same path and options, and agree on
+ * no_direct (any rank's 1 sets it on every rank).
+ */
+static int check_same(MPI_Comm comm, const char *path, h5ckpt_options *o,
                       char *msg)
 {
     h5ckpt__buf b = {0};
     uint64_t mine, root;
-    int rank, rc = 0;
+    int rank, rc = 0, e, off = o->no_direct != 0;
 
     /* resolved options: NULL, zeroed and explicit defaults agree;
-     * no_exchange is agreed later, not compared (lib/h5ckpt.h) */
+     * no_exchange is agreed later (exchange.c) and no_direct below: neither
+     * is compared (lib/h5ckpt.h) */
     h5ckpt__buf_str(&b, path);
     h5ckpt__buf_u64(&b, (uint64_t)(o->no_fsync != 0));
     h5ckpt__buf_u64(&b, (uint64_t)o->executor);
@@ -247,6 +271,12 @@ static int check_same(MPI_Comm comm, const char *path, const h5ckpt_options *o,
     if ((rc = h5ckpt__mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank", msg)) == 0)
         rc = h5ckpt__mpi(MPI_Bcast(&root, 1, MPI_UINT64_T, 0, comm), "MPI_Bcast",
                          msg);
+    /* every rank takes part, whatever it found so far */
+    e = h5ckpt__mpi(MPI_Allreduce(MPI_IN_PLACE, &off, 1, MPI_INT, MPI_MAX, comm),
+                    "MPI_Allreduce", msg);
+    if (rc == 0)
+        rc = e;
+    o->no_direct = off;
     if (rc == 0 && root != mine)
         rc = h5ckpt__fail(msg, H5CKPT_EDISAGREE,
                           "rank %d passes path '%s' or options that differ "
@@ -350,7 +380,7 @@ static int check_source(const char *path, char *msg)
         return h5ckpt__fail(msg, H5CKPT_ENOTCOMMITTED,
                             "'%s' is the temporary file of an unfinished save",
                             path);
-    if (mpiio_path_ok(path, msg) != 0)
+    if (mpiio_path_ok(path, msg) != 0 || mpiio_name_ok(path, msg) != 0)
         return H5CKPT_EINVAL;
     return 0; /* whether it is HDF5: asked of the held file (access.c) */
 }
@@ -482,7 +512,7 @@ static int finish(h5ckpt *ck)
     int rc;
 
     h5ckpt__h5quiet_begin(&q);
-    rc = h5ckpt__sums_write(ctx, f); /* collective, agreed */
+    rc = h5ckpt__sums_write(ctx, f, !ck->opts.no_fsync); /* collective, agreed */
     if (rc == 0 && h5ckpt__file_mine(ctx, f))
         rc = h5ckpt__committed_write(f, ctx->errmsg);
     /* the close writes HDF5's metadata, which must not fail

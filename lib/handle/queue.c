@@ -133,10 +133,12 @@ static int check_buffer(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
         (rc = h5ckpt__device_kind(path, 1, data, &op->memkind, ck->ctx.errmsg)) != 0)
         return rc;
     if (buf->strides) {
-        if (layout->kind == H5CKPT__LAYOUT_RANGE)
+        if (layout->kind == H5CKPT__LAYOUT_RANGE ||
+            layout->kind == H5CKPT__LAYOUT_BOXES)
             return h5ckpt__set(&ck->ctx, H5CKPT_EINVAL,
-                               "tensor '%s': a range layout cannot be strided",
-                               path);
+                               "tensor '%s': a %s layout cannot be strided",
+                               path, layout->kind == H5CKPT__LAYOUT_RANGE
+                                         ? "range" : "multi-box");
         if (h5ckpt__strided_span(layout->local_ndim, layout->local_shape,
                                  buf->strides, &span) != 0)
             return h5ckpt__set(&ck->ctx, H5CKPT_EINVAL,

@@ -11,7 +11,9 @@
  *
  * The thread makes no MPI and no HDF5 call and sets no message on the
  * handle: it writes through the same raw-run routine as the fast executor
- * (rawio.c), keeps one hash per box, and leaves its outcome (an errno and a
+ * (rawio.c; buffered: its rawio has no direct writer yet, which would take
+ * rank 0's fallocate at start, h5ckpt__direct_finish on the thread before
+ * the fsync and h5ckpt__direct_close at join), keeps one hash per box, and leaves its outcome (an errno and a
  * one-line message naming the rank and the file) in the job.  The caller's
  * thread collects all of it at h5ckpt__async_join.
  *

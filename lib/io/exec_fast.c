@@ -25,6 +25,26 @@
  *  - The memory type is the file type (the format stores little-endian
  *    types and h5ckpt__h5type gives them), so raw bytes need no conversion;
  *    on a big-endian host every tensor falls back to the plain executor.
+ *
+ * The write path, in order (h5ckpt__io_write, executor.c, then
+ * h5ckpt__exec_fast_write):
+ *  1. rank 0 creates every object and broadcasts the offsets (objects.c,
+ *     meta.c);
+ *  2. rank 0 allocates the data region (h5ckpt__direct_reserve: fallocate,
+ *     so a full disk fails here, before any byte moves), agreed on;
+ *  3. each rank moves its runs (transfer, move_tasks): host runs of at least
+ *     H5CKPT__DIRECT_MIN bytes, and staged device segments as long, have
+ *     their page-aligned middle written with O_DIRECT through two bounce
+ *     buffers by a helper thread (direct.c: no page-cache allocation, no
+ *     inode lock held by a copy, so the ranks of one file write side by
+ *     side as if each had its own); heads, tails and shorter runs go
+ *     through the page cache;
+ *  4. each rank waits for its direct writes, fsyncs (option) and closes
+ *     before the agreement that ends the flush.
+ * The checksums of host pieces were taken before (sums.c), from the
+ * caller's buffers.  An asynchronous commit (async.c) copies the state
+ * aside after 1 and a background thread writes the copy through the same
+ * run routine (rawio.c), buffered (no direct writer there yet).
  * Tensors without a contiguous extent (offset -1: written by another tool
  * with chunked or compact storage) go through the plain executor, decided
  * identically on every rank from the shared index.
@@ -167,7 +187,7 @@ static int move_tasks(h5ckpt__io *io, const h5ckpt__plan *plan, h5ckpt__rawio *r
     for (i = 0; rc == 0 && i < plan->ntasks; i++) {
         const h5ckpt__task *t = &plan->tasks[i];
         int64_t base = h5ckpt__task_offset(io, t);
-        if (t->nelems == 0 || base < 0 || (role && role[i] == 2) ||
+        if (t->nelems == 0 || base < 0 || (role && (role[i] & 3) == 2) ||
             (skip && skip[i]))
             continue;
         if (h5ckpt__task_on_device(t))
@@ -191,7 +211,7 @@ static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
     int *role = NULL;
     void *pack = NULL;
     size_t i, ndev = 0;
-    int rc = 0;
+    int rc = 0, e;
 
     h5ckpt__rawio_init(&r, -1, writing);
     /* readers: which device tasks arrive by group broadcast (replica.c) */
@@ -221,6 +241,8 @@ static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
     else if (rc == 0 && (r.fd = open(path, O_WRONLY)) < 0)
         rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "cannot open '%s' for raw writes: %s",
                          path, strerror(errno));
+    else if (rc == 0 && (rc = h5ckpt__direct_open(io, path, r.fd, &r.dio)) == 0)
+        h5ckpt__stage_direct(st, r.dio);
     /* readers: fragmented host reads shared among the node's ranks
      * (exchange.c); collective, so every rank takes part whatever its rc */
     for (i = 0; !writing && i < plan->ntasks; i++)
@@ -236,9 +258,15 @@ static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
                     writing ? "write" : "read", path, strerror(r.err));
     /* the last staged segment is written (or read and queued) */
     rc = h5ckpt__stage_finish(st, rc);
+    /* the direct writes still in flight (host runs, staged segments) are
+     * done, or failed */
+    if ((e = h5ckpt__direct_finish(r.dio)) != 0 && rc == 0)
+        rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "raw write of '%s' failed: %s", path,
+                         strerror(e));
     if (rc == 0 && writing && !io->opts->no_fsync && fsync(r.fd) != 0)
         rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "fsync of '%s' failed: %s", path,
                          strerror(errno));
+    h5ckpt__direct_close(r.dio);
     if (writing && r.fd >= 0 && close(r.fd) != 0 && rc == 0)
         rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "closing '%s' failed: %s", path,
                          strerror(errno));
@@ -259,7 +287,10 @@ done:
 
 int h5ckpt__exec_fast_write(h5ckpt__io *io, const h5ckpt__plan *plan)
 {
-    return transfer(io, plan, 1);
+    int rc = h5ckpt__agree(io->ctx->comm, h5ckpt__direct_reserve(io, plan->batch),
+                           io->ctx->errmsg);
+
+    return rc ? rc : transfer(io, plan, 1);
 }
 
 int h5ckpt__exec_fast_read(h5ckpt__io *io, const h5ckpt__plan *plan)

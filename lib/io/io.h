@@ -71,6 +71,7 @@ typedef struct h5ckpt__io {
     uint64_t bytes_written, bytes_read;
     uint64_t exchange_units; /* units this rank delivered (tests) */
     h5ckpt__async async;     /* writer: the commit in flight */
+    uint64_t direct_bytes;   /* bytes this rank wrote with O_DIRECT (tests) */
 } h5ckpt__io;
 
 /* ---- planning (plan.c) ---------------------------------------------------- */

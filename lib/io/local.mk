@@ -13,6 +13,7 @@ lib_libh5ckpt_core_la_SOURCES += \
 	lib/io/exec_fast.c \
 	lib/io/rawio.c \
 	lib/io/async.c \
+	lib/io/direct.c \
 	lib/io/mirrors.c \
 	lib/io/stage.c \
 	lib/io/replica.c \

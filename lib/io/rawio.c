@@ -4,8 +4,8 @@
  * The fast executor moves its runs through it on the caller's thread; the
  * background writer of an asynchronous commit (async.c) writes its snapshot
  * through it on its own thread.  So every write path has one place where a
- * different way of writing a run (O_DIRECT for the aligned middle of large
- * runs, say) plugs in: h5ckpt__rawio_move.
+ * different way of writing a run plugs in, h5ckpt__rawio_move: with r->dio
+ * set, the aligned middle of large runs goes O_DIRECT (direct.c).
  *
  * Thread rules: a rawio is used by one thread at a time; it makes no MPI and
  * no HDF5 call, sets no message (the caller turns r->err into one) and
@@ -26,6 +26,12 @@ int h5ckpt__rawio_move(h5ckpt__rawio *r, uint64_t foff, unsigned char *mem,
     if (r->writing && r->fail_errno && r->moved + len > r->fail_after) {
         r->err = r->fail_errno;
         return -1;
+    }
+    if (r->writing && r->dio) { /* direct.c: the aligned middle O_DIRECT */
+        if ((r->err = h5ckpt__direct_write(r->dio, r->fd, foff, mem, len)) != 0)
+            return -1;
+        r->moved += len;
+        return 0;
     }
     while (done < len) {
         size_t n = len - done > (1u << 30) ? (1u << 30) : (size_t)(len - done);

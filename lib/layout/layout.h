@@ -43,7 +43,14 @@ void h5ckpt__box_text(int ndim, const uint64_t *off, const uint64_t *cnt,
                       char *buf, size_t size);
 
 /* Layout object. */
-enum { H5CKPT__LAYOUT_SHARDED = 1, H5CKPT__LAYOUT_BOX, H5CKPT__LAYOUT_RANGE };
+/* BOXES: h5ckpt_layout_boxes (boxes.c); like RANGE, a 1-D local buffer of
+ * the boxes' elements in order, never strided. */
+enum {
+    H5CKPT__LAYOUT_SHARDED = 1,
+    H5CKPT__LAYOUT_BOX,
+    H5CKPT__LAYOUT_RANGE,
+    H5CKPT__LAYOUT_BOXES
+};
 
 struct h5ckpt_layout {
     int kind;
