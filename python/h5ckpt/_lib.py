@@ -42,7 +42,8 @@ class Options(Structure):
                 ("no_fsync", c_int), ("no_file_locking", c_int),
                 ("alignment", c_uint64), ("verify_checksums", c_int),
                 ("staging_bytes", c_uint64), ("no_exchange", c_int),
-                ("no_direct", c_int)]
+                ("no_direct", c_int), ("snapshot_bytes", c_uint64),
+                ("snapshot", c_void_p)]
 
 
 class BufferStruct(Structure):
@@ -66,7 +67,7 @@ EXECUTOR_DEFAULT, EXECUTOR_PLAIN, EXECUTOR_FAST = 0, 1, 2
 MEM_HOST, MEM_CUDA = 0, 1
 ATTR_INT64, ATTR_FLOAT64, ATTR_STRING, ATTR_BOOL = 0, 1, 2, 3
 # H5CKPT_OPTIONS_INIT, field by field
-OPTIONS_INIT = (OPTIONS_VERSION, None, EXECUTOR_DEFAULT, 0, 0, 0, 0, 0, 0, 0)
+OPTIONS_INIT = (OPTIONS_VERSION, None, EXECUTOR_DEFAULT, 0, 0, 0, 0, 0, 0, 0, 0, None)
 CKDIR_OPTIONS_INIT = (CKDIR_OPTIONS_VERSION, 0, 0)
 REPLICATE = -1
 CKDIR_NEXT = -1
@@ -178,6 +179,16 @@ NOT_BOUND = {
     "h5ckpt_verify": "takes MPI_Comm: bound as h5ckpt_verify_f",
     "h5ckpt_comm": "returns MPI_Comm: Python keeps the mpi4py communicator",
     "h5ckpt_options_init": "a zeroed Options (ctypes' default) is the same",
+    # Asynchronous commits (issue 15): bound later (issue 16); Options
+    # carries their two fields, zero (the defaults) from Python.
+    "h5ckpt_commit_start": "asynchronous commits: not bound yet",
+    "h5ckpt_commit_test": "asynchronous commits: not bound yet",
+    "h5ckpt_commit_wait": "asynchronous commits: not bound yet",
+    "h5ckpt_ckdir_commit_start": "asynchronous commits: not bound yet",
+    "h5ckpt_ckdir_commit_wait": "asynchronous commits: not bound yet",
+    "h5ckpt_snapshot_create": "asynchronous commits: not bound yet",
+    "h5ckpt_snapshot_free": "asynchronous commits: not bound yet",
+    "h5ckpt_snapshot_bytes": "asynchronous commits: not bound yet",
     "h5ckpt_attr_put_int64": "h5ckpt_attr_put covers it",
     "h5ckpt_attr_put_float64": "h5ckpt_attr_put covers it",
     "h5ckpt_attr_put_string": "h5ckpt_attr_put covers it",

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.skipif(RANK != 0, reason="local test, rank 0 only")
 
 ENUMS = {"h5ckpt_dtype", "h5ckpt_attr_type", "h5ckpt_memkind", "h5ckpt_executor",
          "h5ckpt_errcode"}
-HANDLES = {"h5ckpt", "h5ckpt_mesh", "h5ckpt_layout", "h5ckpt_ckdir", "h5ckpt_state"}
+HANDLES = {"h5ckpt", "h5ckpt_mesh", "h5ckpt_layout", "h5ckpt_ckdir", "h5ckpt_state",
+           "h5ckpt_snapshot"}
 STRUCTS = {"h5ckpt_error": _lib.ErrorStruct, "h5ckpt_options": _lib.Options,
            "h5ckpt_buffer": _lib.BufferStruct,
            "h5ckpt_ckdir_options": _lib.CkdirOptions}
