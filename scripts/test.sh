@@ -26,11 +26,13 @@ if [ "${H5CKPT_SANITIZE:-1}" != 0 ]; then
     make dist >/dev/null
     tar xzf h5ckpt-*.tar.gz -C build-san --strip-components=1
     # Without CUDA and NCCL: CI also builds and tests that variant (the main
-    # build above auto-detects them).
+    # build above auto-detects them).  The cross-node tests at 2 nodes x 2
+    # ranks only: the node layouts are the plain run's business.
     if (cd build-san && ./configure -q --enable-sanitizers --without-cuda --without-nccl &&
         make -j"$(nproc)" >/dev/null &&
         ASAN_OPTIONS=detect_leaks=0 \
-        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 make -j1 check >san.log 2>&1); then
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        H5CKPT_CLUSTER_LAYOUTS=${H5CKPT_CLUSTER_LAYOUTS:-2x2} make -j1 check >san.log 2>&1); then
         san=clean
     else
         san=FAILED
@@ -45,6 +47,14 @@ echo "sanitizer run (ASan+UBSan): $san"
 # GPU tests skip without a CUDA device (CI has none): say so visibly.
 for f in tests/gpu/*.log build-san/tests/gpu/*.log; do
     if [ -f "$f" ]; then grep -h '^skipped: ' "$f" | sed "s|^|${f%.log}: |" || true; fi
+done
+# Cross-node tests skip where the simulated cluster cannot be made (not
+# root, no unshare): one line, whatever the number of tests.
+cat tests/cluster/*.log build-san/tests/cluster/*.log 2>/dev/null |
+    grep '^skipped: ' | sort -u | sed 's|^|tests/cluster: |' || true
+# So do the Python tests that need torch >= 2 or a CUDA device.
+for f in tests/python/*.log build-san/tests/python/*.log; do
+    if [ -f "$f" ]; then grep -h '^skipped: \|^SKIPPED ' "$f" | sort -u | sed "s|^|${f%.log}: |" || true; fi
 done
 # One closing line that any CI reader understands.
 # (counts both the plain and the sanitized run)

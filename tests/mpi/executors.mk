@@ -19,8 +19,13 @@ if HAVE_CHECK
 check_PROGRAMS += tests/mpi/test_exchange
 TESTS += tests/mpi/test_exchange
 tests_mpi_test_exchange_SOURCES = tests/mpi/test_exchange.c tests/mpi/values.c \
-	tests/mpi/values.h tests/mpi/harness.c tests/mpi/harness.h
+	tests/mpi/values.h tests/mpi/nodes.c tests/mpi/nodes.h tests/mpi/harness.c \
+	tests/mpi/harness.h
 tests_mpi_test_exchange_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+# Every cross-memory copy the library makes goes through the test first,
+# which checks that its target runs on the same node.
+tests_mpi_test_exchange_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=process_vm_writev \
+	-Wl,--wrap=process_vm_readv
 tests_mpi_test_exchange_LDADD = lib/libh5ckpt_core.la $(CHECK_LIBS) $(HDF5_LIBS) $(XXHASH_LIBS)
 endif
 # Its probe where only process_vm_writev is refused (test_xprobe: a seccomp
@@ -33,4 +38,15 @@ tests_mpi_test_xprobe_SOURCES = tests/mpi/test_xprobe.c tests/mpi/values.c \
 	tests/mpi/values.h tests/mpi/harness.c tests/mpi/harness.h
 tests_mpi_test_xprobe_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_mpi_test_xprobe_LDADD = lib/libh5ckpt_core.la $(CHECK_LIBS) $(HDF5_LIBS) $(XXHASH_LIBS)
+endif
+
+# The fast writer's direct writes (test_direct): large pieces round trip
+# with and without O_DIRECT, and bypass the page cache where it can.
+if HAVE_CHECK
+check_PROGRAMS += tests/mpi/test_direct
+TESTS += tests/mpi/test_direct
+tests_mpi_test_direct_SOURCES = tests/mpi/test_direct.c tests/mpi/values.c \
+	tests/mpi/values.h tests/mpi/harness.c tests/mpi/harness.h
+tests_mpi_test_direct_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_mpi_test_direct_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
 endif

@@ -249,19 +249,23 @@ START_TEST(create_refuses_a_basename_too_long_for_the_temporary_name)
 }
 END_TEST
 
-/* Open MPI 4.1's MPI_File_open aborts on paths of 245 bytes or more: the
- * library refuses them (create: the temporary path) instead of crashing. */
+/* Open MPI 4.1's MPI_File_open aborts on paths of 245 bytes or more, and
+ * across nodes hangs on names over 231 bytes (rank 0 alone fails to make
+ * "<name>-<jobid>-<pid>.lock"): the library refuses them (create: the
+ * temporary path) instead of crashing or hanging. */
 START_TEST(create_and_open_refuse_paths_mpi_io_cannot_open)
 {
-    char name[256], cwd[1024];
+    char name[256], cwd[1024], longer[256];
+    h5ckpt_options plain = H5CKPT_OPTIONS_INIT;
     h5ckpt_error err = {0};
     h5ckpt *ck = NULL;
     size_t fit;
 
+    plain.executor = H5CKPT_EXECUTOR_PLAIN; /* opens through MPI-IO at once */
     T_ALL(getcwd(cwd, sizeof cwd) != NULL && chdir(t_dir()) == 0, "chdir");
     /* the longest basename Open MPI's OMPIO can take as a temporary name
-     * (234 - 29); relative, so that the path stays under 245 bytes */
-    fit = 205;
+     * (231 - 29); relative, so that the path stays under 245 bytes */
+    fit = 202;
     memset(name, 'm', fit + 1);
     name[fit + 1] = '\0';
     T_CODE(H5CKPT_EINVAL, h5ckpt_create(&ck, name, MPI_COMM_WORLD, NULL, &err));
@@ -285,6 +289,18 @@ START_TEST(create_and_open_refuse_paths_mpi_io_cannot_open)
         T_CODE(H5CKPT_EINVAL, h5ckpt_open(&ck, longp, MPI_COMM_WORLD, NULL, &err));
         same_message(err.message);
     }
+    /* open: a name of 232 bytes is refused, one of 231 opens */
+    memset(longer, 'l', 232);
+    longer[232] = '\0';
+    T_ALL(T_rank != 0 || rename(name, longer) == 0, "rename");
+    T_CODE(H5CKPT_EINVAL, h5ckpt_open(&ck, longer, MPI_COMM_WORLD, &plain, &err));
+    same_message(err.message);
+    T_ALL(strstr(err.message, "232 bytes") != NULL, "message: %s", err.message);
+    memmove(name, longer, 231);
+    name[231] = '\0';
+    T_ALL(T_rank != 0 || rename(longer, name) == 0, "rename");
+    T_PASS(ck, h5ckpt_open(&ck, name, MPI_COMM_WORLD, &plain, NULL));
+    T_PASS(ck, h5ckpt_close(ck));
     T_ALL(chdir(cwd) == 0, "chdir back");
 }
 END_TEST

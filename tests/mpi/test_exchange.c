@@ -1,11 +1,18 @@
 /*
- * The fast reader's node-local exchange (lib/exchange.c): fragmented
+ * The fast reader's node-local exchange (lib/io/exchange.c): fragmented
  * Shard(1)-like reads shared among the ranks of a node in file units.
- * Every element is checked against its expected value; the units each rank
- * delivered are counted (io.exchange_units of the handle) so the tests know the
- * exchange really ran (all ranks of these runs share one node), and ran
- * exactly as many units as the tensors' spans need.
+ * Every element is checked against its expected value; the units the ranks
+ * of each node delivered are counted (io.exchange_units of the handle) and compared
+ * with what the library's rule gives for that node, so the tests know the
+ * exchange really ran, per node, exactly as many units as the spans need.
+ * Run on one node (1-4 ranks) and on the simulated cluster
+ * (tests/cluster/exchange.cluster), where every cross-memory copy the
+ * library makes is checked to target a rank of the same node: on one
+ * machine a copy into a process of another "node" would succeed silently.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* process_vm_writev */
+#endif
 #include "harness.h"
 
 #include <fcntl.h>
@@ -13,9 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "handle/handle.h"
+#include "nodes.h"
 #include "values.h"
 
 #define NT 3
@@ -69,8 +78,129 @@ static uint64_t units_all(const h5ckpt *ck)
     return all;
 }
 
-/* Units of `unit` bytes that cover every tensor whole (every rank reads a
- * Shard(1) part, so together they want every byte). */
+/* ---- cross-memory copies, by the node of their target ------------------ */
+
+/* The library's process_vm_writev/readv calls land here first (linked with
+ * --wrap, tests/mpi/executors.mk). */
+ssize_t __real_process_vm_writev(pid_t, const struct iovec *, unsigned long,
+                                 const struct iovec *, unsigned long, unsigned long);
+ssize_t __real_process_vm_readv(pid_t, const struct iovec *, unsigned long,
+                                const struct iovec *, unsigned long, unsigned long);
+ssize_t __wrap_process_vm_writev(pid_t, const struct iovec *, unsigned long,
+                                 const struct iovec *, unsigned long, unsigned long);
+ssize_t __wrap_process_vm_readv(pid_t, const struct iovec *, unsigned long,
+                                const struct iovec *, unsigned long, unsigned long);
+static uint64_t copies_here, copies_across;
+
+static void count_copy(pid_t pid)
+{
+    if (t_node_of_pid(pid) == t_nodes_get()->node)
+        copies_here++;
+    else
+        copies_across++;
+}
+
+ssize_t __wrap_process_vm_writev(pid_t pid, const struct iovec *l, unsigned long nl,
+                                 const struct iovec *r, unsigned long nr,
+                                 unsigned long flags)
+{
+    count_copy(pid);
+    return __real_process_vm_writev(pid, l, nl, r, nr, flags);
+}
+
+ssize_t __wrap_process_vm_readv(pid_t pid, const struct iovec *l, unsigned long nl,
+                                const struct iovec *r, unsigned long nr,
+                                unsigned long flags)
+{
+    count_copy(pid);
+    return __real_process_vm_readv(pid, l, nl, r, nr, flags);
+}
+
+/* Collective: no rank ever copied into (or probed) a process of another
+ * node. */
+static void no_copies_across_nodes(void)
+{
+    T_ALL(copies_across == 0, "rank %d made %llu cross-memory copies to other nodes",
+          T_rank, (unsigned long long)copies_across);
+}
+
+/* Collective: units the handles of this rank's node delivered so far
+ * (before they are closed). */
+static uint64_t units_node(const h5ckpt *ck)
+{
+    uint64_t mine = ck->io.exchange_units, all = 0;
+
+    MPI_Allreduce(&mine, &all, 1, MPI_UINT64_T, MPI_SUM, t_nodes_get()->comm);
+    return all;
+}
+
+/* Runs of a box as lib/io/exchange.c counts them (dimensions after the
+ * last partial one are whole). */
+static uint64_t box_runs(int ndim, const uint64_t *shape, const uint64_t *cnt)
+{
+    uint64_t runs = 1;
+    int split = ndim - 1, d;
+
+    while (split > 0 && cnt[split] == shape[split])
+        split--;
+    for (d = 0; d < split; d++)
+        runs *= cnt[d];
+    return runs;
+}
+
+/*
+ * Collective: the units the ranks of this rank's node must deliver for one
+ * read of tensors `t` (their layouts set), by the library's rule: a rank
+ * declares a tensor when its box is non-empty with at least 16 runs of at
+ * most 64 KiB on average (and `declares[i]`, 0 for a strided buffer); a
+ * tensor is exchanged on a node when the boxes its ranks declare cover at
+ * least 3/4 of their span in the file, in ceil(span / unit) units; and
+ * only when every node has two ranks or more.
+ */
+static uint64_t units_node_expected(tensor *t, int nt, uint64_t unit, const int *declares)
+{
+    const t_nodes *n = t_nodes_get();
+    uint64_t units = 0, mine[1 + 2 * H5CKPT_MAX_NDIM], *all;
+    int i, r, k, d, smallest = 0;
+
+    MPI_Allreduce(&n->node_size, &smallest, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    all = malloc((size_t)n->node_size * sizeof mine);
+    T_ALL(all != NULL, "out of memory");
+    for (i = 0; i < nt; i++) {
+        int nd = t[i].ndim;
+        uint64_t es = elsize[t[i].dt], *off = mine + 1, *cnt = mine + 1 + nd;
+        uint64_t lo = UINT64_MAX, hi = 0, want = 0, vol = 1, runs;
+        local_box(t[i].l, nd, off, cnt);
+        for (d = 0; d < nd; d++)
+            vol *= cnt[d];
+        runs = box_runs(nd, t[i].shape, cnt);
+        mine[0] = (!declares || declares[i]) && vol > 0 && runs >= 16 &&
+                  vol * es / runs <= (64 << 10);
+        MPI_Allgather(mine, 1 + 2 * nd, MPI_UINT64_T, all, 1 + 2 * nd, MPI_UINT64_T,
+                      n->comm);
+        for (r = 0; r < n->node_size; r++) {
+            const uint64_t *b = all + (size_t)r * (1 + 2 * (size_t)nd);
+            uint64_t first[H5CKPT_MAX_NDIM], last[H5CKPT_MAX_NDIM], v = 1;
+            if (!b[0])
+                continue;
+            for (k = 0; k < nd; k++) {
+                first[k] = b[1 + k];
+                last[k] = b[1 + k] + b[1 + nd + k] - 1;
+                v *= b[1 + nd + k];
+            }
+            lo = flat_index(nd, t[i].shape, first) * es < lo
+                     ? flat_index(nd, t[i].shape, first) * es : lo;
+            hi = (flat_index(nd, t[i].shape, last) + 1) * es > hi
+                     ? (flat_index(nd, t[i].shape, last) + 1) * es : hi;
+            want += v * es;
+        }
+        if (hi > lo && want >= (hi - lo) / 4 * 3)
+            units += (hi - lo + unit - 1) / unit;
+    }
+    free(all);
+    return smallest > 1 ? units : 0;
+}
+
 /* Bytes of file per exchange unit (0: the default). */
 static void set_unit(uint64_t unit)
 {
@@ -80,6 +210,8 @@ static void set_unit(uint64_t unit)
     h5ckpt__knobs_set(&k);
 }
 
+/* Units of `unit` bytes that cover every tensor whole (every rank reads a
+ * Shard(1) part, so together they want every byte). */
 static uint64_t units_expected(tensor *t, uint64_t unit)
 {
     uint64_t n = 0;
@@ -92,14 +224,17 @@ static uint64_t units_expected(tensor *t, uint64_t unit)
     return n;
 }
 
-/* Read every tensor Shard(1) on the world mesh; returns mismatches. */
-static uint64_t read_shard1(h5ckpt *ck, const h5ckpt_mesh *m, tensor *t)
+/* Read every tensor with placements `place` on mesh `m`; returns
+ * mismatches. */
+static uint64_t read_placed(h5ckpt *ck, const h5ckpt_mesh *m, const int *place, tensor *t)
 {
     uint64_t bad = 0, mine = 0, before = h5ckpt_bytes_read(ck);
-    int i, p = H5CKPT_SHARD(1);
+    int i;
 
     for (i = 0; i < NT; i++) {
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p, NULL));
+        h5ckpt_layout_free(t[i].l);
+        t[i].l = NULL;
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, place, NULL));
         T_PASS(ck, tensor_get(ck, &t[i]));
         mine += h5ckpt_layout_local_count(t[i].l) * elsize[t[i].dt];
     }
@@ -110,6 +245,14 @@ static uint64_t read_shard1(h5ckpt *ck, const h5ckpt_mesh *m, tensor *t)
     T_ALL(h5ckpt_bytes_read(ck) - before == mine, "bytes_read grew by %llu, own bytes %llu",
           (unsigned long long)(h5ckpt_bytes_read(ck) - before), (unsigned long long)mine);
     return bad;
+}
+
+/* Read every tensor Shard(1) on the world mesh; returns mismatches. */
+static uint64_t read_shard1(h5ckpt *ck, const h5ckpt_mesh *m, tensor *t)
+{
+    const int p = H5CKPT_SHARD(1);
+
+    return read_placed(ck, m, &p, t);
 }
 
 START_TEST(shard1_reads_go_through_the_exchange)
@@ -133,13 +276,14 @@ START_TEST(shard1_reads_go_through_the_exchange)
         /* two flushes on one handle: the shared counter starts over */
         bad = read_shard1(ck, m, t);
         T_CHECK(bad);
-        n = units_all(ck);
+        n = units_node(ck);
         T_PASS(NULL, h5ckpt_close(ck));
-        want = T_size == 1 ? 0 : 2 * units_expected(t, units[u] ? units[u] : 1 << 20);
-        T_ALL(n == want, "unit %llu: %llu units delivered, expected %llu",
-              (unsigned long long)units[u], (unsigned long long)n,
+        want = 2 * units_node_expected(t, NT, units[u] ? units[u] : 1 << 20, NULL);
+        T_ALL(n == want, "node %d, unit %llu: %llu units delivered, expected %llu",
+              t_nodes_get()->node, (unsigned long long)units[u], (unsigned long long)n,
               (unsigned long long)want);
     }
+    no_copies_across_nodes();
     set_unit(0);
     for (i = 0; i < NT; i++)
         tensor_release(&t[i]);
@@ -225,30 +369,13 @@ START_TEST(a_rank_with_a_strided_buffer_reads_alone)
     for (i = T_rank == 0 ? 1 : 0; i < NT; i++)
         bad += tensor_bad(&t[i]);
     T_CHECK(bad);
-    n = units_all(ck);
+    n = units_node(ck);
     T_PASS(NULL, h5ckpt_close(ck));
-    /* b and c always; a only when the others' parts cover 3/4 of their
-     * span in the file (the library's rule, in bytes) */
     {
-        uint64_t mine[2] = {off[1], cnt[1]}, *all = malloc(2 * (size_t)T_size * 8);
-        uint64_t lo = UINT64_MAX, hi = 0, wb = 0, cols = t[0].shape[1];
-        MPI_Allgather(mine, 2, MPI_UINT64_T, all, 2, MPI_UINT64_T, MPI_COMM_WORLD);
-        for (i = 1; i < T_size; i++) {
-            uint64_t a = all[2 * i], k = all[2 * i + 1];
-            if (!k)
-                continue;
-            lo = a * 4 < lo ? a * 4 : lo;
-            hi = ((t[0].shape[0] - 1) * cols + a + k) * 4 > hi
-                     ? ((t[0].shape[0] - 1) * cols + a + k) * 4 : hi;
-            wb += t[0].shape[0] * k * 4;
-        }
-        free(all);
-        want = units_expected(t, 1 << 20);
-        if (hi <= lo || wb < (hi - lo) / 4 * 3)
-            want -= 1; /* a: 1 unit */
-        if (T_size == 1)
-            want = 0;
+        const int declares[NT] = {T_rank != 0, 1, 1}; /* a: rank 0's is strided */
+        want = units_node_expected(t, NT, 1 << 20, declares);
     }
+    no_copies_across_nodes();
     T_ALL(n == want, "%llu units, expected %llu", (unsigned long long)n,
           (unsigned long long)want);
     free(buf);
@@ -333,10 +460,65 @@ START_TEST(a_reader_reads_the_file_it_opened)
 }
 END_TEST
 
+/*
+ * Mesh (nodes, ranks per node), placements [Replicate, Shard(1)]: the
+ * ranks of each node together want every byte of every tensor, so each
+ * node reads every tensor once through its own exchange (its units cover
+ * the whole of each tensor), its ranks copy only to one another, and
+ * nothing passes between nodes but the file (and MPI's agreements).  On
+ * one node this is the world Shard(1) read.
+ */
+START_TEST(each_node_shares_its_reads_among_its_own_ranks)
+{
+    const t_nodes *n = t_nodes_get();
+    const int place[2] = {H5CKPT_REPLICATE, H5CKPT_SHARD(1)};
+    const char *path = t_path("xf.h5");
+    h5ckpt_mesh *w = world_mesh(), *m = NULL;
+    uint64_t here, units, want, bad;
+    int mshape[2], i, smallest = 0;
+    h5ckpt *ck = NULL;
+    tensor t[NT];
+
+    if (!n->regular) {
+        h5ckpt_mesh_free(w);
+        return;
+    }
+    mshape[0] = n->count;
+    mshape[1] = n->node_size;
+    T_PASS(NULL, h5ckpt_mesh_create(&m, MPI_COMM_WORLD, 2, mshape, NULL, NULL));
+    write_state(path, w);
+    make_state(t);
+    here = copies_here;
+    T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, &fast, NULL));
+    bad = read_placed(ck, m, place, t);
+    T_CHECK(bad);
+    units = units_node(ck);
+    T_PASS(NULL, h5ckpt_close(ck));
+    no_copies_across_nodes();
+    want = units_node_expected(t, NT, 1 << 20, NULL);
+    MPI_Allreduce(&n->node_size, &smallest, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    /* by the rule, and in plain words: every node reads every tensor whole */
+    T_ALL(units == want && want == (smallest > 1 ? units_expected(t, 1 << 20) : 0),
+          "node %d delivered %llu units, expected %llu", n->node,
+          (unsigned long long)units, (unsigned long long)want);
+    /* each unit is copied to the node's other ranks: at least one call each */
+    here = copies_here - here;
+    MPI_Allreduce(MPI_IN_PLACE, &here, 1, MPI_UINT64_T, MPI_SUM, n->comm);
+    T_ALL(here >= units, "node %d: %llu copies for %llu units", n->node,
+          (unsigned long long)here, (unsigned long long)units);
+    for (i = 0; i < NT; i++)
+        tensor_release(&t[i]);
+    h5ckpt_mesh_free(m);
+    h5ckpt_mesh_free(w);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("exchange");
     TCase *tc = tcase_create("exchange");
+
+    t_nodes_get(); /* collective: before any copy is counted */
 
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, shard1_reads_go_through_the_exchange);
@@ -344,6 +526,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, a_rank_with_a_strided_buffer_reads_alone);
     tcase_add_test(tc, a_truncated_file_fails_alike_on_every_rank);
     tcase_add_test(tc, a_reader_reads_the_file_it_opened);
+    tcase_add_test(tc, each_node_shares_its_reads_among_its_own_ranks);
     suite_add_tcase(s, tc);
     return s;
 }
