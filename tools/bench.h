@@ -125,4 +125,27 @@ int bench_dev_copy(void *pin, size_t pin_bytes, void *const *dev,
                    const uint64_t *bytes, size_t count, uint64_t total,
                    int d2h, char *msg);
 
+/*
+ * `h5ckpt bench --write FILE --async` (bench_async.c): an asynchronous save
+ * of the state against its floors (stall against memcpy, background time
+ * against the synchronous commit, a compute loop's slowdown, peak RSS).
+ * Collective; prints the report on rank 0.  Returns 0, or the library's
+ * error code or -1 with a message in `msg` (512 bytes), on every rank.
+ */
+typedef struct {
+    const char *file, *preset;
+    const h5ckpt_mesh *mesh;
+    int fsync, json, cuda;
+    h5ckpt_executor executor;
+    uint64_t snapshot_bytes; /* h5ckpt_options.snapshot_bytes (0: default) */
+    size_t n;
+    const bench_tensor *t;
+    h5ckpt_layout *const *layouts;
+    void *const *bufs;  /* host buffers (the memcpy floor copies from them) */
+    void *const *dbufs; /* device buffers (cuda) */
+    const uint64_t *bytes;
+    uint64_t shard_bytes, shard_max, total_bytes;
+} bench_async_in;
+int bench_async(const bench_async_in *in, char *msg);
+
 #endif

@@ -32,7 +32,8 @@
 
 enum { K_WRITE = 'w', K_READ = 'r', K_MESH = 'm', K_PRESET = 'p', K_COUNT = 'n',
        K_SIZE = 's', K_DTYPE = 256, K_POLICY, K_EXEC, K_FSYNC, K_NOFSYNC, K_JSON,
-       K_HIDDEN, K_DEVICE, K_PAGES, K_RUNS, K_SETTLE, K_NODIRECT };
+       K_HIDDEN, K_DEVICE, K_PAGES, K_RUNS, K_SETTLE, K_NODIRECT, K_ASYNC,
+       K_SNAPBYTES };
 
 static const cli_opt opts[] = {
     {"write", K_WRITE, "FILE", "write the synthetic state to FILE (timed)"},
@@ -61,12 +62,18 @@ static const cli_opt opts[] = {
                                     "state to settle before a phase (default 20)"},
     {"no-direct", K_NODIRECT, NULL, "fast writer: buffered writes only, no "
                                     "O_DIRECT (the option no_direct)"},
+    {"async", K_ASYNC, NULL, "--write only: an asynchronous save (h5ckpt_commit_start) "
+                              "against memcpy, the synchronous commit and a compute "
+                              "loop (see doc/h5ckpt-bench.md)"},
+    {"snapshot-bytes", K_SNAPBYTES, "BYTES", "--async: snapshot memory budget per rank "
+                                             "(default: the rank's own bytes)"},
     {"json", K_JSON, NULL, "print one JSON object instead of text"},
     {NULL, 0, NULL, NULL}};
 
 typedef struct {
     const char *file, *preset, *mesh;
-    int writing, fsync, json, cuda, pages, runs, no_direct;
+    int writing, fsync, json, cuda, pages, runs, no_direct, async;
+    unsigned long long snapshot_bytes;
     double settle;
     h5ckpt_executor executor;
     bench_knobs knobs;
@@ -144,6 +151,11 @@ static int parse(const cli_cmd *self, int argc, char **argv, args *a)
         case K_FSYNC: a->fsync = 1; break;
         case K_NOFSYNC: a->fsync = 0; break;
         case K_JSON: a->json = 1; break;
+        case K_ASYNC: a->async = 1; break;
+        case K_SNAPBYTES:
+            if (cli_parse_size(arg, &a->snapshot_bytes) != 0)
+                return cli_usage_error(self, "bad number '%s'", arg);
+            break;
         case K_NODIRECT: a->no_direct = 1; break;
         case K_PAGES:
             if (strcmp(arg, "warm") && strcmp(arg, "cold"))
@@ -171,6 +183,8 @@ static int parse(const cli_cmd *self, int argc, char **argv, args *a)
         return cli_usage_error(self, "unexpected argument '%s'", argv[first]);
     if (!a->file)
         return cli_usage_error(self, "give --write FILE or --read FILE");
+    if (a->async && !a->writing)
+        return cli_usage_error(self, "--async times a save: give --write FILE");
     return 0;
 }
 
@@ -691,8 +705,20 @@ static int run(const cli_cmd *self, int argc, char **argv)
         goto done;
     }
     if ((rc = make_mesh(self, a.mesh, &m)) != 0 ||
-        (rc = state_make(self, &a, m, &s)) != 0 ||
-        (rc = rounds(self, &a, m, &s, &r, msg)) != 0)
+        (rc = state_make(self, &a, m, &s)) != 0)
+        goto done;
+    if (a.async) { /* its own phases and report (bench_async.c) */
+        bench_async_in in = {a.file, a.preset, m, a.fsync, a.json, a.cuda, a.executor,
+                             a.snapshot_bytes, s.n, s.t, s.layouts, s.bufs, s.dbufs,
+                             s.bytes, s.shard_bytes, 0, s.total_bytes};
+        if (cli_rank == 0) /* not timed: a previous file */
+            unlink(a.file);
+        MPI_Allreduce(&s.shard_bytes, &in.shard_max, 1, MPI_UINT64_T, MPI_MAX,
+                      MPI_COMM_WORLD);
+        rc = bench_async(&in, msg) != 0 ? cli_error(self, CLI_USAGE, "%s", msg) : CLI_OK;
+        goto done;
+    }
+    if ((rc = rounds(self, &a, m, &s, &r, msg)) != 0)
         goto done;
     getrusage(RUSAGE_SELF, &ru);
     rss = (uint64_t)ru.ru_maxrss * 1024;

@@ -1,6 +1,8 @@
 /*
  * Checkpoint handles: create (to a temporary file), open, commit (close,
- * fsync, rename, fsync directory), abort and close.
+ * fsync, rename, fsync directory) at once or in two halves around a
+ * background write (commit_start, commit_test, commit_wait), abort and
+ * close.
  */
 #include "handle/handle.h"
 
@@ -261,6 +263,8 @@ static int check_same(MPI_Comm comm, const char *path, h5ckpt_options *o,
     h5ckpt__buf_u64(&b, o->alignment);
     h5ckpt__buf_u64(&b, (uint64_t)o->verify_checksums);
     h5ckpt__buf_u64(&b, o->staging_bytes);
+    h5ckpt__buf_u64(&b, o->snapshot_bytes); /* the snapshot pointer is each
+                                               rank's own: not compared */
     h5ckpt__buf_str(&b, o->mesh ? o->mesh->desc : "");
     mine = root = h5ckpt__hash(b.data, b.len);
     h5ckpt__buf_free(&b);
@@ -481,27 +485,34 @@ static int publish(h5ckpt *ck, char *msg)
     return 0;
 }
 
-int h5ckpt_commit(h5ckpt *ck)
+/* Collective after a failed commit (every rank fails alike): close the
+ * file without writing to disk (format/space.c: a full file system must
+ * not fail an HDF5 write) and remove the temporary file at once.  The
+ * previous file at the path was never touched. */
+static void discard(h5ckpt *ck)
 {
-    h5ckpt__ctx *ctx;
-    h5ckpt__file *f;
+    h5ckpt__file *f = &ck->file;
+    h5ckpt__h5quiet q;
+
+    h5ckpt__h5quiet_begin(&q);
+    h5ckpt__file_abort_close(f, NULL);
+    h5ckpt__h5quiet_end(&q);
+    if (ck->ctx.rank == 0 && f->tmp_path)
+        unlink(f->tmp_path);
+}
+
+/* Collective, once every byte of tensor data is in the file: the checksum
+ * table, the commit marker, close, fsync, rename, directory fsync.  Sets
+ * the state (DONE, or FAILED with the temporary file removed). */
+static int finish(h5ckpt *ck)
+{
+    h5ckpt__ctx *ctx = &ck->ctx;
+    h5ckpt__file *f = &ck->file;
     h5ckpt__h5quiet q;
     int rc;
 
-    if (!ck)
-        return H5CKPT_EINVAL;
-    ctx = &ck->ctx;
-    f = &ck->file;
-    if (ck->mode != H5CKPT__WRITER || ck->state != H5CKPT__OPEN)
-        return h5ckpt__set(ctx, H5CKPT_EMODE,
-                           ck->mode != H5CKPT__WRITER
-                               ? "a reader cannot be committed"
-                               : "this writer has failed or was committed; "
-                                 "it can only be closed");
-    if ((rc = h5ckpt_flush(ck)) != 0)
-        goto fail;
     h5ckpt__h5quiet_begin(&q);
-    rc = h5ckpt__sums_write(ctx, f); /* collective, agreed */
+    rc = h5ckpt__sums_write(ctx, f, !ck->opts.no_fsync); /* collective, agreed */
     if (rc == 0 && h5ckpt__file_mine(ctx, f))
         rc = h5ckpt__committed_write(f, ctx->errmsg);
     /* the close writes HDF5's metadata, which must not fail
@@ -525,14 +536,123 @@ int h5ckpt_commit(h5ckpt *ck)
             rc = publish(ck, ctx->errmsg);
         rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg);
     }
-    if (rc == 0) {
-        ck->state = H5CKPT__DONE;
-        return 0;
-    }
-fail:
-    ck->state = H5CKPT__FAILED;
+    ck->state = rc == 0 ? H5CKPT__DONE : H5CKPT__FAILED;
+    if (rc)
+        discard(ck);
     return rc;
 }
+
+/* The EMODE of commit, commit_start and commit_wait (identical on every
+ * rank: the handle's mode and state are). */
+static int not_committable(h5ckpt *ck, int waiting)
+{
+    if (ck->mode != H5CKPT__WRITER)
+        return h5ckpt__set(&ck->ctx, H5CKPT_EMODE, "a reader cannot be committed");
+    if (waiting && ck->state != H5CKPT__COMMITTING)
+        return h5ckpt__set(&ck->ctx, H5CKPT_EMODE,
+                           "no commit is in flight (h5ckpt_commit_start was not "
+                           "called, failed, or was waited for)");
+    if (!waiting && ck->state != H5CKPT__OPEN)
+        return h5ckpt__set(&ck->ctx, H5CKPT_EMODE, "%s; it can only be closed",
+                           h5ckpt__closed_why(ck));
+    return 0;
+}
+
+int h5ckpt_commit(h5ckpt *ck)
+{
+    int rc;
+
+    if (!ck)
+        return H5CKPT_EINVAL;
+    if ((rc = not_committable(ck, 0)) != 0)
+        return rc;
+    if ((rc = h5ckpt_flush(ck)) != 0) {
+        ck->state = H5CKPT__FAILED;
+        discard(ck);
+        return rc;
+    }
+    return finish(ck);
+}
+
+/* Collective: MPI_THREAD_FUNNELED or more, else H5CKPT_ENOTSUP.  Agreed. */
+static int thread_level(h5ckpt *ck)
+{
+    static const char *names[] = {"MPI_THREAD_SINGLE", "MPI_THREAD_FUNNELED",
+                                  "MPI_THREAD_SERIALIZED", "MPI_THREAD_MULTIPLE"};
+    int provided = MPI_THREAD_SINGLE, rc, i;
+
+    rc = h5ckpt__mpi(MPI_Query_thread(&provided), "MPI_Query_thread",
+                     ck->ctx.errmsg);
+    if (rc == 0 && provided < MPI_THREAD_FUNNELED) {
+        const int levels[] = {MPI_THREAD_SINGLE, MPI_THREAD_FUNNELED,
+                              MPI_THREAD_SERIALIZED, MPI_THREAD_MULTIPLE};
+        const char *name = "an unknown level";
+        for (i = 0; i < 4; i++)
+            if (provided == levels[i])
+                name = names[i];
+        rc = h5ckpt__set(&ck->ctx, H5CKPT_ENOTSUP,
+                         "h5ckpt_commit_start needs MPI_THREAD_FUNNELED or more "
+                         "(MPI_Init_thread); MPI provides %s", name);
+    }
+    return h5ckpt__agree(ck->ctx.comm, rc, ck->ctx.errmsg);
+}
+
+int h5ckpt_commit_start(h5ckpt *ck)
+{
+    int rc;
+
+    if (!ck)
+        return H5CKPT_EINVAL;
+    if ((rc = not_committable(ck, 0)) != 0 || (rc = thread_level(ck)) != 0)
+        return rc; /* ENOTSUP: nothing done, the writer stays open */
+    /* one save in flight per snapshot memory (whatever the executor) */
+    if (h5ckpt__snapshot_busy(ck->opts.snapshot))
+        rc = h5ckpt__set(&ck->ctx, H5CKPT_EMODE, "the snapshot memory of the "
+                         "options is in use by a save in flight");
+    if ((rc = h5ckpt__agree(ck->ctx.comm, rc, ck->ctx.errmsg)) != 0)
+        return rc; /* nothing done, the writer stays open */
+    if ((rc = h5ckpt__flush_async(ck)) != 0) {
+        ck->state = H5CKPT__FAILED;
+        discard(ck);
+        return rc;
+    }
+    ck->state = H5CKPT__COMMITTING;
+    return 0;
+}
+
+int h5ckpt_commit_test(h5ckpt *ck, int *done)
+{
+    if (!ck || !done)
+        return H5CKPT_EINVAL;
+    if (ck->mode != H5CKPT__WRITER || ck->state != H5CKPT__COMMITTING)
+        return h5ckpt__set(&ck->ctx, H5CKPT_EMODE,
+                           "no commit is in flight (h5ckpt_commit_start was not "
+                           "called, failed, or was waited for)");
+    h5ckpt__async_test(&ck->io, done);
+    return 0;
+}
+
+int h5ckpt_commit_wait(h5ckpt *ck)
+{
+    int rc;
+
+    if (!ck)
+        return H5CKPT_EINVAL;
+    if ((rc = not_committable(ck, 1)) != 0)
+        return rc;
+    /* every rank's background outcome, agreed: the lowest failing rank's
+     * message names it and the file */
+    rc = h5ckpt__async_join(&ck->io);
+    h5ckpt__queue_settle(ck);
+    if ((rc = h5ckpt__agree(ck->ctx.comm, rc, ck->ctx.errmsg)) != 0) {
+        ck->state = H5CKPT__FAILED;
+        discard(ck);
+        return rc;
+    }
+    return finish(ck);
+}
+
+void h5ckpt__handle_watch(h5ckpt *ck, h5ckpt **slot) { ck->watch = slot; }
 
 int h5ckpt_close(h5ckpt *ck)
 {
@@ -541,6 +661,11 @@ int h5ckpt_close(h5ckpt *ck)
 
     if (!ck)
         return 0;
+    if (ck->watch && *ck->watch == ck)
+        *ck->watch = NULL;
+    /* a commit in flight is aborted: its writer stops before the file goes */
+    h5ckpt__async_abort(&ck->io);
+    h5ckpt__queue_settle(ck);
     h5ckpt__h5quiet_begin(&q);
     /* a writer that failed or was never committed: its file is discarded,
      * and closing it must not write to disk (format/space.c) */

@@ -18,6 +18,49 @@ int h5ckpt__exec_plain_read(h5ckpt__io *io, const h5ckpt__plan *plan);
 int h5ckpt__exec_fast_write(h5ckpt__io *io, const h5ckpt__plan *plan);
 int h5ckpt__exec_fast_read(h5ckpt__io *io, const h5ckpt__plan *plan);
 
+/* File offset of a task's dataset, or -1 when it has no contiguous extent
+ * (exec_fast.c). */
+int64_t h5ckpt__task_offset(const h5ckpt__io *io, const h5ckpt__task *t);
+
+/* Smallest snapshot ring of an asynchronous commit (a smaller
+ * snapshot_bytes is raised to it; async.c). */
+#define H5CKPT__SNAPSHOT_MIN ((uint64_t)64 << 10)
+
+/* ---- raw runs (rawio.c) -------------------------------------------------- */
+
+/*
+ * The one routine that moves runs of tensor bytes between memory and the
+ * file: the fast executor and the background writer of an asynchronous
+ * commit (async.c) both go through it.  Local, no MPI, no HDF5, no message;
+ * one thread at a time per rawio (any thread).
+ */
+typedef struct {
+    int fd, writing;
+    uint64_t foff;      /* the pending run (merged neighbours) */
+    unsigned char *mem;
+    uint64_t len;
+    uint64_t moved;     /* bytes moved so far */
+    int err;            /* errno of the first failure */
+    int fail_errno;     /* tests: writes fail with this errno once */
+    uint64_t fail_after; /* ... this many bytes were moved (knobs) */
+    struct h5ckpt__direct *dio; /* writes: O_DIRECT for the aligned middle
+                                   of large runs (direct.c), or NULL */
+} h5ckpt__rawio;
+/* A rawio on `fd`, nothing pending, no direct writer, the test knobs
+ * copied in (on the caller's thread). */
+void h5ckpt__rawio_init(h5ckpt__rawio *r, int fd, int writing);
+/* Move [foff, foff + len) of the file from (writing) or to `mem` now (a
+ * write through r->dio may still be in flight; `mem` may be reused either
+ * way).  Returns 0, or -1 with r->err set. */
+int h5ckpt__rawio_move(h5ckpt__rawio *r, uint64_t foff, unsigned char *mem,
+                       uint64_t len);
+/* Add a run; the pending one is moved first unless the new one continues it
+ * both in the file and in memory.  Returns 0 or -1 (r->err). */
+int h5ckpt__rawio_add(h5ckpt__rawio *r, uint64_t foff, unsigned char *mem,
+                      uint64_t len);
+/* Move the pending run.  Returns 0 or -1 (r->err). */
+int h5ckpt__rawio_flush(h5ckpt__rawio *r);
+
 /* ---- direct writes of the fast writer (direct.c) ------------------------- */
 
 /* The aligned middle of each run of at least H5CKPT__DIRECT_MIN bytes goes

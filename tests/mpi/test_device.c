@@ -750,6 +750,62 @@ START_TEST(replicated_device_reads_take_one_file_read_per_group)
 }
 END_TEST
 
+/* Replica groups are found by home ranks (task i by rank i mod P): over
+ * more tensors than ranks, with two partitions of the ranks (pairs that
+ * read the same rows; everyone reading everything), every region is read
+ * from the file once, and each rank makes one device group per partition
+ * it shares with another rank, however many tensors use it.  (Before the
+ * homes, receivers in any partition but the first read from the file too.) */
+START_TEST(replica_groups_of_pairs_and_of_all_are_made_once_per_partition)
+{
+    const int k = 2 * T_size + 1, npairs = (T_size + 1) / 2;
+    const uint64_t shape[2] = {2 * (uint64_t)npairs, 3};
+    const uint64_t off[2] = {2 * (uint64_t)(T_rank / 2), 0}, cnt[2] = {2, 3};
+    const int paired = T_rank / 2 * 2 + 1 < T_size; /* not the odd one out */
+    h5ckpt_mesh *m = world_mesh();
+    const char *f = t_path("pairs.h5");
+    uint64_t total = 0, mine = 0, sum = 0, bad, want;
+    dten *d = calloc((size_t)k, sizeof *d);
+    int i;
+
+    setup();
+    for (i = 0; i < k; i++) {
+        tensor_init(&d[i].t, H5CKPT_INT32, 300 + (uint64_t)i, 2, shape, "pairs/t%d", i);
+        d[i].declared = 1;
+        T_ALL(sharded(&d[i], m, H5CKPT_SHARD(0)) == 0, "layout");
+        total += tensor_bytes(&d[i].t);
+    }
+    write_all(f, d, k, NULL);
+    for (i = 0; i < k; i++) {
+        if (i % 2)
+            T_ALL(whole(&d[i]) == 0, "whole");
+        else {
+            h5ckpt_layout_free(d[i].t.l);
+            d[i].t.l = NULL;
+            T_ALL(h5ckpt_layout_box(&d[i].t.l, 2, shape, off, cnt, NULL) == 0, "box");
+        }
+    }
+    fake_st.groups_made = 0;
+    bad = read_all(f, d, k, NULL, &mine);
+    T_CHECK(bad);
+    MPI_Allreduce(&mine, &sum, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    if (fast()) {
+        /* the group of all, and (from 3 ranks on, where the pairs are not
+         * everyone) the pairs */
+        want = (uint64_t)(T_size > 1) + (uint64_t)(T_size > 2 && paired);
+        T_ALL(sum == total, "%llu bytes read from the file, %llu in the tensors",
+              (unsigned long long)sum, (unsigned long long)total);
+        T_ALL(fake_st.groups_made == want, "rank %d made %llu device groups, not %llu",
+              T_rank, (unsigned long long)fake_st.groups_made, (unsigned long long)want);
+    }
+    for (i = 0; i < k; i++)
+        dten_release(&d[i]);
+    free(d);
+    h5ckpt_mesh_free(m);
+    teardown();
+}
+END_TEST
+
 /* ---- device errors --------------------------------------------------- */
 
 /* Every rank's message equals rank 0's. */
@@ -1003,6 +1059,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, verifying_reads_into_device_buffers_pass_and_find_a_flipped_bit);
     tcase_add_test(tc, device_reads_of_chunked_datasets_go_through_host_mirrors);
     tcase_add_test(tc, replicated_device_reads_take_one_file_read_per_group);
+    tcase_add_test(tc, replica_groups_of_pairs_and_of_all_are_made_once_per_partition);
     tcase_add_test(tc, a_broadcast_one_rank_cannot_queue_fails_every_rank_without_a_hang);
     tcase_add_test(tc, a_failing_copy_at_commit_fails_every_rank_and_keeps_the_previous_checkpoint);
     tcase_add_test(tc, a_failing_copy_to_the_device_fails_the_read_on_every_rank);
