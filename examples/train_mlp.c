@@ -3,10 +3,15 @@
  * into a checkpoint directory with the training-state layer, and resumable
  * on any number of ranks.
  *
- *   mpirun -np 4 examples/train_mlp DIR STOP_STEP K
+ *   mpirun -np 4 examples/train_mlp DIR STOP_STEP K [--async]
  *
  * Resumes from the latest checkpoint in DIR (if any), trains until step
  * STOP_STEP, saving checkpoint <step> every K steps and at STOP_STEP.
+ * With --async each save is started (h5ckpt_ckdir_commit_start: the state
+ * is copied aside, the file written in the background) and training goes
+ * on at once; the save is finished (h5ckpt_ckdir_commit_wait: commit and
+ * retention) when the next one begins, or at the end.  MPI is initialised
+ * with MPI_THREAD_FUNNELED, which asynchronous saves need.
  *
  * The weight matrices are sharded by rows (Shard(0)) over a 1-D mesh of all
  * ranks; the biases are replicated.  The arithmetic does not depend on the
@@ -253,15 +258,41 @@ static void adam(const float *grad, double lr)
     }
 }
 
-static void save(h5ckpt_ckdir *dir, h5ckpt_state *st, const h5ckpt_mesh *mesh, int64_t step)
+/* The asynchronous save in flight, and its step. */
+static h5ckpt *inflight;
+static int64_t inflight_step;
+
+/* Finish the save in flight, if any: commit, retention, close. */
+static void finish_save(h5ckpt_ckdir *dir)
+{
+    if (!inflight)
+        return;
+    CHECK(h5ckpt_ckdir_commit_wait(dir, inflight));
+    CHECK(h5ckpt_close(inflight));
+    inflight = NULL;
+    if (rank == 0)
+        printf("saved step %" PRId64 " on %d rank(s) (in the background)\n",
+               inflight_step, nranks);
+}
+
+static void save(h5ckpt_ckdir *dir, h5ckpt_state *st, const h5ckpt_mesh *mesh,
+                 int64_t step, int async)
 {
     h5ckpt_options o = H5CKPT_OPTIONS_INIT;
     h5ckpt *ck;
 
     o.mesh = mesh;
     o.no_fsync = 1; /* a demo; real training keeps the default */
+    finish_save(dir); /* one save in flight at a time */
     CHECK(h5ckpt_ckdir_save(dir, step, &ck, &o));
     CHECK(h5ckpt_state_save(st, ck));
+    if (async) {
+        /* the state is copied aside: training may change it at once */
+        CHECK(h5ckpt_ckdir_commit_start(dir, ck));
+        inflight = ck;
+        inflight_step = step;
+        return;
+    }
     CHECK(h5ckpt_ckdir_commit(dir, ck));
     CHECK(h5ckpt_close(ck));
     if (rank == 0)
@@ -280,14 +311,18 @@ int main(int argc, char **argv)
     float *grad, *mine, *all;
     int64_t stop, every;
     const char *dim = "tp";
-    int t, rc;
+    int t, rc, provided, async;
 
-    MPI_Init(&argc, &argv);
+    /* asynchronous saves run a background thread beside MPI calls */
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
-    if (argc != 4 || (stop = atoll(argv[2])) < 0 || (every = atoll(argv[3])) <= 0) {
+    async = argc == 5 && !strcmp(argv[4], "--async");
+    if ((argc != 4 && !async) || (stop = atoll(argv[2])) < 0 ||
+        (every = atoll(argv[3])) <= 0) {
         if (rank == 0)
-            fprintf(stderr, "usage: mpirun -np N %s DIR STOP_STEP K\n", argv[0]);
+            fprintf(stderr, "usage: mpirun -np N %s DIR STOP_STEP K [--async]\n",
+                    argv[0]);
         MPI_Finalize();
         return 2;
     }
@@ -330,8 +365,9 @@ int main(int argc, char **argv)
         s.last_epoch = s.step;
         s.epoch = s.step * M * B / NSAMPLES;
         if (s.step % every == 0 || s.step == stop)
-            save(dir, st, mesh, s.step);
+            save(dir, st, mesh, s.step, async);
     }
+    finish_save(dir);
 
     free(grad);
     free(mine);

@@ -239,6 +239,29 @@ H5CKPT_API int h5ckpt_layout_none(h5ckpt_layout **out, int ndim,
 H5CKPT_API int h5ckpt_layout_range(h5ckpt_layout **out, int ndim,
                                    const uint64_t *shape, uint64_t start,
                                    uint64_t end, h5ckpt_error *err);
+/*
+ * Several boxes of one tensor held by the calling rank (a rank holding
+ * several chunks: PyTorch DCP plans, hand-made shardings): box i has
+ * `offsets[i*ndim .. i*ndim+ndim-1]` and the same entries of `counts`.
+ * The local buffer is 1-D: the elements of box 0 in row-major order, then
+ * those of box 1, and so on (h5ckpt_layout_local_shape() gives the total);
+ * it is never strided.  The boxes of one layout must not overlap one
+ * another; across ranks the rules of h5ckpt_layout_box() apply to every
+ * box (identical boxes are replicas, owned once; otherwise no overlap, and
+ * a written tensor is covered).  Empty boxes are allowed and hold nothing.
+ * nboxes = 0 is the same as h5ckpt_layout_none(); a 0-d tensor has at most
+ * one box (offsets and counts unused).  Works with both executors and with
+ * device buffers, for puts and gets.
+ *
+ * Local.  Errors: H5CKPT_EINVAL (bad ndim or shape, NULL offsets or counts
+ * with nboxes > 0, a box outside the shape, two boxes overlapping),
+ * H5CKPT_ENOMEM.  On failure *out is NULL and `err` (may be NULL) holds
+ * the message.
+ */
+H5CKPT_API int h5ckpt_layout_boxes(h5ckpt_layout **out, int ndim,
+                                   const uint64_t *shape, size_t nboxes,
+                                   const uint64_t *offsets,
+                                   const uint64_t *counts, h5ckpt_error *err);
 /* Free a layout.  Accepts NULL.  Local. */
 H5CKPT_API void h5ckpt_layout_free(h5ckpt_layout *layout);
 /*
@@ -261,6 +284,9 @@ H5CKPT_API int h5ckpt_layout_box_at(const h5ckpt_layout *layout, size_t i,
 /* ------------------------------------------------------------------------ */
 
 typedef struct h5ckpt h5ckpt;
+/* Reusable snapshot memory of one rank for asynchronous commits (section
+ * "Asynchronous commits"). */
+typedef struct h5ckpt_snapshot h5ckpt_snapshot;
 
 typedef enum {
     H5CKPT_EXECUTOR_DEFAULT = 0, /* fast, unless $H5CKPT_EXECUTOR says otherwise */
@@ -278,9 +304,11 @@ typedef enum {
  * their options) and nowhere else:
  *  - H5CKPT_EXECUTOR=plain|fast sets the executor when `executor` is
  *    H5CKPT_EXECUTOR_DEFAULT (another value fails with H5CKPT_EINVAL);
- *  - H5CKPT_EXCHANGE=0 sets `no_exchange`.
- * Options are agreed: ranks whose resolved options differ (no_exchange
- * aside) fail create or open with H5CKPT_EDISAGREE on every rank.
+ *  - H5CKPT_EXCHANGE=0 sets `no_exchange`;
+ *  - H5CKPT_DIRECT=0 sets `no_direct`.
+ * Options are agreed: ranks whose resolved options differ (no_exchange and
+ * no_direct aside: one rank's 1 sets them on every rank; and the snapshot
+ * pointer) fail create or open with H5CKPT_EDISAGREE on every rank.
  */
 typedef struct {
     unsigned version;          /* 0 or H5CKPT_OPTIONS_VERSION */
@@ -300,13 +328,28 @@ typedef struct {
                                   0: 256 MiB; less than 64 KiB: 64 KiB */
     int no_exchange;           /* open, fast executor: 1 turns the node-local
                                   exchange of fragmented reads off; one
-                                  rank's 1 turns it off on every rank (the
-                                  only option that is not compared) */
+                                  rank's 1 turns it off on every rank (not
+                                  compared) */
+    int no_direct;             /* create, fast executor: 1 writes through
+                                  the page cache only, never with O_DIRECT
+                                  (section "Executors"); one rank's 1 turns
+                                  it off on every rank (agreed, not
+                                  compared) */
+    uint64_t snapshot_bytes;   /* create, h5ckpt_commit_start: this rank's
+                                  snapshot memory budget (section
+                                  "Asynchronous commits"); 0: the rank's own
+                                  bytes of the save; less than 64 KiB:
+                                  64 KiB */
+    h5ckpt_snapshot *snapshot; /* create, h5ckpt_commit_start: reusable
+                                  snapshot memory, each rank its own (not
+                                  compared); NULL: memory of the save's
+                                  own, freed when the save ends */
 } h5ckpt_options;
 
 #define H5CKPT_OPTIONS_VERSION 1
 #define H5CKPT_OPTIONS_INIT                                                   \
-    { H5CKPT_OPTIONS_VERSION, NULL, H5CKPT_EXECUTOR_DEFAULT, 0, 0, 0, 0, 0, 0 }
+    { H5CKPT_OPTIONS_VERSION, NULL, H5CKPT_EXECUTOR_DEFAULT, 0, 0, 0, 0, 0, 0, \
+      0, 0, NULL }
 
 /* Set `*opts` to the defaults (every field zero, version current).  Local. */
 H5CKPT_API void h5ckpt_options_init(h5ckpt_options *opts);
@@ -355,15 +398,62 @@ H5CKPT_API int h5ckpt_open(h5ckpt **out, const char *path, MPI_Comm comm,
  * the writes HDF5 and MPI-IO do not survive failing (docs/WORKAROUNDS.md).
  * Errors: those of h5ckpt_flush(), H5CKPT_EIO, H5CKPT_EISDIR (the target
  * became a directory), H5CKPT_EMODE (reader handle).
+ * h5ckpt_commit is h5ckpt_commit_start followed by h5ckpt_commit_wait,
+ * except that it writes from the caller's buffers on the caller's thread:
+ * no snapshot, no thread, any MPI thread level.
  */
 H5CKPT_API int h5ckpt_commit(h5ckpt *ck);
+/*
+ * The same commit in two halves, so that training goes on while the file is
+ * written (section "Asynchronous commits" says how, with which memory, and
+ * what the thread level must be).
+ *
+ * h5ckpt_commit_start: execute every queued put and attribute up to a
+ * snapshot: ranks agree, plan, rank 0 creates the objects, then each rank
+ * copies the pieces it writes into snapshot memory and a background thread
+ * of its own writes and hashes them.  When it returns 0, the caller may
+ * change or free every buffer it passed to h5ckpt_tensor_put (and every
+ * state buffer h5ckpt_state_save queued); the handle then only accepts
+ * h5ckpt_commit_test, h5ckpt_commit_wait and h5ckpt_close.  Collective.
+ * Errors: those of h5ckpt_flush() (the writer can then only be closed);
+ * H5CKPT_ENOTSUP when MPI does not provide MPI_THREAD_FUNNELED or more
+ * (nothing was done: h5ckpt_commit() still works); H5CKPT_EMODE (a
+ * reader, a writer committed, failed or already committing, or options'
+ * snapshot memory in use by another save in flight); H5CKPT_ENOMEM.
+ */
+H5CKPT_API int h5ckpt_commit_start(h5ckpt *ck);
+/*
+ * Is the background write of a started commit finished?  *done = 1 when it
+ * is (h5ckpt_commit_wait will then not wait for it; whether it succeeded is
+ * what wait says), else 0.  Local: no communication, never blocks.
+ * Errors: H5CKPT_EINVAL (NULL), H5CKPT_EMODE (no commit in flight: start
+ * was not called or failed, or wait already returned).
+ */
+H5CKPT_API int h5ckpt_commit_test(h5ckpt *ck, int *done);
+/*
+ * Finish a started commit: wait for this rank's background writer, agree on
+ * every rank's outcome, then write the checksum table and the commit
+ * marker, close, fsync, rename to the final path and fsync the directory,
+ * as h5ckpt_commit() does.  Collective; the same code and message on every
+ * rank.  On an error the temporary file is removed at once and the
+ * previous file at the path is untouched; the writer can only be closed.
+ * Errors: H5CKPT_EIO (a background write failed: disk full, I/O error; the
+ * message names the lowest failing rank and the file, "rank 1: writing
+ * '<dir>/.<name>.h5ckpt-tmp-<hex>' in the background failed: No space left
+ * on device"), those of h5ckpt_commit(), H5CKPT_EMODE (no commit in
+ * flight).
+ */
+H5CKPT_API int h5ckpt_commit_wait(h5ckpt *ck);
 /*
  * Close and free a handle.  A writer that was not committed is aborted: its
  * temporary file is removed and nothing at the target path changes; its
  * HDF5 file is closed without writing to disk, so the close returns and
  * releases every HDF5 identifier whatever made the commit fail (a full
- * file system included).  Collective (HDF5 closes collectively).  Accepts
- * NULL.  Returns 0 or H5CKPT_EIO.
+ * file system included).  A writer whose commit was started and not waited
+ * for is aborted too: its background writer is stopped (pieces not yet
+ * written are dropped) and joined, its snapshot memory returned, its
+ * temporary file removed; the checkpoint is not published.  Collective
+ * (HDF5 closes collectively).  Accepts NULL.  Returns 0 or H5CKPT_EIO.
  */
 H5CKPT_API int h5ckpt_close(h5ckpt *ck);
 
@@ -394,8 +484,9 @@ typedef struct {
 
 /*
  * Queue the calling rank's part of tensor `path` for writing.  Nothing is
- * written until h5ckpt_flush() or h5ckpt_commit(); `data` (and the strides
- * array) must stay valid and unchanged until then.  `layout` is copied.
+ * written until h5ckpt_flush(), h5ckpt_commit() or h5ckpt_commit_start();
+ * `data` (and the strides array) must stay valid and unchanged until that
+ * call returns.  `layout` is copied.
  *
  * Local, but every rank must queue the same tensors (path, dtype, global
  * shape) in the same order; the next flush fails with H5CKPT_EDISAGREE on
@@ -630,8 +721,10 @@ H5CKPT_API int h5ckpt_state_add_attr(h5ckpt_state *st, const char *obj,
 
 /*
  * Queue every entry of the state on writer `ck` (tensor puts and attribute
- * puts).  Nothing is written until h5ckpt_flush() or h5ckpt_commit(), so the
- * tensor buffers must stay valid until then.  Local, with the ordering rule
+ * puts).  Nothing is written until h5ckpt_flush(), h5ckpt_commit() or
+ * h5ckpt_commit_start() (directly or through a checkpoint directory), so the
+ * tensor buffers must stay valid and unchanged until that call returns; after
+ * h5ckpt_commit_start() training may change them at once.  Local, with the ordering rule
  * of h5ckpt_tensor_put(); errors are also returned by the next flush on
  * every rank.  Errors: those of h5ckpt_tensor_put() and h5ckpt_attr_put()
  * (the message is on the writer and on the state).
@@ -734,7 +827,10 @@ H5CKPT_API int h5ckpt_ckdir_open(h5ckpt_ckdir **out, const char *path,
                                  MPI_Comm comm,
                                  const h5ckpt_ckdir_options *opts,
                                  h5ckpt_error *err);
-/* Free a directory handle.  Accepts NULL.  Local (call on every rank). */
+/* Free a directory handle and its snapshot memory.  Accepts NULL.  Local
+ * (call on every rank).  A save still in flight goes on; only
+ * h5ckpt_commit_wait() or h5ckpt_close() on its writer end it then (no
+ * retention). */
 H5CKPT_API void h5ckpt_ckdir_free(h5ckpt_ckdir *d);
 /* Last error message ("" if none).  Local. */
 H5CKPT_API const char *h5ckpt_ckdir_errmsg(const h5ckpt_ckdir *d);
@@ -756,11 +852,14 @@ H5CKPT_API int h5ckpt_ckdir_path(const h5ckpt_ckdir *d, int64_t index,
                                  char *buf, size_t size);
 
 /*
- * Start saving checkpoint `index` (or H5CKPT_CKDIR_NEXT): creates the
- * directory if needed, removes temporary files that interrupted saves left
- * (`.ckpt-*.h5.h5ckpt-tmp-*`), and creates writer *out as h5ckpt_create()
- * does (`opts` may be NULL).  Queue the data on *out, then call
- * h5ckpt_ckdir_commit().  Collective.
+ * Start saving checkpoint `index` (or H5CKPT_CKDIR_NEXT): first waits for
+ * the directory's save in flight, if any (h5ckpt_ckdir_commit_start), then
+ * creates the directory if needed, removes temporary files that interrupted
+ * saves left (`.ckpt-*.h5.h5ckpt-tmp-*`), and creates writer *out as
+ * h5ckpt_create() does (`opts` may be NULL; unless it gives
+ * `snapshot`, the directory's own snapshot memory is used, kept until
+ * h5ckpt_ckdir_free).  Queue the data on *out, then call
+ * h5ckpt_ckdir_commit() or h5ckpt_ckdir_commit_start().  Collective.
  * Errors: H5CKPT_EINVAL (bad index), H5CKPT_ENOENT (parent missing or
  * `path` is a file), H5CKPT_EIO, those of h5ckpt_create().
  */
@@ -775,6 +874,27 @@ H5CKPT_API int h5ckpt_ckdir_save(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
  * H5CKPT_EIO (retention could not remove a file).
  */
 H5CKPT_API int h5ckpt_ckdir_commit(h5ckpt_ckdir *d, h5ckpt *ck);
+/*
+ * The asynchronous form: h5ckpt_commit_start(ck) (section "Asynchronous
+ * commits"), then training goes on; h5ckpt_ckdir_commit_wait(d, ck)
+ * finishes it with h5ckpt_commit_wait(ck) and then applies retention as
+ * h5ckpt_ckdir_commit() does.  Retention runs only there, after the new
+ * checkpoint is in place, and never removes the checkpoint being written
+ * (a temporary file until then).  At most one save is in flight per
+ * directory: h5ckpt_ckdir_save(), h5ckpt_ckdir_commit() and
+ * h5ckpt_ckdir_commit_start() of another writer first wait for the one in
+ * flight (wait and retention); its outcome is kept and returned, without
+ * communication, by its own h5ckpt_ckdir_commit_wait (until a later save
+ * in flight is waited for the same way).  The caller still closes `ck`;
+ * closing it before its wait aborts the save.  h5ckpt_ckdir_load() does
+ * not wait: it sees the checkpoints committed so far.  Collective.
+ * Errors: start: those of h5ckpt_commit_start(); wait: those of
+ * h5ckpt_commit_wait() (previous checkpoints are then all kept),
+ * H5CKPT_EIO (retention could not remove a file), H5CKPT_EINVAL (`ck` has
+ * no save in flight in this directory).
+ */
+H5CKPT_API int h5ckpt_ckdir_commit_start(h5ckpt_ckdir *d, h5ckpt *ck);
+H5CKPT_API int h5ckpt_ckdir_commit_wait(h5ckpt_ckdir *d, h5ckpt *ck);
 /*
  * Open checkpoint `index` (or H5CKPT_CKDIR_LATEST, which rescans the
  * directory first) for reading, as h5ckpt_open() does.  When the latest
@@ -852,7 +972,11 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  * rank, naming the tensor and the box.  The data has then been delivered and
  * must not be trusted.  Files written before checksums existed have no
  * table: they open and load, unverified.  Off by default (see README for the
- * measured cost).
+ * measured cost).  The open checks the table's shape and place; its rows
+ * stay in the file (when it is contiguous, as h5ckpt writes it) and each
+ * checking flush fetches those its reads touch, so a malformed row is
+ * reported by the flush that meets it (H5CKPT_ECORRUPT), and no rank holds
+ * the whole table (docs/SCALING.md).
  */
 
 /* ------------------------------------------------------------------------ */
@@ -883,6 +1007,14 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  *    `no_exchange` (or H5CKPT_EXCHANGE=0) on any rank turns it off for
  *    every rank of the handle (agreed, not compared).  A caller's
  *    buffers must therefore be writable memory of its own process.
+ *    Writing, the page-aligned middle of every piece of 1 MiB or more goes
+ *    to the file with O_DIRECT (through two 8 MiB bounce buffers per rank
+ *    and a helper thread that makes no MPI call), after rank 0 has
+ *    allocated the data region with fallocate: no page-cache pages are
+ *    allocated for it and the ranks of one file write side by side.  Such
+ *    bytes are not in the page cache after the commit.  Where O_DIRECT is
+ *    refused, writes are buffered; `no_direct` (or H5CKPT_DIRECT=0) on any
+ *    rank makes every rank's writes buffered (and skips the fallocate).
  *  - H5CKPT_EXECUTOR_DEFAULT (what zeroed and NULL options give): the
  *    environment variable H5CKPT_EXECUTOR ("plain" or "fast")
  *    when set, else fast.  create and open fail with H5CKPT_EINVAL for
@@ -890,6 +1022,83 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  *    resolve to different executors.
  * docs/PERFORMANCE.md has the measurements; `h5ckpt bench` reruns them.
  */
+
+/* ------------------------------------------------------------------------ */
+/* Asynchronous commits                                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * h5ckpt_commit_start, h5ckpt_commit_test and h5ckpt_commit_wait split a
+ * commit so that the caller blocks only while its state is copied aside;
+ * the file is written meanwhile and committed collectively at wait.
+ *
+ * Threads.  With the fast executor every rank runs one background thread
+ * per commit in flight, which writes the snapshot with pwrite and hashes it
+ * (the checksum rows).  It makes no MPI call and no HDF5 call, and takes no
+ * signal.  Every MPI and HDF5 call (agreement, planning, object creation,
+ * offsets, checksum table, commit marker, close, rename) is made on the
+ * thread that calls start and wait, which must be the one that called
+ * MPI_Init_thread.  As a library thread exists beside the caller's MPI
+ * calls, h5ckpt_commit_start needs MPI_THREAD_FUNNELED or more
+ * (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided); checked
+ * with MPI_Query_thread); with less it returns H5CKPT_ENOTSUP on every rank,
+ * "h5ckpt_commit_start needs MPI_THREAD_FUNNELED or more; MPI provides
+ * MPI_THREAD_SINGLE", and changes nothing (h5ckpt_commit still works).
+ *
+ * The plain executor writes with collective HDF5 calls, which cannot leave
+ * the caller's thread: with it, h5ckpt_commit_start writes everything
+ * before it returns (as h5ckpt_flush), h5ckpt_commit_test reports done at
+ * once and h5ckpt_commit_wait does the rest.  The thread level is checked
+ * all the same, so a program behaves alike with either executor.
+ *
+ * Memory.  Each rank copies the pieces it writes (its own bytes of the
+ * save, replicated parts by their owner only) into a ring of
+ *     R = min(B, own bytes),  B = snapshot_bytes (0: own bytes; at least 64 KiB)
+ * bytes of snapshot memory.  The rule when the state is larger than R:
+ * start copies the boxes in the order their tensors were put, in pieces of
+ * at most 16 MiB, as long as the ring has room; when it is full, start
+ * waits until the background writer has written the oldest bytes, copies
+ * on into the room they leave, and returns once every byte is copied.  With
+ * the default budget start never waits for the file; with a smaller one it
+ * waits for about (own bytes - R) of writing.  The background writer
+ * starts once start has copied every byte, or once the ring is full, so
+ * that the copy does not share the CPU with the file writes.  Device
+ * buffers are copied device to host (on a stream of the library's own)
+ * into pinned snapshot memory; strided device buffers are packed on the
+ * device first, through a device temporary as large as the largest of
+ * them, freed before start returns.  At peak a rank holds, beside its own
+ * state: R bytes of snapshot memory (pinned when the save has device
+ * buffers; more if its h5ckpt_snapshot grew larger for an earlier save),
+ * 64 bytes per piece queued and 8 bytes per box it writes; during start,
+ * the device temporary.
+ *
+ * Reuse.  Snapshot memory lives in an h5ckpt_snapshot.  One given in the
+ * options (h5ckpt_options.snapshot) is kept between saves and grows to the
+ * largest ring a save needed (pinned once a save had device buffers), so
+ * later saves allocate nothing; h5ckpt_snapshot_free() releases it.  With
+ * none, a save allocates its own and frees it when it ends (wait or close).
+ * A checkpoint directory keeps one of its own (h5ckpt_ckdir_commit_start).
+ * One save in flight at a time may use a given h5ckpt_snapshot.
+ *
+ * Failures.  A failed background write (ENOSPC, EIO) is returned by
+ * h5ckpt_commit_wait as H5CKPT_EIO on every rank with the lowest failing
+ * rank's message, which names the rank and the file; the temporary file is
+ * removed and the previous checkpoint at the path is untouched.  A process
+ * killed during the background write leaves a temporary file only, which
+ * never opens as a checkpoint and which the next save of that path removes.
+ * h5ckpt_close() with a commit in flight aborts it.  The background thread
+ * never outlives the handle, so MPI_Finalize after h5ckpt_close is safe.
+ */
+
+/* A holder of snapshot memory, empty until a save uses it.  Local.
+ * Errors: H5CKPT_EINVAL (NULL out), H5CKPT_ENOMEM. */
+H5CKPT_API int h5ckpt_snapshot_create(h5ckpt_snapshot **out);
+/* Release the memory and free the holder.  Accepts NULL.  Local.  When a
+ * save in flight uses it, the memory is released as that save ends (wait
+ * or close); the pointer must not be used again either way. */
+H5CKPT_API void h5ckpt_snapshot_free(h5ckpt_snapshot *s);
+/* Bytes of snapshot memory held now.  Local. */
+H5CKPT_API uint64_t h5ckpt_snapshot_bytes(const h5ckpt_snapshot *s);
 
 /* ------------------------------------------------------------------------ */
 /* Device buffers                                                            */
@@ -949,12 +1158,55 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  * previous file at its path stays as it was.
  *
  * Threads and streams: device buffers belong to the calling thread's
- * current device and must not change until the flush (or commit) returns;
+ * current device and must not change until the flush (or commit, or
+ * h5ckpt_commit_start) returns;
  * the library orders its work on its own stream and synchronises it before
  * returning, so work the caller queued on other streams must be complete
  * (e.g. cudaStreamSynchronize) before the flush.  Not thread-safe, like
  * the rest of the library.
  */
+
+/* ------------------------------------------------------------------------ */
+/* Language bindings: communicators as MPI_Fint                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The same as h5ckpt_mesh_create(), h5ckpt_create(), h5ckpt_open(),
+ * h5ckpt_ckdir_open() and h5ckpt_verify(), with the communicator passed as
+ * its Fortran handle (MPI_Comm_c2f(comm); mpi4py: comm.py2f()) and
+ * converted with MPI_Comm_f2c.  MPI_Comm is a pointer in Open MPI and an
+ * int in MPICH; MPI_Fint is an integer in both, so bindings without a
+ * compile step (Python ctypes) can pass any communicator, split ones
+ * included.  Contracts, collectiveness and errors are those of the
+ * functions they wrap, plus H5CKPT_EINVAL ("MPI is not initialised", or
+ * the handle converts to MPI_COMM_NULL) on the calling rank, before any
+ * communication.
+ */
+H5CKPT_API int h5ckpt_mesh_create_f(h5ckpt_mesh **out, MPI_Fint comm, int ndim,
+                                    const int *shape,
+                                    const char *const *dim_names,
+                                    h5ckpt_error *err);
+H5CKPT_API int h5ckpt_create_f(h5ckpt **out, const char *path, MPI_Fint comm,
+                               const h5ckpt_options *opts, h5ckpt_error *err);
+H5CKPT_API int h5ckpt_open_f(h5ckpt **out, const char *path, MPI_Fint comm,
+                             const h5ckpt_options *opts, h5ckpt_error *err);
+H5CKPT_API int h5ckpt_ckdir_open_f(h5ckpt_ckdir **out, const char *path,
+                                   MPI_Fint comm,
+                                   const h5ckpt_ckdir_options *opts,
+                                   h5ckpt_error *err);
+H5CKPT_API int h5ckpt_verify_f(const char *path, MPI_Fint comm,
+                               h5ckpt_problem_fn fn, void *ctx,
+                               size_t *nproblems, h5ckpt_error *err);
+/*
+ * Whether buffers of memory kind `kind` can be passed to put and get in
+ * this process: 0 for H5CKPT_MEM_HOST; for H5CKPT_MEM_CUDA, 0 when the
+ * library was built with CUDA and a device can be used, else
+ * H5CKPT_ENOTSUP with the reason in `err` ("CUDA buffers need a CUDA
+ * build", "no CUDA device: ...").  Bindings use it to pass device memory
+ * directly or stage it through host memory.  Local.  Errors:
+ * H5CKPT_ENOTSUP, H5CKPT_EINVAL (unknown kind).
+ */
+H5CKPT_API int h5ckpt_memkind_usable(h5ckpt_memkind kind, h5ckpt_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Limits and malformed files (no new functions)                             */
@@ -976,6 +1228,29 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  *   rank alike (H5CKPT_EINVAL), as does a NULL `out` in h5ckpt_mesh_create().
  *   NULL options, zeroed options and H5CKPT_OPTIONS_INIT are the same
  *   options.
+ *
+ * Untrusted files.  h5ckpt checks every number HDF5 gives it against the
+ * format and the file's size before using it, but it cannot read a file
+ * without HDF5, and HDF5 1.10.8 trusts some metadata it decodes: a damaged
+ * global heap (where variable-length strings live) or object header can
+ * make it write out of bounds (SIGSEGV), spin forever, or try a huge
+ * allocation (tests/corpus/hdf5-bugs has six such files).  So:
+ * - Only as safe as HDF5 (may crash or hang the calling process on a
+ *   hostile file): h5ckpt_open() (rank 0 walks every object, attribute and
+ *   string), h5ckpt_verify(), and what opens a file through them:
+ *   h5ckpt_ckdir_load(), h5ckpt_state_load_file(); a verifying open's read
+ *   of the checksum table; reads of tensors that have no contiguous storage
+ *   (chunked or compact datasets, which only other tools write: HDF5
+ *   decodes their index and filters); every read with the plain executor.
+ * - Safe whatever the file holds, once h5ckpt_open() returned: every
+ *   listing and attribute getter (they read the index h5ckpt_open() built
+ *   and validated, in memory), and the fast executor's reads of contiguous
+ *   tensors (pread at offsets checked to lie inside the file: a file that
+ *   shrinks later gives H5CKPT_EIO, never SIGBUS).  Writers (create, put,
+ *   commit) never parse an existing file.
+ * A program that opens files it does not trust should parse them in a
+ * separate process, as the h5ckpt tool does (doc/h5ckpt.md, "Hostile
+ * files"): the crash or hang is then a clean error in the parent.
  */
 
 #ifdef __cplusplus

@@ -4,7 +4,7 @@
 set -e
 H5CKPT_DEPS="gcc make autoconf automake libtool pkg-config \
 libhdf5-openmpi-dev openmpi-bin hdf5-tools check libxxhash-dev libjansson-dev \
-python3-h5py python3-numpy procps valgrind"
+python3-h5py python3-numpy python3-mpi4py python3-pytest python3-torch procps valgrind"
 missing=""
 for p in $H5CKPT_DEPS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

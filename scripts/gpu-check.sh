@@ -17,7 +17,8 @@
 #      with --with-cuda --with-nccl in /tmp/h5ckpt-gpu, runs the GPU tests
 #      (test_cuda_backend; test_cuda_roundtrip at 1-4 ranks, both
 #      executors; bench_cuda.sh), then `h5ckpt bench --device cuda` on the
-#      big preset at 1 and 2 ranks (JSON lines in $OUT/gpu-bench.jsonl when
+#      big preset at 1 and 2 ranks, writing, reading and writing
+#      asynchronously (--async) (JSON lines in $OUT/gpu-bench.jsonl when
 #      $OUT is set, else in the build directory).  Exit status 0 only if
 #      every GPU test passed (a SKIP counts as a failure here).
 set -eu
@@ -77,6 +78,16 @@ for np in 1 2; do
             status=1
         fi
     done
+done
+# asynchronous saves of device buffers (issue 15): stall against the pinned
+# device-to-host copy, background against the synchronous commit
+for np in 1 2; do
+    if mpirun --oversubscribe -np "$np" tools/h5ckpt bench --device cuda --write \
+        /tmp/h5ckpt-gpu-bench.h5 --async --preset big --json >"$b/one.json"; then
+        cat "$b/one.json" && cat "$b/one.json" >>"$out"
+    else
+        status=1
+    fi
 done
 rm -f /tmp/h5ckpt-gpu-bench.h5
 echo "gpu-check: $( [ "$status" = 0 ] && echo passed || echo FAILED ); bench JSON in $out"

@@ -52,6 +52,10 @@ done
 # root, no unshare): one line, whatever the number of tests.
 cat tests/cluster/*.log build-san/tests/cluster/*.log 2>/dev/null |
     grep '^skipped: ' | sort -u | sed 's|^|tests/cluster: |' || true
+# So do the Python tests that need torch >= 2 or a CUDA device.
+for f in tests/python/*.log build-san/tests/python/*.log; do
+    if [ -f "$f" ]; then grep -h '^skipped: \|^SKIPPED ' "$f" | sort -u | sed "s|^|${f%.log}: |" || true; fi
+done
 # One closing line that any CI reader understands.
 # (counts both the plain and the sanitized run)
 trs=$(find tests build-san/tests -name '*.trs' 2>/dev/null || true) # build-san/ may not exist

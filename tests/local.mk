@@ -24,5 +24,7 @@ include tests/crash/local.mk
 include tests/mpi/executors.mk
 include tests/corpus/local.mk
 include tests/mpi/device.mk
+include tests/mpi/async.mk
 include tests/gpu/local.mk
 include tests/cluster/local.mk
+include tests/python/local.mk

@@ -56,6 +56,51 @@ uint64_t bench_values(void *buf, size_t es, int ndim, const uint64_t *shape,
                       int verify, char *msg, size_t msglen);
 
 /*
+ * The POSIX side (tools/bench_io.c): the file ceilings and the page state
+ * each timed phase starts from.  Every function is collective over
+ * MPI_COMM_WORLD and returns 0, or -1 on every rank with a one-line message
+ * in `msg` (512 bytes).
+ */
+/* This rank's tensor buffers, in tensor order. */
+typedef struct {
+    void *const *bufs;
+    const uint64_t *bytes; /* bytes of each buffer */
+    size_t n;
+} bench_bufs;
+
+/* The two ceilings: one scratch file (rank r at the sum of the lower ranks'
+ * bytes), or a file per rank. */
+enum { BENCH_ONE_FILE = 0, BENCH_FILE_PER_RANK = 1 };
+/* --pages */
+enum { BENCH_PAGES_WARM = 0, BENCH_PAGES_COLD = 1 };
+
+/* The scratch file of ceiling `kind` for this rank, next to `file`
+ * (FILE.ceiling-one, FILE.ceiling-rank-R).  Local. */
+void bench_ceiling_path(int kind, const char *file, char *out, size_t size);
+/* Write the first `bytes` of `b` to the ceiling's file, not timed (what a
+ * read ceiling then reads). */
+int bench_ceiling_fill(int kind, const char *file, const bench_bufs *b,
+                       uint64_t bytes, char *msg);
+/* Timed, between two barriers: pwrite (writing, then fsync when `fsync_on`;
+ * the file is created first, not timed) or pread the first `bytes` of `b`
+ * at this rank's place in the ceiling's file(s). */
+int bench_ceiling_time(int kind, const char *file, int writing, int fsync_on,
+                       const bench_bufs *b, uint64_t bytes, double *secs,
+                       char *msg);
+/* Delete the ceiling's file(s) (returns after a barrier). */
+void bench_ceiling_remove(int kind, const char *file);
+/* Before a timed write of about `bytes` per rank next to `file`: sync, then
+ * warm: write and delete FILE.warm-R of `bytes`; cold: wait for the page
+ * state to settle, at most `settle` seconds (*waited: the longest wait). */
+int bench_pages_before_write(int pages, const char *file, uint64_t bytes,
+                             double settle, double *waited, char *msg);
+/* Before a timed read of `path` (this rank's slice of it, or all of it when
+ * `whole`): warm: read it once; cold: flush it and evict it from the page
+ * cache, then wait as above. */
+int bench_pages_before_read(int pages, const char *path, int whole, double settle,
+                            double *waited, char *msg);
+
+/*
  * Device side of `h5ckpt bench --device cuda`: tools/bench_cuda.c in CUDA
  * builds, tools/bench_nocuda.c (every call fails with "this build has no
  * CUDA support") otherwise.  Local; each returns 0, or -1 with a one-line
@@ -79,5 +124,28 @@ void bench_dev_pinned_free(void *p);
 int bench_dev_copy(void *pin, size_t pin_bytes, void *const *dev,
                    const uint64_t *bytes, size_t count, uint64_t total,
                    int d2h, char *msg);
+
+/*
+ * `h5ckpt bench --write FILE --async` (bench_async.c): an asynchronous save
+ * of the state against its floors (stall against memcpy, background time
+ * against the synchronous commit, a compute loop's slowdown, peak RSS).
+ * Collective; prints the report on rank 0.  Returns 0, or the library's
+ * error code or -1 with a message in `msg` (512 bytes), on every rank.
+ */
+typedef struct {
+    const char *file, *preset;
+    const h5ckpt_mesh *mesh;
+    int fsync, json, cuda;
+    h5ckpt_executor executor;
+    uint64_t snapshot_bytes; /* h5ckpt_options.snapshot_bytes (0: default) */
+    size_t n;
+    const bench_tensor *t;
+    h5ckpt_layout *const *layouts;
+    void *const *bufs;  /* host buffers (the memcpy floor copies from them) */
+    void *const *dbufs; /* device buffers (cuda) */
+    const uint64_t *bytes;
+    uint64_t shard_bytes, shard_max, total_bytes;
+} bench_async_in;
+int bench_async(const bench_async_in *in, char *msg);
 
 #endif

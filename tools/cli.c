@@ -8,6 +8,7 @@
 #include <string.h>
 
 int cli_rank = 0, cli_size = 1;
+char **cli_argv;
 
 static size_t nopts(const cli_cmd *cmd)
 {

@@ -31,8 +31,10 @@ typedef struct cli_cmd {
     const cli_opt *opts; /* terminated by an entry with name NULL */
 } cli_cmd;
 
-/* Rank and size in MPI_COMM_WORLD (set by main). */
+/* Rank and size in MPI_COMM_WORLD, and the tool's own argument vector
+ * (set by main). */
 extern int cli_rank, cli_size;
+extern char **cli_argv;
 
 /*
  * getopt_long over the command's option table.  Returns the key of the next

@@ -1,18 +1,23 @@
 /*
  * h5ckpt bench: write or read a synthetic state, verify every element read,
- * and measure the machine's ceiling in the same run (POSIX pwrite/pread of
- * the same per-rank byte counts into one scratch file in the same
- * directory, same fsync policy).
+ * and measure the machine's ceilings in the same run: POSIX pwrite/pread of
+ * the same per-rank byte counts into one scratch file, and into a file per
+ * rank, in the same directory with the same fsync policy (bench_io.c).
  *
- * Every timed phase starts after sync() and a barrier, so neither the
- * checkpoint nor the ceiling inherits the other's dirty pages.
+ * --runs N repeats the three timed phases N times, rotating their order
+ * (round r starts with phase r mod 3; round 0 with the checkpoint, whose
+ * byte counts the ceilings need), and reports medians.  Every phase starts
+ * from the page state given by --pages (warm or cold, bench_io.c), after
+ * sync() and a barrier, and the files a phase wrote are deleted before the
+ * next one (the last checkpoint stays), so no phase inherits another's
+ * pages.
  *
  * --device cuda places the same state in CUDA device buffers (generated on
  * the host and copied before timing; read back and verified after timing)
  * and also times the pinned copy ceiling: the same per-rank bytes through
  * one pinned buffer with cudaMemcpy (device to host when writing, host to
- * device when reading).  The device side lives in bench_cuda.c
- * (bench_nocuda.c in builds without CUDA).
+ * device when reading), once per round after the file phases.  The device
+ * side lives in bench_cuda.c (bench_nocuda.c in builds without CUDA).
  */
 #include "bench.h"
 #include "cli.h"
@@ -27,7 +32,8 @@
 
 enum { K_WRITE = 'w', K_READ = 'r', K_MESH = 'm', K_PRESET = 'p', K_COUNT = 'n',
        K_SIZE = 's', K_DTYPE = 256, K_POLICY, K_EXEC, K_FSYNC, K_NOFSYNC, K_JSON,
-       K_HIDDEN, K_DEVICE };
+       K_HIDDEN, K_DEVICE, K_PAGES, K_RUNS, K_SETTLE, K_NODIRECT, K_ASYNC,
+       K_SNAPBYTES };
 
 static const cli_opt opts[] = {
     {"write", K_WRITE, "FILE", "write the synthetic state to FILE (timed)"},
@@ -42,16 +48,33 @@ static const cli_opt opts[] = {
     {"placement", K_POLICY, "POLICY", "shard0, shard1, replicate or alternate, along "
                                       "the mesh's last dimension (default shard0)"},
     {"executor", K_EXEC, "NAME", "plain or fast (default: the library's default)"},
-    {"fsync", K_FSYNC, NULL, "fsync the checkpoint and the ceiling's scratch file"},
+    {"fsync", K_FSYNC, NULL, "fsync the checkpoint and the ceilings' files"},
     {"no-fsync", K_NOFSYNC, NULL, "do not fsync (default)"},
     {"device", K_DEVICE, "KIND", "host (default) or cuda: the state in CUDA device "
                                  "buffers, plus the pinned cudaMemcpy ceiling"},
+    {"pages", K_PAGES, "STATE", "warm (default): every timed phase starts right "
+                                "after as many pages were freed as it writes "
+                                "(reads: from the page cache); cold: after the "
+                                "VM took freed pages back (reads: from disk)"},
+    {"runs", K_RUNS, "N", "repeat the timed phases N times in rotating order "
+                          "and report medians (default 1)"},
+    {"settle", K_SETTLE, "SECONDS", "--pages cold: the longest wait for the page "
+                                    "state to settle before a phase (default 20)"},
+    {"no-direct", K_NODIRECT, NULL, "fast writer: buffered writes only, no "
+                                    "O_DIRECT (the option no_direct)"},
+    {"async", K_ASYNC, NULL, "--write only: an asynchronous save (h5ckpt_commit_start) "
+                              "against memcpy, the synchronous commit and a compute "
+                              "loop (see doc/h5ckpt-bench.md)"},
+    {"snapshot-bytes", K_SNAPBYTES, "BYTES", "--async: snapshot memory budget per rank "
+                                             "(default: the rank's own bytes)"},
     {"json", K_JSON, NULL, "print one JSON object instead of text"},
     {NULL, 0, NULL, NULL}};
 
 typedef struct {
     const char *file, *preset, *mesh;
-    int writing, fsync, json, cuda;
+    int writing, fsync, json, cuda, pages, runs, no_direct, async;
+    unsigned long long snapshot_bytes;
+    double settle;
     h5ckpt_executor executor;
     bench_knobs knobs;
 } args;
@@ -88,6 +111,9 @@ static int parse(const cli_cmd *self, int argc, char **argv, args *a)
     a->preset = "small";
     a->executor = H5CKPT_EXECUTOR_DEFAULT;
     a->knobs.dtype = a->knobs.policy = -1;
+    a->pages = BENCH_PAGES_WARM;
+    a->runs = 1;
+    a->settle = 20;
     while ((c = cli_next_opt(self, argc, argv, &arg, &first)) != -1) {
         switch (c) {
         case 'h': return -1;
@@ -125,6 +151,26 @@ static int parse(const cli_cmd *self, int argc, char **argv, args *a)
         case K_FSYNC: a->fsync = 1; break;
         case K_NOFSYNC: a->fsync = 0; break;
         case K_JSON: a->json = 1; break;
+        case K_ASYNC: a->async = 1; break;
+        case K_SNAPBYTES:
+            if (cli_parse_size(arg, &a->snapshot_bytes) != 0)
+                return cli_usage_error(self, "bad number '%s'", arg);
+            break;
+        case K_NODIRECT: a->no_direct = 1; break;
+        case K_PAGES:
+            if (strcmp(arg, "warm") && strcmp(arg, "cold"))
+                return cli_usage_error(self, "unknown page state '%s' (warm or cold)", arg);
+            a->pages = !strcmp(arg, "cold") ? BENCH_PAGES_COLD : BENCH_PAGES_WARM;
+            break;
+        case K_RUNS: case K_SETTLE:
+            if (cli_parse_size(arg, &v) != 0 || (c == K_RUNS && (v == 0 || v > 1000)) ||
+                v > 3600)
+                return cli_usage_error(self, "bad number '%s'", arg);
+            if (c == K_RUNS)
+                a->runs = (int)v;
+            else
+                a->settle = (double)v;
+            break;
         case K_DEVICE:
             if (strcmp(arg, "host") && strcmp(arg, "cuda"))
                 return cli_usage_error(self, "unknown device '%s' (host or cuda)", arg);
@@ -137,6 +183,8 @@ static int parse(const cli_cmd *self, int argc, char **argv, args *a)
         return cli_usage_error(self, "unexpected argument '%s'", argv[first]);
     if (!a->file)
         return cli_usage_error(self, "give --write FILE or --read FILE");
+    if (a->async && !a->writing)
+        return cli_usage_error(self, "--async times a save: give --write FILE");
     return 0;
 }
 
@@ -262,6 +310,7 @@ static int run_ckpt(const args *a, const h5ckpt_mesh *m, state *s, double *secs,
     o.mesh = a->writing ? m : NULL;
     o.no_fsync = !a->fsync;
     o.executor = a->executor;
+    o.no_direct = a->no_direct;
     MPI_Barrier(MPI_COMM_WORLD);
     t0 = now();
     rc = a->writing ? h5ckpt_create(&ck, a->file, MPI_COMM_WORLD, &o, &err)
@@ -289,89 +338,6 @@ static int run_ckpt(const args *a, const h5ckpt_mesh *m, state *s, double *secs,
     MPI_Barrier(MPI_COMM_WORLD);
     *secs = now() - t0;
     return rc;
-}
-
-/* pwrite (or pread) `bytes` of this rank from/to the tensor buffers in
- * order, at `base` in fd. */
-static int posix_io(int fd, int writing, state *s, uint64_t bytes, uint64_t base)
-{
-    size_t i;
-
-    for (i = 0; bytes && i < s->n; i++) {
-        uint64_t have = h5ckpt_layout_local_count(s->layouts[i]) *
-                        h5ckpt_dtype_size(s->t[i].dtype), done = 0;
-        if (have > bytes)
-            have = bytes;
-        while (done < have) {
-            size_t n = have - done > (1u << 30) ? 1u << 30 : (size_t)(have - done);
-            char *p = (char *)s->bufs[i] + done;
-            ssize_t k = writing ? pwrite(fd, p, n, (off_t)(base + done))
-                                : pread(fd, p, n, (off_t)(base + done));
-            if (k <= 0)
-                return -1;
-            done += (uint64_t)k;
-        }
-        base += have;
-        bytes -= have;
-    }
-    return 0;
-}
-
-/* The ceiling: every rank moves `bytes` at its own range of one scratch file
- * next to the checkpoint.  Reading first writes the scratch file (not
- * timed); writing writes and truncates it first (not timed).  Returns 0
- * or -1 on every rank. */
-static int ceiling(const args *a, state *s, uint64_t bytes, double *secs, char *msg)
-{
-    char path[4096];
-    uint64_t base = 0;
-    double t0;
-    int fd = -1, bad = 0;
-
-    snprintf(path, sizeof path, "%s.ceiling-scratch", a->file);
-    MPI_Exscan(&bytes, &base, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
-    if (cli_rank == 0)
-        base = 0;
-    if (cli_rank == 0 && (fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644)) < 0)
-        bad = 1;
-    if (any(bad))
-        goto fail;
-    if (cli_rank != 0 && (fd = open(path, O_RDWR)) < 0)
-        bad = 1;
-    /* Reading: the data to read.  Writing: the same bytes, then truncated
-     * away, so that the timed writes start right after as many page-cache
-     * pages were freed as the checkpoint's write had (its old file). */
-    if (!bad && posix_io(fd, 1, s, bytes, base) != 0)
-        bad = 1;
-    if (any(bad))
-        goto fail;
-    if (a->writing && cli_rank == 0 && ftruncate(fd, 0) != 0)
-        bad = 1;
-    if (any(bad))
-        goto fail;
-    if (cli_rank == 0)
-        sync();
-    MPI_Barrier(MPI_COMM_WORLD);
-    t0 = now();
-    if (posix_io(fd, a->writing, s, bytes, base) != 0 ||
-        (a->writing && a->fsync && fsync(fd) != 0))
-        bad = 1;
-    bad |= close(fd) != 0;
-    fd = -1;
-    MPI_Barrier(MPI_COMM_WORLD);
-    *secs = now() - t0;
-    if (any(bad))
-        goto fail;
-    if (cli_rank == 0)
-        unlink(path);
-    return 0;
-fail:
-    snprintf(msg, 512, "ceiling scratch file '%.300s': %s", path, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    if (cli_rank == 0)
-        unlink(path);
-    return -1;
 }
 
 /* The pinned copy ceiling (--device cuda): `bytes` of this rank between its
@@ -423,6 +389,7 @@ static int download(state *s, char *msg)
     return -1;
 }
 
+/* This rank's mismatches; the first one goes to `msg` if it is empty. */
 static uint64_t verify(state *s, char *msg)
 {
     uint64_t bad = 0, off[2], cnt[2];
@@ -437,21 +404,201 @@ static uint64_t verify(state *s, char *msg)
         h5ckpt_layout_box_at(s->layouts[i], 0, off, cnt);
         b = bench_values(s->bufs[i], h5ckpt_dtype_size(t->dtype), t->ndim, t->shape,
                          off, cnt, i, 1, m, sizeof m);
-        if (b && !bad)
+        if (b && !*msg)
             snprintf(msg, 512, "rank %d, tensor '%s': %s", cli_rank, t->path, m);
         bad += b;
     }
     return bad;
 }
 
+/* Before a timed read: the buffers hold poison (0xA5) again, as before a
+ * load, so that no round passes on what an earlier one delivered (device
+ * buffers: made again from the host's poison, after the first round, before
+ * which state_make made them so).  Returns 0 or -1 on every rank. */
+static int poison(const args *a, state *s, int first, char *msg)
+{
+    size_t i;
+    int bad = 0;
+
+    for (i = 0; i < s->n; i++)
+        if (s->bytes[i])
+            memset(s->bufs[i], 0xA5, s->bytes[i]);
+    for (i = 0; a->cuda && !first && !bad && i < s->n; i++) {
+        bench_dev_free(s->dbufs[i]);
+        s->dbufs[i] = NULL;
+        bad = bench_dev_upload(&s->dbufs[i], s->bufs[i], s->bytes[i], msg) != 0;
+    }
+    if (!any(bad))
+        return 0;
+    if (!*msg)
+        snprintf(msg, 512, "device buffers: failed on another rank");
+    return -1;
+}
+
+/* The timed phases, in the order of round 0. */
+enum { PH_CKPT, PH_ONE, PH_PER, NPHASES };
+
 typedef struct {
-    double secs, csecs, dsecs; /* h5ckpt, file ceiling, pinned copy */
+    double *t[NPHASES]; /* seconds of each phase, one per round */
+    double *copy;       /* pinned copy (--device cuda), one per round */
+    double waited;      /* --pages cold: the longest wait for the page state */
     uint64_t bad, rss_max, shard_max, overhead_max;
 } result;
 
+/* Phase `ph` of round `round`, from the page state of --pages.  Writing:
+ * the checkpoint of the last round stays, a ceiling's files never do.  Returns 0, or
+ * an error (the library's code or -1) on every rank with `msg`. */
+static int phase(const args *a, const h5ckpt_mesh *m, state *s, int ph, int round,
+                 uint64_t *moved, double *secs, result *r, char *msg)
+{
+    const bench_bufs b = {s->bufs, s->bytes, s->n};
+    int kind = ph == PH_ONE ? BENCH_ONE_FILE : BENCH_FILE_PER_RANK, rc;
+    int keep = round == a->runs - 1;
+    double waited = 0;
+    char path[4096];
+    uint64_t bad;
+
+    if (a->writing) {
+        /* the commit's rename would free a previous file's pages while timed */
+        if (ph == PH_CKPT && cli_rank == 0)
+            unlink(a->file);
+        if (bench_pages_before_write(a->pages, a->file, s->shard_bytes, a->settle,
+                                     &waited, msg) != 0)
+            return -1;
+        if (ph == PH_CKPT) {
+            rc = run_ckpt(a, m, s, secs, moved, msg);
+            if (rc == 0 && !keep && cli_rank == 0)
+                unlink(a->file);
+        } else {
+            rc = bench_ceiling_time(kind, a->file, 1, a->fsync, &b, *moved, secs, msg);
+            bench_ceiling_remove(kind, a->file);
+        }
+    } else {
+        if (ph == PH_CKPT && poison(a, s, round == 0, msg) != 0)
+            return -1;
+        if (ph == PH_CKPT)
+            snprintf(path, sizeof path, "%s", a->file);
+        else
+            bench_ceiling_path(kind, a->file, path, sizeof path);
+        if (bench_pages_before_read(a->pages, path, ph == PH_PER, a->settle, &waited,
+                                    msg) != 0)
+            return -1;
+        if (ph != PH_CKPT)
+            rc = bench_ceiling_time(kind, a->file, 0, 0, &b, s->shard_bytes, secs, msg);
+        else if ((rc = run_ckpt(a, m, s, secs, moved, msg)) == 0 &&
+                 (!a->cuda || (rc = download(s, msg)) == 0)) {
+            bad = verify(s, msg);
+            MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+            r->bad += bad;
+        }
+    }
+    if (waited > r->waited)
+        r->waited = waited;
+    return rc;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+
+    return a < b ? -1 : a > b;
+}
+
+/* Median of v[0..n) (n <= 1000). */
+static double median(const double *v, int n)
+{
+    double w[1000];
+
+    memcpy(w, v, (size_t)n * sizeof *w);
+    qsort(w, (size_t)n, sizeof *w, cmp_double);
+    return n % 2 ? w[n / 2] : (w[n / 2 - 1] + w[n / 2]) / 2;
+}
+
+/* Median over rounds of max(num[i], num2[i]) / den[i] (num2 may be NULL). */
+static double median_ratio(const double *num, const double *num2, const double *den,
+                           int n)
+{
+    double q[1000];
+    int i;
+
+    for (i = 0; i < n; i++)
+        q[i] = (num2 && num2[i] > num[i] ? num2[i] : num[i]) / den[i];
+    return median(q, n);
+}
+
+static json_t *array_of(const double *v, int n)
+{
+    json_t *j = json_array();
+    int i;
+
+    for (i = 0; j && i < n; i++)
+        json_array_append_new(j, json_real(v[i]));
+    return j;
+}
+
+static void report_json(const args *a, const char *mesh, const char *exec,
+                        const state *s, const result *r)
+{
+    double gb = (double)s->total_bytes / 1e9, t = median(r->t[PH_CKPT], a->runs);
+    double one = median(r->t[PH_ONE], a->runs), per = median(r->t[PH_PER], a->runs);
+    json_t *j = json_pack(
+        "{s:s, s:s, s:i, s:s, s:s, s:b, s:s, s:i, s:I, s:I, s:f, s:f, s:f, s:f, s:f, "
+        "s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I}",
+        "op", a->writing ? "write" : "read", "preset", a->preset, "ranks", cli_size,
+        "mesh", mesh, "executor", exec, "fsync", a->fsync, "pages",
+        a->pages == BENCH_PAGES_COLD ? "cold" : "warm", "runs", a->runs, "tensors",
+        (json_int_t)s->n, "bytes", (json_int_t)s->total_bytes, "seconds", t, "gbps",
+        gb / t, "tensors_per_s", (double)s->n / t, "ceiling_seconds", one,
+        "ceiling_gbps", gb / one, "ratio",
+        median_ratio(r->t[PH_ONE], NULL, r->t[PH_CKPT], a->runs),
+        "ceiling_per_rank_seconds", per, "ceiling_per_rank_gbps", gb / per,
+        "ratio_per_rank", median_ratio(r->t[PH_PER], NULL, r->t[PH_CKPT], a->runs),
+        "settle_seconds_max", r->waited, "mismatches", (json_int_t)r->bad,
+        "rss_max_bytes", (json_int_t)r->rss_max, "shard_max_bytes",
+        (json_int_t)r->shard_max, "rss_over_shard_max_bytes",
+        (json_int_t)r->overhead_max);
+    char *txt;
+
+    if (j) {
+        json_object_set_new(j, "seconds_each", array_of(r->t[PH_CKPT], a->runs));
+        json_object_set_new(j, "ceiling_seconds_each", array_of(r->t[PH_ONE], a->runs));
+        json_object_set_new(j, "ceiling_per_rank_seconds_each",
+                            array_of(r->t[PH_PER], a->runs));
+        json_object_set_new(j, "device", json_string(a->cuda ? "cuda" : "host"));
+        json_object_set_new(j, "direct", json_boolean(!a->no_direct));
+    }
+    if (j && a->cuda) {
+        double c = median(r->copy, a->runs);
+        json_object_set_new(j, "copy_direction", json_string(a->writing ? "d2h" : "h2d"));
+        json_object_set_new(j, "copy_seconds", json_real(c));
+        json_object_set_new(j, "copy_gbps", json_real(gb / c));
+        json_object_set_new(j, "ratio_device",
+                            json_real(median_ratio(r->t[PH_ONE], r->copy, r->t[PH_CKPT],
+                                                   a->runs)));
+    }
+    txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    cli_out("%s\n", txt ? txt : "{}");
+    free(txt);
+    json_decref(j);
+}
+
+static void report_each(const char *label, const double *v, int n)
+{
+    int i;
+
+    cli_out("  %-14s", label);
+    for (i = 0; i < n; i++)
+        cli_out(" %.3f", v[i]);
+    cli_out("\n");
+}
+
 static void report(const args *a, const h5ckpt_mesh *m, const state *s, const result *r)
 {
-    double gb = (double)s->total_bytes / 1e9;
+    double gb = (double)s->total_bytes / 1e9, t = median(r->t[PH_CKPT], a->runs);
+    double one = median(r->t[PH_ONE], a->runs), per = median(r->t[PH_PER], a->runs);
+    const char *exec = a->executor == H5CKPT_EXECUTOR_PLAIN  ? "plain"
+                       : a->executor == H5CKPT_EXECUTOR_FAST ? "fast" : "default";
+    const char *how = a->writing ? "POSIX pwrite" : "POSIX pread";
     char mesh[64] = "";
     int d, n = 0;
 
@@ -459,51 +606,39 @@ static void report(const args *a, const h5ckpt_mesh *m, const state *s, const re
         n += snprintf(mesh + n, sizeof mesh - (size_t)n, "%s%d", d ? "x" : "",
                       h5ckpt_mesh_size(m, d));
     if (a->json) {
-        json_t *j = json_pack(
-            "{s:s, s:s, s:i, s:s, s:s, s:b, s:I, s:I, s:f, s:f, s:f, s:f, s:f, "
-            "s:f, s:I, s:I, s:I, s:I}",
-            "op", a->writing ? "write" : "read", "preset", a->preset, "ranks",
-            cli_size, "mesh", mesh, "executor",
-            a->executor == H5CKPT_EXECUTOR_PLAIN ? "plain"
-            : a->executor == H5CKPT_EXECUTOR_FAST ? "fast" : "default",
-            "fsync", a->fsync, "tensors", (json_int_t)s->n, "bytes",
-            (json_int_t)s->total_bytes, "seconds", r->secs, "gbps", gb / r->secs,
-            "tensors_per_s", (double)s->n / r->secs, "ceiling_seconds", r->csecs,
-            "ceiling_gbps", gb / r->csecs, "ratio", r->csecs / r->secs,
-            "mismatches", (json_int_t)r->bad, "rss_max_bytes", (json_int_t)r->rss_max,
-            "shard_max_bytes", (json_int_t)r->shard_max, "rss_over_shard_max_bytes",
-            (json_int_t)r->overhead_max);
-        if (j)
-            json_object_set_new(j, "device", json_string(a->cuda ? "cuda" : "host"));
-        if (j && a->cuda) {
-            double lim = r->csecs > r->dsecs ? r->csecs : r->dsecs;
-            json_object_set_new(j, "copy_direction", json_string(a->writing ? "d2h" : "h2d"));
-            json_object_set_new(j, "copy_seconds", json_real(r->dsecs));
-            json_object_set_new(j, "copy_gbps", json_real(gb / r->dsecs));
-            json_object_set_new(j, "ratio_device", json_real(lim / r->secs));
-        }
-        char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        cli_out("%s\n", txt ? txt : "{}");
-        free(txt);
-        json_decref(j);
+        report_json(a, mesh, exec, s, r);
         return;
     }
-    cli_out("%s %s: %zu tensors, %.3f GB, %d ranks, mesh %s, %s executor, %s%s\n",
-            a->writing ? "write" : "read", a->preset, s->n, gb, cli_size, mesh,
-            a->executor == H5CKPT_EXECUTOR_PLAIN ? "plain"
-            : a->executor == H5CKPT_EXECUTOR_FAST ? "fast" : "default",
-            a->fsync ? "fsync" : "no fsync", a->cuda ? ", CUDA device buffers" : "");
-    cli_out("  h5ckpt   %8.3f s  %7.3f GB/s  %10.0f tensors/s\n", r->secs,
-            gb / r->secs, (double)s->n / r->secs);
-    cli_out("  ceiling  %8.3f s  %7.3f GB/s  (POSIX, same bytes per rank)\n",
-            r->csecs, gb / r->csecs);
-    cli_out("  ratio    %8.3f\n", r->csecs / r->secs);
+    cli_out("%s %s: %zu tensors, %.3f GB, %d ranks, mesh %s, %s executor, %s%s%s\n",
+            a->writing ? "write" : "read", a->preset, s->n, gb, cli_size, mesh, exec,
+            a->fsync ? "fsync" : "no fsync", a->no_direct ? ", no O_DIRECT" : "",
+            a->cuda ? ", CUDA device buffers" : "");
+    cli_out("  pages %s; %d run%s in rotating order, medians\n",
+            a->pages == BENCH_PAGES_COLD ? "cold" : "warm", a->runs,
+            a->runs > 1 ? "s" : "");
+    cli_out("  h5ckpt         %8.3f s  %7.3f GB/s  %10.0f tensors/s\n", t, gb / t,
+            (double)s->n / t);
+    cli_out("  one file       %8.3f s  %7.3f GB/s  (%s, same bytes per rank)\n", one,
+            gb / one, how);
+    cli_out("  file per rank  %8.3f s  %7.3f GB/s  (%s, same bytes per rank)\n", per,
+            gb / per, how);
+    cli_out("  ratio          %8.3f to one file, %.3f to a file per rank\n",
+            median_ratio(r->t[PH_ONE], NULL, r->t[PH_CKPT], a->runs),
+            median_ratio(r->t[PH_PER], NULL, r->t[PH_CKPT], a->runs));
     if (a->cuda) {
-        double lim = r->csecs > r->dsecs ? r->csecs : r->dsecs;
-        cli_out("  copy     %8.3f s  %7.3f GB/s  (pinned cudaMemcpy %s, same bytes per "
-                "rank)\n", r->dsecs, gb / r->dsecs, a->writing ? "D2H" : "H2D");
-        cli_out("  ratio to min(copy, ceiling) %8.3f\n", lim / r->secs);
+        double c = median(r->copy, a->runs);
+        cli_out("  copy           %8.3f s  %7.3f GB/s  (pinned cudaMemcpy %s, same bytes "
+                "per rank)\n", c, gb / c, a->writing ? "D2H" : "H2D");
+        cli_out("  ratio to min(copy, one file) %8.3f\n",
+                median_ratio(r->t[PH_ONE], r->copy, r->t[PH_CKPT], a->runs));
     }
+    if (a->runs > 1) {
+        report_each("each h5ckpt", r->t[PH_CKPT], a->runs);
+        report_each("each one file", r->t[PH_ONE], a->runs);
+        report_each("each per rank", r->t[PH_PER], a->runs);
+    }
+    if (a->pages == BENCH_PAGES_COLD)
+        cli_out("  waited at most %.1f s for the page state to settle\n", r->waited);
     cli_out("  peak RSS %8.1f MiB max over ranks; largest own shard %.1f MiB; "
             "RSS over own shard %.1f MiB max\n",
             r->rss_max / 1048576.0, r->shard_max / 1048576.0,
@@ -513,16 +648,47 @@ static void report(const args *a, const h5ckpt_mesh *m, const state *s, const re
                 (unsigned long long)r->bad);
 }
 
+/* Every round: the three phases in rotating order, then (--device cuda)
+ * the pinned copy.  Returns 0 or an exit code. */
+static int rounds(const cli_cmd *self, const args *a, const h5ckpt_mesh *m,
+                  state *s, result *r, char *msg)
+{
+    const bench_bufs b = {s->bufs, s->bytes, s->n};
+    uint64_t moved = 0;
+    int round, k, rc = 0, ph;
+
+    /* readers: the ceilings' files, written once (not timed) */
+    if (!a->writing && (bench_ceiling_fill(BENCH_ONE_FILE, a->file, &b, s->shard_bytes,
+                                           msg) != 0 ||
+                        bench_ceiling_fill(BENCH_FILE_PER_RANK, a->file, &b,
+                                           s->shard_bytes, msg) != 0))
+        rc = -1;
+    for (round = 0; rc == 0 && round < a->runs; round++) {
+        for (k = 0; rc == 0 && k < NPHASES; k++) {
+            ph = (round + k) % NPHASES;
+            rc = phase(a, m, s, ph, round, &moved, &r->t[ph][round], r, msg);
+        }
+        if (rc == 0 && a->cuda)
+            rc = copy_ceiling(a, s, a->writing ? moved : s->shard_bytes, &r->copy[round],
+                              msg);
+    }
+    if (!a->writing) {
+        bench_ceiling_remove(BENCH_ONE_FILE, a->file);
+        bench_ceiling_remove(BENCH_FILE_PER_RANK, a->file);
+    }
+    return rc ? cli_error(self, CLI_USAGE, "%s", msg) : 0;
+}
+
 static int run(const cli_cmd *self, int argc, char **argv)
 {
     char msg[512] = "";
     h5ckpt_mesh *m = NULL;
     state s = {0};
-    result r = {0};
+    result r = {{NULL}, NULL, 0, 0, 0, 0, 0};
     struct rusage ru;
-    uint64_t moved = 0, rss, over;
+    uint64_t rss, over;
     args a;
-    int rc;
+    int rc, k;
 
     if ((rc = parse(self, argc, argv, &a)) != 0)
         return rc < 0 ? CLI_OK : rc;
@@ -531,34 +697,29 @@ static int run(const cli_cmd *self, int argc, char **argv)
             snprintf(msg, sizeof msg, "no CUDA device on another rank");
         return cli_error(self, CLI_FAIL, "%s", msg);
     }
+    for (k = 0; k < NPHASES; k++)
+        r.t[k] = calloc((size_t)a.runs, sizeof(double));
+    r.copy = calloc((size_t)a.runs, sizeof(double));
+    if (any(!r.t[0] || !r.t[1] || !r.t[2] || !r.copy)) {
+        rc = cli_error(self, CLI_FAIL, "out of memory");
+        goto done;
+    }
     if ((rc = make_mesh(self, a.mesh, &m)) != 0 ||
         (rc = state_make(self, &a, m, &s)) != 0)
         goto done;
-    /* A previous file at the target would be freed by the commit's rename
-     * inside the timed phase, handing its warm page-cache pages to the
-     * ceiling that runs next; remove it first (not timed). */
-    if (a.writing && cli_rank == 0)
-        unlink(a.file);
-    if (cli_rank == 0)
-        sync();
-    if (a.writing) { /* checkpoint first: the ceiling needs its byte counts */
-        if ((rc = run_ckpt(&a, m, &s, &r.secs, &moved, msg)) != 0 ||
-            (rc = ceiling(&a, &s, moved, &r.csecs, msg)) != 0 ||
-            (a.cuda && (rc = copy_ceiling(&a, &s, moved, &r.dsecs, msg)) != 0)) {
-            rc = cli_error(self, CLI_USAGE, "%s", msg);
-            goto done;
-        }
-    } else {
-        if (ceiling(&a, &s, s.shard_bytes, &r.csecs, msg) != 0 ||
-            (a.cuda && copy_ceiling(&a, &s, s.shard_bytes, &r.dsecs, msg) != 0) ||
-            run_ckpt(&a, m, &s, &r.secs, &moved, msg) != 0 ||
-            (a.cuda && download(&s, msg) != 0)) {
-            rc = cli_error(self, CLI_USAGE, "%s", msg);
-            goto done;
-        }
-        r.bad = verify(&s, msg);
-        MPI_Allreduce(MPI_IN_PLACE, &r.bad, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    if (a.async) { /* its own phases and report (bench_async.c) */
+        bench_async_in in = {a.file, a.preset, m, a.fsync, a.json, a.cuda, a.executor,
+                             a.snapshot_bytes, s.n, s.t, s.layouts, s.bufs, s.dbufs,
+                             s.bytes, s.shard_bytes, 0, s.total_bytes};
+        if (cli_rank == 0) /* not timed: a previous file */
+            unlink(a.file);
+        MPI_Allreduce(&s.shard_bytes, &in.shard_max, 1, MPI_UINT64_T, MPI_MAX,
+                      MPI_COMM_WORLD);
+        rc = bench_async(&in, msg) != 0 ? cli_error(self, CLI_USAGE, "%s", msg) : CLI_OK;
+        goto done;
     }
+    if ((rc = rounds(self, &a, m, &s, &r, msg)) != 0)
+        goto done;
     getrusage(RUSAGE_SELF, &ru);
     rss = (uint64_t)ru.ru_maxrss * 1024;
     over = rss > s.shard_bytes ? rss - s.shard_bytes : 0;
@@ -577,6 +738,9 @@ static int run(const cli_cmd *self, int argc, char **argv)
                        (unsigned long long)r.bad, msg);
     }
 done:
+    for (k = 0; k < NPHASES; k++)
+        free(r.t[k]);
+    free(r.copy);
     state_free(&s);
     h5ckpt_mesh_free(m);
     return rc;
@@ -584,5 +748,5 @@ done:
 
 const cli_cmd cmd_bench = {"bench", run, "--write FILE | --read FILE [OPTIONS]",
                            "benchmark writing or reading a synthetic state "
-                           "against the POSIX ceiling (run under mpirun)",
+                           "against the POSIX ceilings (run under mpirun)",
                            opts};

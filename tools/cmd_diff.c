@@ -5,6 +5,7 @@
  * under mpirun the blocks are spread over the ranks and the statistics
  * reduced.
  */
+#include "sandbox.h"
 #include "tool.h"
 
 #include <math.h>
@@ -225,10 +226,14 @@ static int run(const cli_cmd *self, int argc, char **argv)
     }
     if (argc - first != 2)
         return cli_usage_error(self, "expected two files A and B");
+    /* diff: any error is 2, "different" is 1 (a malformed file too) */
+    if ((rc = sandbox_run(self, cli_size == 1, CLI_USAGE)) >= 0)
+        return rc;
     if (tool_open(self, argv[first], &a) != CLI_OK || tool_open(self, argv[first + 1], &b) != CLI_OK) {
-        rc = CLI_USAGE; /* diff: any error is 2, "different" is 1 */
+        rc = CLI_USAGE;
         goto done;
     }
+    sandbox_parsed();
     ba = malloc(TOOL_BLOCK_BYTES);
     bb = malloc(TOOL_BLOCK_BYTES);
     if (!tool_all_ok(ba && bb)) {

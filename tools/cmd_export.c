@@ -3,6 +3,7 @@
  * tensor).  Rank 0 writes; tensors are streamed in blocks of
  * TOOL_BLOCK_BYTES, so memory stays bounded whatever the tensor size.
  */
+#include "sandbox.h"
 #include "tool.h"
 
 #include <errno.h>
@@ -351,8 +352,11 @@ static int run(const cli_cmd *self, int argc, char **argv)
         return cli_usage_error(self, "expected FILE and OUT");
     if (!format || (strcmp(format, "safetensors") && strcmp(format, "npy")))
         return cli_usage_error(self, "--format must be safetensors or npy");
+    if ((rc = sandbox_run(self, cli_size == 1, CLI_FAIL)) >= 0)
+        return rc;
     if ((rc = tool_open(self, argv[first], &ck)) != CLI_OK)
         return rc;
+    sandbox_parsed();
     it = calloc(h5ckpt_tensor_count(ck) + 1, sizeof *it);
     buf = malloc(TOOL_BLOCK_BYTES);
     if (!it || !buf) {

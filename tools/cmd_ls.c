@@ -1,4 +1,5 @@
 /* h5ckpt ls: root information and the tree of a checkpoint. */
+#include "sandbox.h"
 #include "tool.h"
 
 #include <stdlib.h>
@@ -185,6 +186,8 @@ static int run(const cli_cmd *self, int argc, char **argv)
     }
     if (argc - first < 1)
         return cli_usage_error(self, "expected FILE");
+    if ((rc = sandbox_run(self, 1, CLI_FAIL)) >= 0)
+        return rc;
     if ((rc = tool_open(self, argv[first], &ck)) != CLI_OK)
         return rc;
     l = listing(ck, argv[first], argc - first - 1, argv + first + 1);

@@ -1,5 +1,6 @@
 /* h5ckpt verify: check a file against the format specification. */
 #include "cli.h"
+#include "sandbox.h"
 
 enum { OPT_QUIET = 'q' };
 
@@ -30,6 +31,9 @@ static int run(const cli_cmd *self, int argc, char **argv)
     }
     if (argc - first != 1)
         return cli_usage_error(self, "expected one FILE");
+    if ((rc = sandbox_run(self, 1, CLI_FAIL)) >= 0)
+        return rc;
+    sandbox_note(argv[first]);
     rc = h5ckpt_verify(argv[first], MPI_COMM_WORLD, print_problem, &quiet, &n, &err);
     if (rc)
         return cli_error(self, CLI_USAGE, "%s", err.message);

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "sandbox.h"
 
 static const cli_cmd *const commands[] = {
 #define H5CKPT__CMD(name) &cmd_##name,
@@ -35,9 +36,12 @@ int main(int argc, char **argv)
 {
     const cli_cmd *cmd = NULL;
     size_t i;
-    int rc;
+    int rc, provided;
 
-    MPI_Init(&argc, &argv);
+    cli_argv = argv;
+    sandbox_child_setup(); /* limits of a child (sandbox.c), before MPI */
+    /* bench --async starts the library's background writer thread */
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &cli_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &cli_size);
     if (argc < 2) {
@@ -67,6 +71,5 @@ int main(int argc, char **argv)
     }
     rc = cmd->fn(cmd, argc - 1, argv + 1);
 done:
-    MPI_Finalize();
-    return rc;
+    return sandbox_finalize(rc); /* MPI_Finalize */
 }

@@ -1,5 +1,6 @@
 /* Helpers shared by the data subcommands (see tool.h). */
 #include "tool.h"
+#include "sandbox.h"
 
 #include <fnmatch.h>
 #include <math.h>
@@ -8,13 +9,38 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The file of each open reader (a diff has two), for sandbox_note(). */
+static struct {
+    const h5ckpt *ck;
+    const char *path;
+} opened[4];
+
+static void note_handle(const h5ckpt *ck)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof opened / sizeof *opened; i++)
+        if (opened[i].ck == ck && ck) {
+            sandbox_note(opened[i].path);
+            return;
+        }
+}
+
 int tool_open(const cli_cmd *cmd, const char *path, h5ckpt **out)
 {
     h5ckpt_error err = {0};
-    int rc = h5ckpt_open(out, path, MPI_COMM_WORLD, NULL, &err);
+    int rc;
+    size_t i;
 
-    if (rc == 0)
+    sandbox_note(path); /* HDF5 parses it now */
+    rc = h5ckpt_open(out, path, MPI_COMM_WORLD, NULL, &err);
+    if (rc == 0) {
+        for (i = 0; i < sizeof opened / sizeof *opened - 1 && opened[i].ck && opened[i].ck != *out; i++)
+            ;
+        opened[i].ck = *out;
+        opened[i].path = path;
         return CLI_OK;
+    }
     return cli_error(cmd, rc == H5CKPT_ENOENT || rc == H5CKPT_EISDIR || rc == H5CKPT_EIO
                               ? CLI_USAGE : CLI_FAIL,
                      "%s", err.message);
@@ -48,6 +74,7 @@ int tool_read_range(h5ckpt *ck, const char *path, h5ckpt_dtype dt, int ndim,
     h5ckpt_layout *l = NULL;
     int rc = h5ckpt_layout_range(&l, ndim, shape, start, end, NULL);
 
+    note_handle(ck); /* data of a chunked dataset is HDF5's to decode */
     if (rc == 0)
         rc = h5ckpt_tensor_get(ck, path, dt, l, buf, NULL);
     /* flush even after a local failure: it is collective and reports it */

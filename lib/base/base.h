@@ -79,6 +79,19 @@ void h5ckpt__comm_free(MPI_Comm *comm);
  * INT_MAX. */
 int h5ckpt__mpi_count(size_t n, int *out, const char *what, char *msg);
 
+/*
+ * Collective: one MPI_Alltoallv of uint64 words, `sc[r]` of them from
+ * `send` to rank r, `sd` their displacements (filled here); *out receives
+ * the words (malloc'd; the caller frees it; NULL after a failure),
+ * `rcnt`/`rd` the counts and displacements per source (arrays of
+ * ctx->size).  `rc` is this rank's error so far (it still takes part, and
+ * the exchange is skipped by all).  Agreed.  The library spreads work over
+ * home ranks with it: item j is handled by rank j mod P (io/plan.c,
+ * io/replica.c, io/sums.c), so no rank holds every rank's data.
+ */
+int h5ckpt__alltoallv_u64(h5ckpt__ctx *ctx, int rc, const uint64_t *send, int *sc,
+                          int *sd, int *rcnt, int *rd, uint64_t **out);
+
 /* Collective: a barrier that waits asleep (non-blocking barrier polled
  * every 0.1 ms), for ranks that wait on one rank's serial work: spinning in
  * the MPI call that follows would take CPU from it where ranks share cores.
@@ -161,6 +174,15 @@ typedef struct {
     int plain_collective_reads; /* the plain executor reads collectively, as
                                before issue 13 (wrong data with OMPIO when
                                selections overlap; benchmarks only) */
+    /* raw writes (lib/io/rawio.c) of this process fail with this errno
+     * (ENOSPC, EIO) once a writer has written write_fail_after bytes
+     * through one descriptor; 0: never (failure tests) */
+    int write_fail_errno;
+    uint64_t write_fail_after;
+    /* the background writer of an asynchronous commit sleeps this many
+     * microseconds before each piece it writes (tests: a save stays in
+     * flight; crash trials) */
+    unsigned write_pace_us;
 } h5ckpt__knobs;
 
 const h5ckpt__knobs *h5ckpt__knobs_get(void);

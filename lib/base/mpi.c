@@ -9,6 +9,8 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 int h5ckpt__mpi(int mpi_rc, const char *call, char *msg)
@@ -87,4 +89,54 @@ int h5ckpt__wait_asleep(MPI_Comm comm, int rc, char *msg)
                             rc ? NULL : msg)) == 0 && !done)
         nanosleep(&nap, NULL);
     return rc ? rc : e;
+}
+
+/* Displacements of `counts` (P of them) into `displs`; 0 or -1 if the sum
+ * does not fit an int (MPI counts). */
+static int displs_of(const int *counts, int *displs, int P, size_t *total)
+{
+    size_t t = 0;
+    int r;
+
+    for (r = 0; r < P; r++) {
+        displs[r] = (int)t;
+        t += (size_t)counts[r];
+        if (t > (size_t)INT_MAX)
+            return -1;
+    }
+    *total = t;
+    return 0;
+}
+
+int h5ckpt__alltoallv_u64(h5ckpt__ctx *ctx, int rc, const uint64_t *send, int *sc,
+                          int *sd, int *rcnt, int *rd, uint64_t **out)
+{
+    size_t tot = 0, stot = 0;
+    int e;
+
+    *out = NULL;
+    if (rc == 0 && displs_of(sc, sd, ctx->size, &stot) != 0)
+        rc = h5ckpt__set(ctx, H5CKPT_EINVAL, "too much planning data in one flush");
+    if (rc) /* still takes part in the counts' exchange, sending nothing */
+        memset(sc, 0, (size_t)ctx->size * sizeof *sc);
+    e = h5ckpt__mpi(MPI_Alltoall(sc, 1, MPI_INT, rcnt, 1, MPI_INT, ctx->comm),
+                    "MPI_Alltoall", rc ? NULL : ctx->errmsg);
+    rc = rc ? rc : e;
+    if (rc == 0 && displs_of(rcnt, rd, ctx->size, &tot) != 0)
+        rc = h5ckpt__set(ctx, H5CKPT_EINVAL, "too much planning data in one flush");
+    if (rc == 0 && !(*out = malloc((tot + 1) * sizeof **out)))
+        rc = h5ckpt__set(ctx, H5CKPT_ENOMEM, "out of memory");
+    if ((rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg)) != 0) {
+        free(*out);
+        *out = NULL;
+        return rc;
+    }
+    rc = h5ckpt__mpi(MPI_Alltoallv(send, sc, sd, MPI_UINT64_T, *out, rcnt, rd,
+                                   MPI_UINT64_T, ctx->comm),
+                     "MPI_Alltoallv", ctx->errmsg);
+    if ((rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg)) != 0) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
 }

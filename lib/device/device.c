@@ -40,3 +40,26 @@ int h5ckpt__device_kind(const char *path, int declared_cuda, const void *data,
     *kind = H5CKPT_MEM_CUDA;
     return 0;
 }
+
+/* Public: whether buffers of this memory kind can be used here (bindings
+ * ask before handing the library a device pointer). */
+int h5ckpt_memkind_usable(h5ckpt_memkind kind, h5ckpt_error *err)
+{
+    const h5ckpt__devops *d;
+    char why[H5CKPT_MSG_MAX] = "";
+    int rc;
+
+    if (kind == H5CKPT_MEM_HOST)
+        return 0;
+    if (kind != H5CKPT_MEM_CUDA) {
+        h5ckpt__seterror(err, H5CKPT_EINVAL, "unknown memory kind");
+        return H5CKPT_EINVAL;
+    }
+    if (!(d = h5ckpt__devops_get())) {
+        h5ckpt__seterror(err, H5CKPT_ENOTSUP, "CUDA buffers need a CUDA build");
+        return H5CKPT_ENOTSUP;
+    }
+    if ((rc = d->probe(why)) != 0)
+        h5ckpt__seterror(err, rc, why);
+    return rc;
+}

@@ -9,10 +9,13 @@
  */
 #include "format/format.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 uint64_t h5ckpt__path_hash(const char *path)
@@ -196,9 +199,10 @@ done:
     return rc;
 }
 
-/* Collective: when rank 0 alone holds the file (meta.c), bring every rank's
- * rows to it in rank order; *rows and *n become rank 0's table, in which
- * every other rank's rows start at its row `first`. */
+/* Collective: when rank 0 alone holds the file (meta.c) and the table has
+ * no extent to pwrite into (write_rows_raw), bring every rank's rows to it
+ * in rank order; *rows and *n become rank 0's table, in which every other
+ * rank's rows start at its row `first`. */
 static int gather_rows(h5ckpt__ctx *ctx, const h5ckpt__file *f, uint64_t **rows,
                        uint64_t *n, uint64_t total,
                        size_t w)
@@ -245,12 +249,81 @@ done:
     return rc;
 }
 
-int h5ckpt__sums_write(h5ckpt__ctx *ctx, h5ckpt__file *f)
+/* Rank 0 (alone holding the file): the byte offset of the table's
+ * contiguous extent, -1 when it has none. */
+static int64_t table_offset(const h5ckpt__file *f)
+{
+    hid_t d = H5Dopen2(f->fid, H5CKPT_CHECKSUM_TABLE, H5P_DEFAULT);
+    haddr_t a = d >= 0 ? H5Dget_offset(d) : HADDR_UNDEF;
+
+    if (d >= 0)
+        H5Dclose(d);
+    return a == HADDR_UNDEF ? -1 : (int64_t)a;
+}
+
+/*
+ * Collective, when rank 0 alone holds the file (f->serial): rank 0 creates
+ * the table, and every rank writes its own `n` rows at row `first` of its
+ * extent with pwrite, as the fast executor writes tensors (the extent is
+ * allocated early, HDF5 never writes inside it), fsyncing them when
+ * `durable`.  Rank 0 thus receives 8 bytes, not every rank's rows
+ * (docs/SCALING.md).  *done is 0 (nothing written, identical on every
+ * rank) when the table has no extent: the caller then gathers the rows
+ * instead.  Agreed.
+ */
+static int write_rows_raw(h5ckpt__ctx *ctx, h5ckpt__file *f, const uint64_t *rows,
+                          uint64_t first, uint64_t n, uint64_t total, size_t w,
+                          int durable, int *done)
+{
+    int64_t off = -1;
+    int fd = -1, rc = 0;
+
+    *done = 0;
+    if (ctx->rank == 0 && (rc = write_table(ctx, f, rows, 0, 0, total, w)) == 0 &&
+        total > 0)
+        off = table_offset(f);
+    rc = h5ckpt__file_wait(ctx, f, rc);
+    if ((rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg)) != 0)
+        return rc;
+    rc = h5ckpt__mpi(MPI_Bcast(&off, 1, MPI_INT64_T, 0, ctx->comm),
+                     "MPI_Bcast of the checksum table's offset", ctx->errmsg);
+    if ((rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg)) != 0 || (total > 0 && off < 0))
+        return rc;
+    *done = 1;
+    if (n > 0) {
+        const unsigned char *p = (const unsigned char *)rows;
+        uint64_t len = n * w * sizeof *rows, at = (uint64_t)off + first * w * sizeof *rows;
+        if ((fd = open(f->tmp_path, O_WRONLY)) < 0)
+            rc = h5ckpt__set(ctx, H5CKPT_EIO, "cannot open '%s' to write checksums: %s",
+                             f->tmp_path, strerror(errno));
+        while (rc == 0 && len > 0) {
+            ssize_t k = pwrite(fd, p, len > (1u << 30) ? (1u << 30) : (size_t)len,
+                               (off_t)at);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                rc = h5ckpt__set(ctx, H5CKPT_EIO, "cannot write checksums to '%s': %s",
+                                 f->tmp_path, strerror(k < 0 ? errno : EIO));
+            else
+                p += k, len -= (uint64_t)k, at += (uint64_t)k;
+        }
+        /* every rank makes its own rows durable, as its tensor bytes */
+        if (rc == 0 && durable && fsync(fd) != 0)
+            rc = h5ckpt__set(ctx, H5CKPT_EIO, "fsync of '%s' failed: %s", f->tmp_path,
+                             strerror(errno));
+        if (fd >= 0 && close(fd) != 0 && rc == 0)
+            rc = h5ckpt__set(ctx, H5CKPT_EIO, "closing '%s' failed: %s", f->tmp_path,
+                             strerror(errno));
+    }
+    return h5ckpt__agree(ctx->comm, rc, ctx->errmsg);
+}
+
+int h5ckpt__sums_write(h5ckpt__ctx *ctx, h5ckpt__file *f, int durable)
 {
     h5ckpt__sums *s = &f->sums;
     size_t w = H5CKPT__SUM_WIDTH(s->maxnd);
     uint64_t *rows = NULL, mine = s->nrows, first = 0, total = 0;
-    int rc = 0;
+    int rc = 0, raw = 0;
 
     if (h5ckpt__knobs_get()->checksums_off)
         return 0; /* identical on every rank (benchmarks) */
@@ -268,11 +341,16 @@ int h5ckpt__sums_write(h5ckpt__ctx *ctx, h5ckpt__file *f)
         first = 0; /* MPI_Exscan leaves rank 0's result undefined */
     if ((rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg)) != 0)
         goto done;
+    if (f->serial && ctx->size > 1 &&
+        ((rc = write_rows_raw(ctx, f, rows, first, mine, total, w, durable, &raw)) != 0 ||
+         raw))
+        goto attr;
     if ((rc = gather_rows(ctx, f, &rows, &mine, total, w)) != 0)
         goto done;
     if (h5ckpt__file_mine(ctx, f))
         rc = write_table(ctx, f, rows, first, mine, total, w);
     rc = h5ckpt__file_wait(ctx, f, rc);
+attr:
     if ((rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg)) == 0 &&
         h5ckpt__file_mine(ctx, f))
         rc = h5ckpt__attr_write_string(f->fid, H5CKPT_A_CHECKSUM_ALGO,

@@ -1,13 +1,18 @@
 /*
- * Checksums, reader side: loading the table (rank 0 reads and validates it,
- * every rank receives it), and hashing a box of a dataset in bounded slices.
- * Checking a flush's reads is the io layer's (lib/io/sums.c).
+ * Checksums, reader side: loading the table (rank 0 reads and validates it;
+ * every rank receives it, or only its place when its rows can stay in the
+ * file: io/sums.c then fetches, per flush, the rows its reads touch, with
+ * the slice reader and indexer below), and hashing a box of a dataset in
+ * bounded slices.  Checking a flush's reads is the io layer's
+ * (lib/io/sums.c).
  */
 #include "format/format.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 int h5ckpt__hash_dataset_box(hid_t dset, hid_t type, int ndim,
@@ -117,16 +122,41 @@ static int cmp_piece(const void *a, const void *b)
 {
     const struct h5ckpt__piece *x = a, *y = b;
 
-    return x->path < y->path ? -1 : x->path > y->path;
+    if (x->path != y->path)
+        return x->path < y->path ? -1 : 1;
+    return x->off < y->off ? -1 : x->off > y->off; /* the rows' order */
+}
+
+static int little_endian(void)
+{
+    const uint16_t one = 1;
+    unsigned char c;
+
+    memcpy(&c, &one, 1);
+    return c == 1;
+}
+
+/* 1 if the rows of table `d` (dims validated) can be read with pread: a
+ * contiguous extent that holds them all inside the file, on a host whose
+ * integers are the file's (little-endian). */
+static int lazy_ok(hid_t d, const hsize_t *dims, hsize_t fsize)
+{
+    haddr_t off = H5Dget_offset(d);
+    hsize_t bytes = dims[0] * dims[1] * 8;
+
+    return little_endian() && dims[0] > 0 && off != HADDR_UNDEF &&
+           H5Dget_storage_size(d) == bytes && off <= fsize && fsize - off >= bytes;
 }
 
 /* Rank 0: the table of an open file into `b` as [has, nrows, width, rows],
+ * or [2, nrows, width, offset] when its rows stay in the file (lazy_ok);
  * validated by the one validator (validate.c), stopping at the first
  * problem. */
 static int read_table(h5ckpt__ctx *ctx, h5ckpt__file *f, h5ckpt__buf *b)
 {
     h5ckpt__check c = {0};
     hid_t d = H5I_INVALID_HID;
+    hsize_t dims[2], fsize = 0;
     uint64_t *rows = NULL, nrows = 0, w;
     int rc, maxnd = 0;
 
@@ -138,6 +168,21 @@ static int read_table(h5ckpt__ctx *ctx, h5ckpt__file *f, h5ckpt__buf *b)
         return 0;
     }
     w = H5CKPT__SUM_WIDTH(maxnd);
+    dims[0] = nrows;
+    dims[1] = w;
+    if (H5Fget_filesize(f->fid, &fsize) < 0) {
+        rc = h5ckpt__set(ctx, H5CKPT_ECORRUPT, "cannot read the file's size");
+        goto done;
+    }
+    if (lazy_ok(d, dims, fsize)) { /* rows stay in the file (io/sums.c) */
+        h5ckpt__buf_u64(b, 2);
+        h5ckpt__buf_u64(b, nrows);
+        h5ckpt__buf_u64(b, w);
+        h5ckpt__buf_u64(b, (uint64_t)H5Dget_offset(d));
+        if (b->err)
+            rc = h5ckpt__set(ctx, H5CKPT_ENOMEM, "out of memory for the checksum table");
+        goto done;
+    }
     if (!(rows = malloc((nrows * w + 1) * sizeof *rows))) {
         rc = h5ckpt__set(ctx, H5CKPT_ENOMEM, "out of memory for the checksum table");
         goto done;
@@ -159,30 +204,22 @@ done:
     return rc;
 }
 
-/* Every rank: index the received table. */
-static int index_table(h5ckpt__ctx *ctx, h5ckpt__sums *s, h5ckpt__buf *b)
+/* Index `nrows` rows of width `w` at `rows` into s->pieces (sorted by
+ * path hash, then in the rows' order).  `first` numbers rows in messages. */
+static int index_rows(h5ckpt__ctx *ctx, h5ckpt__sums *s, const uint64_t *rows,
+                      uint64_t nrows, uint64_t w, uint64_t first)
 {
-    uint64_t nrows, w, r, maxnd;
+    uint64_t r, maxnd = (w - 3) / 2;
 
-    s->loaded = (int)h5ckpt__buf_get_u64(b);
-    if (!s->loaded)
-        return 0;
-    nrows = h5ckpt__buf_get_u64(b);
-    w = h5ckpt__buf_get_u64(b);
-    if (b->err || w < 3 || b->len - b->pos != nrows * w * 8)
-        return h5ckpt__set(ctx, H5CKPT_ECORRUPT, "bad checksum table");
-    maxnd = (w - 3) / 2;
     if (!(s->pieces = calloc(nrows + 1, sizeof *s->pieces)))
         return h5ckpt__set(ctx, H5CKPT_ENOMEM, "out of memory for the checksum table");
-    /* The rows stay in the buffer, which the handle now owns. */
-    s->tab = (uint64_t *)(void *)b->data;
     for (r = 0; r < nrows; r++) {
-        const uint64_t *row = s->tab + 3 + r * w;
+        const uint64_t *row = rows + r * w;
         struct h5ckpt__piece *p = &s->pieces[r];
         if (row[H5CKPT__SUM_NDIM] > maxnd)
             return h5ckpt__set(ctx, H5CKPT_ECORRUPT,
                                "checksum row %llu has %llu dimensions",
-                               (unsigned long long)r,
+                               (unsigned long long)(first + r),
                                (unsigned long long)row[H5CKPT__SUM_NDIM]);
         p->path = row[H5CKPT__SUM_PATH];
         p->hash = row[H5CKPT__SUM_HASH];
@@ -194,6 +231,30 @@ static int index_table(h5ckpt__ctx *ctx, h5ckpt__sums *s, h5ckpt__buf *b)
     if (nrows)
         qsort(s->pieces, nrows, sizeof *s->pieces, cmp_piece);
     return 0;
+}
+
+/* Every rank: index the received table (or note where its rows are). */
+static int index_table(h5ckpt__ctx *ctx, h5ckpt__sums *s, h5ckpt__buf *b)
+{
+    uint64_t nrows, w, has = h5ckpt__buf_get_u64(b);
+
+    s->loaded = has != 0;
+    if (!s->loaded)
+        return 0;
+    nrows = h5ckpt__buf_get_u64(b);
+    w = h5ckpt__buf_get_u64(b);
+    if (has == 2) {
+        s->lazy = 1;
+        s->lazy_rows = nrows;
+        s->lazy_width = w;
+        s->lazy_offset = h5ckpt__buf_get_u64(b);
+        return b->err || w < 3 ? h5ckpt__set(ctx, H5CKPT_ECORRUPT, "bad checksum table") : 0;
+    }
+    if (b->err || w < 3 || b->len - b->pos != nrows * w * 8)
+        return h5ckpt__set(ctx, H5CKPT_ECORRUPT, "bad checksum table");
+    /* The rows stay in the buffer, which the handle now owns. */
+    s->tab = (uint64_t *)(void *)b->data;
+    return index_rows(ctx, s, s->tab + 3, nrows, w, 0);
 }
 
 int h5ckpt__sums_load(h5ckpt__ctx *ctx, h5ckpt__file *f)
@@ -211,7 +272,7 @@ int h5ckpt__sums_load(h5ckpt__ctx *ctx, h5ckpt__file *f)
         goto done;
     if ((rc = h5ckpt__buf_bcast(&b, 0, ctx->comm)) != 0)
         h5ckpt__set(ctx, rc, "cannot receive the checksum table");
-    else if ((rc = index_table(ctx, s, &b)) == 0 && s->loaded)
+    else if ((rc = index_table(ctx, s, &b)) == 0 && s->loaded && !s->lazy)
         b.data = NULL; /* kept as s->tab */
     rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg);
 done:
@@ -237,4 +298,57 @@ void h5ckpt__sums_find(const h5ckpt__sums *s, uint64_t path, size_t *first,
     while (lo < s->npieces && s->pieces[lo].path == path)
         lo++;
     *end = lo;
+}
+
+int h5ckpt__sums_read_slice(h5ckpt__ctx *ctx, const h5ckpt__file *f, uint64_t **rows,
+                            uint64_t *first, uint64_t *n)
+{
+    const h5ckpt__sums *s = &f->sums;
+    uint64_t w = s->lazy_width, N = s->lazy_rows, P = (uint64_t)ctx->size;
+    uint64_t r = (uint64_t)ctx->rank, len, done = 0, i;
+    uint64_t lo = N / P * r + N % P * r / P, hi = N / P * (r + 1) + N % P * (r + 1) / P;
+    unsigned char *p;
+
+    *first = lo;
+    *n = hi - lo;
+    if (!(*rows = malloc((*n * w + 1) * sizeof **rows)))
+        return h5ckpt__set(ctx, H5CKPT_ENOMEM, "out of memory for checksum rows");
+    p = (unsigned char *)*rows;
+    len = *n * w * 8;
+    while (done < len) {
+        size_t want = len - done > (1u << 30) ? (1u << 30) : (size_t)(len - done);
+        ssize_t k = pread(f->rawfd, p + done, want, (off_t)(s->lazy_offset + lo * w * 8 + done));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return h5ckpt__set(ctx, H5CKPT_EIO, "cannot read the checksum table: %s",
+                               k < 0 ? strerror(errno) : "file too short");
+        done += (uint64_t)k;
+    }
+    for (i = 0; i < *n; i++) /* as loading the whole table checks them */
+        if ((*rows)[i * w + H5CKPT__SUM_NDIM] > (w - 3) / 2)
+            return h5ckpt__set(ctx, H5CKPT_ECORRUPT, "checksum row %llu has %llu dimensions",
+                               (unsigned long long)(lo + i),
+                               (unsigned long long)(*rows)[i * w + H5CKPT__SUM_NDIM]);
+    return 0;
+}
+
+int h5ckpt__sums_index(h5ckpt__ctx *ctx, h5ckpt__sums *s, uint64_t *rows, uint64_t n)
+{
+    int rc;
+
+    h5ckpt__sums_drop(s);
+    s->tab = rows;
+    if ((rc = index_rows(ctx, s, rows, n, s->lazy_width, 0)) != 0)
+        h5ckpt__sums_drop(s);
+    return rc;
+}
+
+void h5ckpt__sums_drop(h5ckpt__sums *s)
+{
+    free(s->pieces);
+    free(s->tab);
+    s->pieces = NULL;
+    s->tab = NULL;
+    s->npieces = 0;
 }

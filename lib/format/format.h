@@ -131,6 +131,10 @@ typedef struct {
     size_t npieces;
     uint64_t *tab;
     int loaded;
+    /* a contiguous table left in the file: its place; each checking flush
+     * indexes the rows its reads touch (io/sums.c), then drops them */
+    int lazy;
+    uint64_t lazy_rows, lazy_width, lazy_offset;
 } h5ckpt__sums;
 
 /* ---- a handle's file (access.c) ------------------------------------------- */
@@ -320,12 +324,26 @@ int h5ckpt__hash_dataset_box_each(hid_t dset, hid_t type, int ndim,
 void h5ckpt__sums_row(h5ckpt__sums *s, const char *path, int ndim,
                       const uint64_t *box, uint64_t h);
 /* Writer, collective: write the table of every rank's rows and the
- * algorithm attribute (before the commit marker).  Agreed. */
-int h5ckpt__sums_write(h5ckpt__ctx *ctx, h5ckpt__file *f);
+ * algorithm attribute (before the commit marker); with rank 0 alone holding
+ * the file, each rank writes its own rows into the table's extent, and
+ * fsyncs them when `durable`.  Agreed. */
+int h5ckpt__sums_write(h5ckpt__ctx *ctx, h5ckpt__file *f, int durable);
 /* Reader, collective: rank 0 reads and validates the table (if the file has
  * one) and every rank receives it.  Errors: H5CKPT_ECORRUPT, ENOTSUP
  * (unknown algorithm), ENOMEM. */
 int h5ckpt__sums_load(h5ckpt__ctx *ctx, h5ckpt__file *f);
+/* Reader, local (lazy tables): this rank's slice of the table, rows
+ * [*first, *first + *n) with first = N r / P, read with pread from
+ * f->rawfd, each row's ndim checked; *rows is malloc'd.  Errors:
+ * H5CKPT_EIO, H5CKPT_ECORRUPT, H5CKPT_ENOMEM (message in ctx). */
+int h5ckpt__sums_read_slice(h5ckpt__ctx *ctx, const h5ckpt__file *f, uint64_t **rows,
+                            uint64_t *first, uint64_t *n);
+/* Reader, local (lazy tables): index `n` rows of the table's width (the
+ * sums take `rows`, malloc'd) as the pieces h5ckpt__sums_find sees.
+ * Returns 0, H5CKPT_ECORRUPT or H5CKPT_ENOMEM. */
+int h5ckpt__sums_index(h5ckpt__ctx *ctx, h5ckpt__sums *s, uint64_t *rows, uint64_t n);
+/* Free the indexed rows (the table's place stays). */
+void h5ckpt__sums_drop(h5ckpt__sums *s);
 /* Reader: the table's pieces of the tensor whose path hashes to `path`:
  * [*first, *end) of f->sums.pieces. */
 void h5ckpt__sums_find(const h5ckpt__sums *s, uint64_t path, size_t *first,

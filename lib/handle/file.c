@@ -1,6 +1,8 @@
 /*
  * Checkpoint handles: create (to a temporary file), open, commit (close,
- * fsync, rename, fsync directory), abort and close.
+ * fsync, rename, fsync directory) at once or in two halves around a
+ * background write (commit_start, commit_test, commit_wait), abort and
+ * close.
  */
 #include "handle/handle.h"
 
@@ -162,8 +164,8 @@ static int env_off(const char *name)
 
 /*
  * The caller's options (NULL: the defaults) with the defaults and the
- * environment overrides applied: the one place that reads H5CKPT_EXECUTOR
- * and H5CKPT_EXCHANGE (lib/h5ckpt.h, "Options").  Local.  Returns 0 or
+ * environment overrides applied: the one place that reads H5CKPT_EXECUTOR,
+ * H5CKPT_EXCHANGE and H5CKPT_DIRECT (lib/h5ckpt.h, "Options").  Local.  Returns 0 or
  * H5CKPT_EINVAL.
  */
 static int resolve_options(h5ckpt_options *dst, const h5ckpt_options *src,
@@ -196,6 +198,8 @@ static int resolve_options(h5ckpt_options *dst, const h5ckpt_options *src,
     }
     if (env_off("H5CKPT_EXCHANGE"))
         dst->no_exchange = 1;
+    if (env_off("H5CKPT_DIRECT"))
+        dst->no_direct = 1;
     return 0;
 }
 
@@ -238,16 +242,20 @@ static int begin(h5ckpt **out, const char *path, MPI_Comm comm,
     return rc;
 }
 
-/* Collective: all ranks pass the same path and options. */
-static int check_same(MPI_Comm comm, const char *path, const h5ckpt_options *o,
+/*
+ * Collective: all ranks pass the same path and options, and agree on
+ * no_direct (any rank's 1 sets it on every rank).
+ */
+static int check_same(MPI_Comm comm, const char *path, h5ckpt_options *o,
                       char *msg)
 {
     h5ckpt__buf b = {0};
     uint64_t mine, root;
-    int rank, rc = 0;
+    int rank, rc = 0, e, off = o->no_direct != 0;
 
     /* resolved options: NULL, zeroed and explicit defaults agree;
-     * no_exchange is agreed later, not compared (lib/h5ckpt.h) */
+     * no_exchange is agreed later (exchange.c) and no_direct below: neither
+     * is compared (lib/h5ckpt.h) */
     h5ckpt__buf_str(&b, path);
     h5ckpt__buf_u64(&b, (uint64_t)(o->no_fsync != 0));
     h5ckpt__buf_u64(&b, (uint64_t)o->executor);
@@ -255,12 +263,20 @@ static int check_same(MPI_Comm comm, const char *path, const h5ckpt_options *o,
     h5ckpt__buf_u64(&b, o->alignment);
     h5ckpt__buf_u64(&b, (uint64_t)o->verify_checksums);
     h5ckpt__buf_u64(&b, o->staging_bytes);
+    h5ckpt__buf_u64(&b, o->snapshot_bytes); /* the snapshot pointer is each
+                                               rank's own: not compared */
     h5ckpt__buf_str(&b, o->mesh ? o->mesh->desc : "");
     mine = root = h5ckpt__hash(b.data, b.len);
     h5ckpt__buf_free(&b);
     if ((rc = h5ckpt__mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank", msg)) == 0)
         rc = h5ckpt__mpi(MPI_Bcast(&root, 1, MPI_UINT64_T, 0, comm), "MPI_Bcast",
                          msg);
+    /* every rank takes part, whatever it found so far */
+    e = h5ckpt__mpi(MPI_Allreduce(MPI_IN_PLACE, &off, 1, MPI_INT, MPI_MAX, comm),
+                    "MPI_Allreduce", msg);
+    if (rc == 0)
+        rc = e;
+    o->no_direct = off;
     if (rc == 0 && root != mine)
         rc = h5ckpt__fail(msg, H5CKPT_EDISAGREE,
                           "rank %d passes path '%s' or options that differ "
@@ -469,27 +485,34 @@ static int publish(h5ckpt *ck, char *msg)
     return 0;
 }
 
-int h5ckpt_commit(h5ckpt *ck)
+/* Collective after a failed commit (every rank fails alike): close the
+ * file without writing to disk (format/space.c: a full file system must
+ * not fail an HDF5 write) and remove the temporary file at once.  The
+ * previous file at the path was never touched. */
+static void discard(h5ckpt *ck)
 {
-    h5ckpt__ctx *ctx;
-    h5ckpt__file *f;
+    h5ckpt__file *f = &ck->file;
+    h5ckpt__h5quiet q;
+
+    h5ckpt__h5quiet_begin(&q);
+    h5ckpt__file_abort_close(f, NULL);
+    h5ckpt__h5quiet_end(&q);
+    if (ck->ctx.rank == 0 && f->tmp_path)
+        unlink(f->tmp_path);
+}
+
+/* Collective, once every byte of tensor data is in the file: the checksum
+ * table, the commit marker, close, fsync, rename, directory fsync.  Sets
+ * the state (DONE, or FAILED with the temporary file removed). */
+static int finish(h5ckpt *ck)
+{
+    h5ckpt__ctx *ctx = &ck->ctx;
+    h5ckpt__file *f = &ck->file;
     h5ckpt__h5quiet q;
     int rc;
 
-    if (!ck)
-        return H5CKPT_EINVAL;
-    ctx = &ck->ctx;
-    f = &ck->file;
-    if (ck->mode != H5CKPT__WRITER || ck->state != H5CKPT__OPEN)
-        return h5ckpt__set(ctx, H5CKPT_EMODE,
-                           ck->mode != H5CKPT__WRITER
-                               ? "a reader cannot be committed"
-                               : "this writer has failed or was committed; "
-                                 "it can only be closed");
-    if ((rc = h5ckpt_flush(ck)) != 0)
-        goto fail;
     h5ckpt__h5quiet_begin(&q);
-    rc = h5ckpt__sums_write(ctx, f); /* collective, agreed */
+    rc = h5ckpt__sums_write(ctx, f, !ck->opts.no_fsync); /* collective, agreed */
     if (rc == 0 && h5ckpt__file_mine(ctx, f))
         rc = h5ckpt__committed_write(f, ctx->errmsg);
     /* the close writes HDF5's metadata, which must not fail
@@ -513,14 +536,123 @@ int h5ckpt_commit(h5ckpt *ck)
             rc = publish(ck, ctx->errmsg);
         rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg);
     }
-    if (rc == 0) {
-        ck->state = H5CKPT__DONE;
-        return 0;
-    }
-fail:
-    ck->state = H5CKPT__FAILED;
+    ck->state = rc == 0 ? H5CKPT__DONE : H5CKPT__FAILED;
+    if (rc)
+        discard(ck);
     return rc;
 }
+
+/* The EMODE of commit, commit_start and commit_wait (identical on every
+ * rank: the handle's mode and state are). */
+static int not_committable(h5ckpt *ck, int waiting)
+{
+    if (ck->mode != H5CKPT__WRITER)
+        return h5ckpt__set(&ck->ctx, H5CKPT_EMODE, "a reader cannot be committed");
+    if (waiting && ck->state != H5CKPT__COMMITTING)
+        return h5ckpt__set(&ck->ctx, H5CKPT_EMODE,
+                           "no commit is in flight (h5ckpt_commit_start was not "
+                           "called, failed, or was waited for)");
+    if (!waiting && ck->state != H5CKPT__OPEN)
+        return h5ckpt__set(&ck->ctx, H5CKPT_EMODE, "%s; it can only be closed",
+                           h5ckpt__closed_why(ck));
+    return 0;
+}
+
+int h5ckpt_commit(h5ckpt *ck)
+{
+    int rc;
+
+    if (!ck)
+        return H5CKPT_EINVAL;
+    if ((rc = not_committable(ck, 0)) != 0)
+        return rc;
+    if ((rc = h5ckpt_flush(ck)) != 0) {
+        ck->state = H5CKPT__FAILED;
+        discard(ck);
+        return rc;
+    }
+    return finish(ck);
+}
+
+/* Collective: MPI_THREAD_FUNNELED or more, else H5CKPT_ENOTSUP.  Agreed. */
+static int thread_level(h5ckpt *ck)
+{
+    static const char *names[] = {"MPI_THREAD_SINGLE", "MPI_THREAD_FUNNELED",
+                                  "MPI_THREAD_SERIALIZED", "MPI_THREAD_MULTIPLE"};
+    int provided = MPI_THREAD_SINGLE, rc, i;
+
+    rc = h5ckpt__mpi(MPI_Query_thread(&provided), "MPI_Query_thread",
+                     ck->ctx.errmsg);
+    if (rc == 0 && provided < MPI_THREAD_FUNNELED) {
+        const int levels[] = {MPI_THREAD_SINGLE, MPI_THREAD_FUNNELED,
+                              MPI_THREAD_SERIALIZED, MPI_THREAD_MULTIPLE};
+        const char *name = "an unknown level";
+        for (i = 0; i < 4; i++)
+            if (provided == levels[i])
+                name = names[i];
+        rc = h5ckpt__set(&ck->ctx, H5CKPT_ENOTSUP,
+                         "h5ckpt_commit_start needs MPI_THREAD_FUNNELED or more "
+                         "(MPI_Init_thread); MPI provides %s", name);
+    }
+    return h5ckpt__agree(ck->ctx.comm, rc, ck->ctx.errmsg);
+}
+
+int h5ckpt_commit_start(h5ckpt *ck)
+{
+    int rc;
+
+    if (!ck)
+        return H5CKPT_EINVAL;
+    if ((rc = not_committable(ck, 0)) != 0 || (rc = thread_level(ck)) != 0)
+        return rc; /* ENOTSUP: nothing done, the writer stays open */
+    /* one save in flight per snapshot memory (whatever the executor) */
+    if (h5ckpt__snapshot_busy(ck->opts.snapshot))
+        rc = h5ckpt__set(&ck->ctx, H5CKPT_EMODE, "the snapshot memory of the "
+                         "options is in use by a save in flight");
+    if ((rc = h5ckpt__agree(ck->ctx.comm, rc, ck->ctx.errmsg)) != 0)
+        return rc; /* nothing done, the writer stays open */
+    if ((rc = h5ckpt__flush_async(ck)) != 0) {
+        ck->state = H5CKPT__FAILED;
+        discard(ck);
+        return rc;
+    }
+    ck->state = H5CKPT__COMMITTING;
+    return 0;
+}
+
+int h5ckpt_commit_test(h5ckpt *ck, int *done)
+{
+    if (!ck || !done)
+        return H5CKPT_EINVAL;
+    if (ck->mode != H5CKPT__WRITER || ck->state != H5CKPT__COMMITTING)
+        return h5ckpt__set(&ck->ctx, H5CKPT_EMODE,
+                           "no commit is in flight (h5ckpt_commit_start was not "
+                           "called, failed, or was waited for)");
+    h5ckpt__async_test(&ck->io, done);
+    return 0;
+}
+
+int h5ckpt_commit_wait(h5ckpt *ck)
+{
+    int rc;
+
+    if (!ck)
+        return H5CKPT_EINVAL;
+    if ((rc = not_committable(ck, 1)) != 0)
+        return rc;
+    /* every rank's background outcome, agreed: the lowest failing rank's
+     * message names it and the file */
+    rc = h5ckpt__async_join(&ck->io);
+    h5ckpt__queue_settle(ck);
+    if ((rc = h5ckpt__agree(ck->ctx.comm, rc, ck->ctx.errmsg)) != 0) {
+        ck->state = H5CKPT__FAILED;
+        discard(ck);
+        return rc;
+    }
+    return finish(ck);
+}
+
+void h5ckpt__handle_watch(h5ckpt *ck, h5ckpt **slot) { ck->watch = slot; }
 
 int h5ckpt_close(h5ckpt *ck)
 {
@@ -529,6 +661,11 @@ int h5ckpt_close(h5ckpt *ck)
 
     if (!ck)
         return 0;
+    if (ck->watch && *ck->watch == ck)
+        *ck->watch = NULL;
+    /* a commit in flight is aborted: its writer stops before the file goes */
+    h5ckpt__async_abort(&ck->io);
+    h5ckpt__queue_settle(ck);
     h5ckpt__h5quiet_begin(&q);
     /* a writer that failed or was never committed: its file is discarded,
      * and closing it must not write to disk (format/space.c) */

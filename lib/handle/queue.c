@@ -133,10 +133,12 @@ static int check_buffer(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
         (rc = h5ckpt__device_kind(path, 1, data, &op->memkind, ck->ctx.errmsg)) != 0)
         return rc;
     if (buf->strides) {
-        if (layout->kind == H5CKPT__LAYOUT_RANGE)
+        if (layout->kind == H5CKPT__LAYOUT_RANGE ||
+            layout->kind == H5CKPT__LAYOUT_BOXES)
             return h5ckpt__set(&ck->ctx, H5CKPT_EINVAL,
-                               "tensor '%s': a range layout cannot be strided",
-                               path);
+                               "tensor '%s': a %s layout cannot be strided",
+                               path, layout->kind == H5CKPT__LAYOUT_RANGE
+                                         ? "range" : "multi-box");
         if (h5ckpt__strided_span(layout->local_ndim, layout->local_shape,
                                  buf->strides, &span) != 0)
             return h5ckpt__set(&ck->ctx, H5CKPT_EINVAL,
@@ -184,10 +186,10 @@ int h5ckpt_tensor_put(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
         return H5CKPT_EINVAL;
     memset(&op, 0, sizeof op);
     if (ck->mode != H5CKPT__WRITER || ck->state != H5CKPT__OPEN)
-        return h5ckpt__set(&ck->ctx, H5CKPT_EMODE,
+        return h5ckpt__set(&ck->ctx, H5CKPT_EMODE, "%s",
                            ck->mode != H5CKPT__WRITER
                                ? "tensors cannot be written through a reader"
-                               : "this writer has failed or was committed");
+                               : h5ckpt__closed_why(ck));
     if ((rc = h5ckpt__check_path(path, 0, ck->ctx.errmsg)) != 0 ||
         (rc = check_buffer(ck, path, dtype, layout, data, buf, &op)) != 0 ||
         (rc = h5ckpt__declare(ck, path, 2)) != 0)
@@ -232,20 +234,30 @@ int h5ckpt_tensor_get(h5ckpt *ck, const char *path, h5ckpt_dtype dtype,
     return h5ckpt__queue_remember(ck, enqueue(ck, path, layout, &op));
 }
 
-int h5ckpt_flush(h5ckpt *ck)
+const char *h5ckpt__closed_why(const h5ckpt *ck)
 {
-    h5ckpt__queue *q;
-    h5ckpt__plan plan = {0};
-    h5ckpt__batch batch;
+    return ck->state == H5CKPT__COMMITTING
+               ? "a commit is in flight: only h5ckpt_commit_test, "
+                 "h5ckpt_commit_wait and h5ckpt_close are allowed"
+               : "this writer has failed or was committed";
+}
+
+void h5ckpt__queue_settle(h5ckpt *ck)
+{
+    h5ckpt__plan_free(&ck->queue.plan);
+    h5ckpt__queue_clear(&ck->queue);
+}
+
+/* The flush: agree, plan, and write (now, or into the background when
+ * `async`) or read.  Collective. */
+static int run(h5ckpt *ck, int async)
+{
+    h5ckpt__queue *q = &ck->queue;
     h5ckpt__h5quiet q5;
     int rc = 0;
 
-    if (!ck)
-        return H5CKPT_EINVAL;
-    q = &ck->queue;
     if (ck->state != H5CKPT__OPEN)
-        rc = h5ckpt__set(&ck->ctx, H5CKPT_EMODE,
-                         "this writer has failed or was committed");
+        rc = h5ckpt__set(&ck->ctx, H5CKPT_EMODE, "%s", h5ckpt__closed_why(ck));
     else if (q->pending) {
         rc = q->pending;
         memcpy(ck->ctx.errmsg, q->pending_msg, H5CKPT_MSG_MAX);
@@ -253,20 +265,32 @@ int h5ckpt_flush(h5ckpt *ck)
     h5ckpt__h5quiet_begin(&q5);
     if ((rc = h5ckpt__agree(ck->ctx.comm, rc, ck->ctx.errmsg)) != 0)
         goto done;
-    batch.ops = q->ops;
-    batch.nops = q->nops;
-    batch.attrs = q->attrs;
-    batch.nattrs = q->nattrs;
-    batch.names = &q->names;
-    if ((rc = h5ckpt__plan_build(&ck->io, &batch, &plan)) != 0)
+    q->batch.ops = q->ops;
+    q->batch.nops = q->nops;
+    q->batch.attrs = q->attrs;
+    q->batch.nattrs = q->nattrs;
+    q->batch.names = &q->names;
+    if ((rc = h5ckpt__plan_build(&ck->io, &q->batch, &q->plan)) != 0)
         goto done;
-    rc = ck->mode == H5CKPT__WRITER ? h5ckpt__io_write(&ck->io, &plan)
-                                    : h5ckpt__io_read(&ck->io, &plan);
+    if (ck->mode == H5CKPT__READER)
+        rc = h5ckpt__io_read(&ck->io, &q->plan);
+    else if (async)
+        rc = h5ckpt__io_write_async(&ck->io, &q->plan);
+    else
+        rc = h5ckpt__io_write(&ck->io, &q->plan);
 done:
-    h5ckpt__plan_free(&plan);
-    h5ckpt__queue_clear(q);
+    /* a background writer works through the plan until the commit's wait */
+    if (!h5ckpt__async_inflight(&ck->io))
+        h5ckpt__queue_settle(ck);
     if (rc && ck->mode == H5CKPT__WRITER && ck->state == H5CKPT__OPEN)
         ck->state = H5CKPT__FAILED;
     h5ckpt__h5quiet_end(&q5);
     return rc;
 }
+
+int h5ckpt_flush(h5ckpt *ck)
+{
+    return ck ? run(ck, 0) : H5CKPT_EINVAL;
+}
+
+int h5ckpt__flush_async(h5ckpt *ck) { return run(ck, 1); }

@@ -18,6 +18,79 @@ int h5ckpt__exec_plain_read(h5ckpt__io *io, const h5ckpt__plan *plan);
 int h5ckpt__exec_fast_write(h5ckpt__io *io, const h5ckpt__plan *plan);
 int h5ckpt__exec_fast_read(h5ckpt__io *io, const h5ckpt__plan *plan);
 
+/* File offset of a task's dataset, or -1 when it has no contiguous extent
+ * (exec_fast.c). */
+int64_t h5ckpt__task_offset(const h5ckpt__io *io, const h5ckpt__task *t);
+
+/* Smallest snapshot ring of an asynchronous commit (a smaller
+ * snapshot_bytes is raised to it; async.c). */
+#define H5CKPT__SNAPSHOT_MIN ((uint64_t)64 << 10)
+
+/* ---- raw runs (rawio.c) -------------------------------------------------- */
+
+/*
+ * The one routine that moves runs of tensor bytes between memory and the
+ * file: the fast executor and the background writer of an asynchronous
+ * commit (async.c) both go through it.  Local, no MPI, no HDF5, no message;
+ * one thread at a time per rawio (any thread).
+ */
+typedef struct {
+    int fd, writing;
+    uint64_t foff;      /* the pending run (merged neighbours) */
+    unsigned char *mem;
+    uint64_t len;
+    uint64_t moved;     /* bytes moved so far */
+    int err;            /* errno of the first failure */
+    int fail_errno;     /* tests: writes fail with this errno once */
+    uint64_t fail_after; /* ... this many bytes were moved (knobs) */
+    struct h5ckpt__direct *dio; /* writes: O_DIRECT for the aligned middle
+                                   of large runs (direct.c), or NULL */
+} h5ckpt__rawio;
+/* A rawio on `fd`, nothing pending, no direct writer, the test knobs
+ * copied in (on the caller's thread). */
+void h5ckpt__rawio_init(h5ckpt__rawio *r, int fd, int writing);
+/* Move [foff, foff + len) of the file from (writing) or to `mem` now (a
+ * write through r->dio may still be in flight; `mem` may be reused either
+ * way).  Returns 0, or -1 with r->err set. */
+int h5ckpt__rawio_move(h5ckpt__rawio *r, uint64_t foff, unsigned char *mem,
+                       uint64_t len);
+/* Add a run; the pending one is moved first unless the new one continues it
+ * both in the file and in memory.  Returns 0 or -1 (r->err). */
+int h5ckpt__rawio_add(h5ckpt__rawio *r, uint64_t foff, unsigned char *mem,
+                      uint64_t len);
+/* Move the pending run.  Returns 0 or -1 (r->err). */
+int h5ckpt__rawio_flush(h5ckpt__rawio *r);
+
+/* ---- direct writes of the fast writer (direct.c) ------------------------- */
+
+/* The aligned middle of each run of at least H5CKPT__DIRECT_MIN bytes goes
+ * to the file with O_DIRECT through two aligned bounce buffers, written by
+ * a helper thread; heads, tails and shorter runs go through the buffered
+ * descriptor `bfd`. */
+#define H5CKPT__DIRECT_MIN ((uint64_t)1 << 20)
+typedef struct h5ckpt__direct h5ckpt__direct;
+/* Local: *out is NULL (and 0 returned) with the option no_direct or where
+ * the file system refuses O_DIRECT; H5CKPT_ENOMEM otherwise. */
+int h5ckpt__direct_open(h5ckpt__io *io, const char *path, int bfd,
+                        h5ckpt__direct **out);
+/* Local: write [foff, foff + len) of the file from `mem` (d may be NULL:
+ * all of it through bfd).  The direct part may still be in flight when it
+ * returns; `mem` may be reused.  Returns 0 or an errno value. */
+int h5ckpt__direct_write(h5ckpt__direct *d, int bfd, uint64_t foff,
+                         const unsigned char *mem, uint64_t len);
+/* Local: wait for every direct write; 0 or the errno of the first failure. */
+int h5ckpt__direct_finish(h5ckpt__direct *d);
+/* Local: stop the helper thread, add the bytes written direct to
+ * io->direct_bytes, free everything (accepts NULL). */
+void h5ckpt__direct_close(h5ckpt__direct *d);
+/* Local, rank 0 of a fast writer once every dataset of the batch exists and
+ * before any rank writes: fallocate the file from the first dataset's
+ * offset to the last one's end, so that direct writes overwrite allocated
+ * blocks (side by side, under a shared inode lock) and a full disk fails
+ * here.  Returns 0 (also where fallocate is not supported, and with the
+ * option no_direct) or H5CKPT_EIO. */
+int h5ckpt__direct_reserve(h5ckpt__io *io, const h5ckpt__batch *batch);
+
 /* ---- a writer's objects (objects.c, meta.c) ------------------------------ */
 
 /* Collective: create the groups and datasets of the batch and write its
@@ -89,6 +162,9 @@ int h5ckpt__stage_task(h5ckpt__stage *st, int fd, const h5ckpt__task *t,
  * readers: every copy to the device done).  Accepts NULL.  Returns `rc`
  * when it is not 0 (nothing more is done then), else 0 or an error. */
 int h5ckpt__stage_finish(h5ckpt__stage *st, int rc);
+/* Writes: segments go through direct.c (may be NULL; accepts st NULL), so
+ * the caller waits for h5ckpt__direct_finish after h5ckpt__stage_finish. */
+void h5ckpt__stage_direct(h5ckpt__stage *st, h5ckpt__direct *dio);
 /* Local: free the staging (accepts NULL); returns `rc`. */
 int h5ckpt__stage_free(h5ckpt__stage *st, int rc);
 /* The staging's stream and device temporary (replica.c). */

@@ -25,6 +25,26 @@
  *  - The memory type is the file type (the format stores little-endian
  *    types and h5ckpt__h5type gives them), so raw bytes need no conversion;
  *    on a big-endian host every tensor falls back to the plain executor.
+ *
+ * The write path, in order (h5ckpt__io_write, executor.c, then
+ * h5ckpt__exec_fast_write):
+ *  1. rank 0 creates every object and broadcasts the offsets (objects.c,
+ *     meta.c);
+ *  2. rank 0 allocates the data region (h5ckpt__direct_reserve: fallocate,
+ *     so a full disk fails here, before any byte moves), agreed on;
+ *  3. each rank moves its runs (transfer, move_tasks): host runs of at least
+ *     H5CKPT__DIRECT_MIN bytes, and staged device segments as long, have
+ *     their page-aligned middle written with O_DIRECT through two bounce
+ *     buffers by a helper thread (direct.c: no page-cache allocation, no
+ *     inode lock held by a copy, so the ranks of one file write side by
+ *     side as if each had its own); heads, tails and shorter runs go
+ *     through the page cache;
+ *  4. each rank waits for its direct writes, fsyncs (option) and closes
+ *     before the agreement that ends the flush.
+ * The checksums of host pieces were taken before (sums.c), from the
+ * caller's buffers.  An asynchronous commit (async.c) copies the state
+ * aside after 1 and a background thread writes the copy through the same
+ * run routine (rawio.c), buffered (no direct writer there yet).
  * Tensors without a contiguous extent (offset -1: written by another tool
  * with chunked or compact storage) go through the plain executor, decided
  * identically on every rank from the shared index.
@@ -43,62 +63,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* One pending I/O run: file offset, memory address, bytes. */
-typedef struct {
-    int fd, writing;
-    uint64_t foff;
-    unsigned char *mem;
-    uint64_t len;
-    int err; /* errno of the first failure */
-} run_io;
-
-static int io_all(run_io *r)
-{
-    uint64_t done = 0;
-
-    while (done < r->len) {
-        size_t n = r->len - done > (1u << 30) ? (1u << 30) : (size_t)(r->len - done);
-        ssize_t k = r->writing
-                        ? pwrite(r->fd, r->mem + done, n, (off_t)(r->foff + done))
-                        : pread(r->fd, r->mem + done, n, (off_t)(r->foff + done));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            r->err = k < 0 ? errno : EIO; /* 0 on read: short file */
-            return -1;
-        }
-        done += (uint64_t)k;
-    }
-    return 0;
-}
-
-/* Add a run; issue the pending one first unless the new one continues it
- * both in the file and in memory. */
-static int run_add(run_io *r, uint64_t foff, unsigned char *mem, uint64_t len)
-{
-    if (r->len && foff == r->foff + r->len && mem == r->mem + r->len) {
-        r->len += len;
-        return 0;
-    }
-    if (r->len && io_all(r) != 0)
-        return -1;
-    r->foff = foff;
-    r->mem = mem;
-    r->len = len;
-    return 0;
-}
-
-static int run_flush(run_io *r)
-{
-    int rc = r->len ? io_all(r) : 0;
-
-    r->len = 0;
-    return rc;
-}
-
 /* Host buffers: runs at `mem` + their offset, merged where possible. */
 typedef struct {
-    run_io *r;
+    h5ckpt__rawio *r;
     unsigned char *mem;
 } host_runs;
 
@@ -106,7 +73,7 @@ static int host_run(void *ctx, uint64_t foff, uint64_t moff, uint64_t len)
 {
     host_runs *h = ctx;
 
-    return run_add(h->r, foff, h->mem + moff, len);
+    return h5ckpt__rawio_add(h->r, foff, h->mem + moff, len);
 }
 
 static int is_little_endian(void)
@@ -118,8 +85,7 @@ static int is_little_endian(void)
     return b == 1;
 }
 
-/* File offset of a task's dataset, or -1 when it has no contiguous extent. */
-static int64_t task_offset(const h5ckpt__io *io, const h5ckpt__task *t)
+int64_t h5ckpt__task_offset(const h5ckpt__io *io, const h5ckpt__task *t)
 {
     const h5ckpt__tensor *x;
 
@@ -133,7 +99,7 @@ static int64_t task_offset(const h5ckpt__io *io, const h5ckpt__task *t)
 
 /* Move one task's bytes.  `pack` holds at least the local buffer's bytes
  * when the buffer is strided. */
-static int task_io(h5ckpt__io *io, run_io *r, const h5ckpt__task *t, int64_t base,
+static int task_io(h5ckpt__io *io, h5ckpt__rawio *r, const h5ckpt__task *t, int64_t base,
                    void *pack)
 {
     const h5ckpt__op *op = t->op;
@@ -151,7 +117,7 @@ static int task_io(h5ckpt__io *io, run_io *r, const h5ckpt__task *t, int64_t bas
                              &h) != 0)
             return -1;
     /* The packing buffer is reused by the next strided task: finish with it. */
-    if (op->strided && run_flush(r) != 0)
+    if (op->strided && h5ckpt__rawio_flush(r) != 0)
         return -1;
     if (op->strided && !r->writing)
         h5ckpt__unpack(op->data, pack, l->local_ndim, l->local_shape, op->strides, es);
@@ -180,7 +146,7 @@ static int fallback(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
     for (i = 0; i < plan->ntasks; i++) {
         const h5ckpt_layout *l = &plan->tasks[i].op->layout;
         if (h5ckpt__volume(l->ndim, l->shape, NULL) > 0 &&
-            task_offset(io, &plan->tasks[i]) < 0) {
+            h5ckpt__task_offset(io, &plan->tasks[i]) < 0) {
             sub.tasks[sub.ntasks++] = plan->tasks[i];
             if (h5ckpt__task_on_device(&plan->tasks[i]))
                 dev.tasks[dev.ntasks++] = plan->tasks[i];
@@ -211,7 +177,7 @@ done:
 /* Local: this rank's file work: host tasks through merged runs, device
  * tasks through the staging (`st`); tasks with role 2 arrive by broadcast
  * later. */
-static int move_tasks(h5ckpt__io *io, const h5ckpt__plan *plan, run_io *r,
+static int move_tasks(h5ckpt__io *io, const h5ckpt__plan *plan, h5ckpt__rawio *r,
                       h5ckpt__stage *st, const int *role, void *pack,
                       const unsigned char *skip)
 {
@@ -220,8 +186,8 @@ static int move_tasks(h5ckpt__io *io, const h5ckpt__plan *plan, run_io *r,
 
     for (i = 0; rc == 0 && i < plan->ntasks; i++) {
         const h5ckpt__task *t = &plan->tasks[i];
-        int64_t base = task_offset(io, t);
-        if (t->nelems == 0 || base < 0 || (role && role[i] == 2) ||
+        int64_t base = h5ckpt__task_offset(io, t);
+        if (t->nelems == 0 || base < 0 || (role && (role[i] & 3) == 2) ||
             (skip && skip[i]))
             continue;
         if (h5ckpt__task_on_device(t))
@@ -229,7 +195,7 @@ static int move_tasks(h5ckpt__io *io, const h5ckpt__plan *plan, run_io *r,
         else if (task_io(io, r, t, base, pack) != 0)
             rc = H5CKPT_EIO;
     }
-    if (rc == 0 && run_flush(r) != 0)
+    if (rc == 0 && h5ckpt__rawio_flush(r) != 0)
         rc = H5CKPT_EIO;
     return rc;
 }
@@ -237,7 +203,7 @@ static int move_tasks(h5ckpt__io *io, const h5ckpt__plan *plan, run_io *r,
 static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
 {
     const char *path = writing ? io->file->tmp_path : io->file->path;
-    run_io r = {-1, writing, 0, NULL, 0, 0};
+    h5ckpt__rawio r;
     uint64_t need = 0;
     h5ckpt__stage *st = NULL;
     h5ckpt__xplan *xp = NULL;
@@ -245,8 +211,9 @@ static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
     int *role = NULL;
     void *pack = NULL;
     size_t i, ndev = 0;
-    int rc = 0;
+    int rc = 0, e;
 
+    h5ckpt__rawio_init(&r, -1, writing);
     /* readers: which device tasks arrive by group broadcast (replica.c) */
     if (!writing && (!(role = calloc(plan->ntasks + 1, sizeof *role)) ||
                      !(bases = calloc(plan->ntasks + 1, sizeof *bases))))
@@ -257,7 +224,7 @@ static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
     for (i = 0; i < plan->ntasks; i++) {
         const h5ckpt__task *t = &plan->tasks[i];
         uint64_t b = t->op->layout.local_count * h5ckpt_dtype_size(t->op->dtype);
-        if (h5ckpt__task_on_device(t) && task_offset(io, t) >= 0)
+        if (h5ckpt__task_on_device(t) && h5ckpt__task_offset(io, t) >= 0)
             ndev++;
         else if (t->op->strided && t->nelems && b > need)
             need = b;
@@ -274,10 +241,12 @@ static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
     else if (rc == 0 && (r.fd = open(path, O_WRONLY)) < 0)
         rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "cannot open '%s' for raw writes: %s",
                          path, strerror(errno));
+    else if (rc == 0 && (rc = h5ckpt__direct_open(io, path, r.fd, &r.dio)) == 0)
+        h5ckpt__stage_direct(st, r.dio);
     /* readers: fragmented host reads shared among the node's ranks
      * (exchange.c); collective, so every rank takes part whatever its rc */
     for (i = 0; !writing && i < plan->ntasks; i++)
-        bases[i] = task_offset(io, &plan->tasks[i]);
+        bases[i] = h5ckpt__task_offset(io, &plan->tasks[i]);
     if (!writing)
         rc = h5ckpt__exchange_plan(io, plan, bases, role, rc, &xp);
     if (rc == 0)
@@ -289,9 +258,15 @@ static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
                     writing ? "write" : "read", path, strerror(r.err));
     /* the last staged segment is written (or read and queued) */
     rc = h5ckpt__stage_finish(st, rc);
+    /* the direct writes still in flight (host runs, staged segments) are
+     * done, or failed */
+    if ((e = h5ckpt__direct_finish(r.dio)) != 0 && rc == 0)
+        rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "raw write of '%s' failed: %s", path,
+                         strerror(e));
     if (rc == 0 && writing && !io->opts->no_fsync && fsync(r.fd) != 0)
         rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "fsync of '%s' failed: %s", path,
                          strerror(errno));
+    h5ckpt__direct_close(r.dio);
     if (writing && r.fd >= 0 && close(r.fd) != 0 && rc == 0)
         rc = h5ckpt__set(io->ctx, H5CKPT_EIO, "closing '%s' failed: %s", path,
                          strerror(errno));
@@ -312,7 +287,10 @@ done:
 
 int h5ckpt__exec_fast_write(h5ckpt__io *io, const h5ckpt__plan *plan)
 {
-    return transfer(io, plan, 1);
+    int rc = h5ckpt__agree(io->ctx->comm, h5ckpt__direct_reserve(io, plan->batch),
+                           io->ctx->errmsg);
+
+    return rc ? rc : transfer(io, plan, 1);
 }
 
 int h5ckpt__exec_fast_read(h5ckpt__io *io, const h5ckpt__plan *plan)

@@ -90,6 +90,7 @@ done:
 
 void h5ckpt__io_free(h5ckpt__io *io)
 {
+    h5ckpt__async_abort(io);
     h5ckpt__replica_free(io);
     h5ckpt__exchange_free(io);
 }

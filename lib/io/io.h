@@ -54,6 +54,12 @@ typedef struct {
     size_t ntasks;
 } h5ckpt__plan;
 
+/* A writer's asynchronous commit (async.c): the save its background
+ * writer is working through, NULL when none is in flight. */
+typedef struct {
+    struct h5ckpt__job *job;
+} h5ckpt__async;
+
 /* The io layer's view of a handle: the context and file it works on, the
  * resolved options, and its own state. */
 typedef struct h5ckpt__io {
@@ -64,6 +70,8 @@ typedef struct h5ckpt__io {
     struct h5ckpt__exchange *exchange; /* reader: node exchange (exchange.c) */
     uint64_t bytes_written, bytes_read;
     uint64_t exchange_units; /* units this rank delivered (tests) */
+    h5ckpt__async async;     /* writer: the commit in flight */
+    uint64_t direct_bytes;   /* bytes this rank wrote with O_DIRECT (tests) */
 } h5ckpt__io;
 
 /* ---- planning (plan.c) ---------------------------------------------------- */
@@ -85,6 +93,37 @@ int h5ckpt__io_write(h5ckpt__io *io, const h5ckpt__plan *plan);
 int h5ckpt__io_read(h5ckpt__io *io, const h5ckpt__plan *plan);
 /* Collective (close): free the state the executors keep on the handle. */
 void h5ckpt__io_free(h5ckpt__io *io);
+
+/* ---- asynchronous commits (async.c) --------------------------------------- */
+
+/*
+ * Collective (writer): the first half of an asynchronous commit of `plan`.
+ * Where rank 0 alone holds the file (the fast executor), the batch's
+ * objects are created and their offsets shared, then each rank copies the
+ * pieces it writes into snapshot memory (h5ckpt_options.snapshot_bytes,
+ * .snapshot) and a background thread of its own writes and hashes them:
+ * `plan` (and the queue it points into) must then stay unchanged until
+ * h5ckpt__async_join or h5ckpt__async_abort.  Otherwise (the plain
+ * executor) everything is written now, as h5ckpt__io_write does, and
+ * nothing is left in flight.  Agreed; after an error nothing is in flight.
+ */
+int h5ckpt__io_write_async(h5ckpt__io *io, const h5ckpt__plan *plan);
+/* Local: 1 when snapshot memory `s` (may be NULL) serves a save in flight. */
+int h5ckpt__snapshot_busy(const h5ckpt_snapshot *s);
+/* Local: 1 while a background writer's save is in flight (until join or
+ * abort). */
+int h5ckpt__async_inflight(const h5ckpt__io *io);
+/* Local, never blocks: *done = 1 when the background writer has finished
+ * (or there is none), else 0. */
+void h5ckpt__async_test(h5ckpt__io *io, int *done);
+/* Local: wait for the background writer, then keep its checksum rows and
+ * count its bytes.  Returns 0, or H5CKPT_EIO with the writer's message
+ * ("rank R: writing 'FILE' in the background failed: ...") on the
+ * context, or H5CKPT_ENOMEM.  Nothing is in flight afterwards. */
+int h5ckpt__async_join(h5ckpt__io *io);
+/* Local: stop the background writer (the pieces not yet written are
+ * dropped), wait for it and free the save.  No-op when none. */
+void h5ckpt__async_abort(h5ckpt__io *io);
 
 /* ---- who makes a writer's HDF5 calls (meta.c) ---------------------------- */
 

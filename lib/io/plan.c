@@ -52,6 +52,24 @@ static void describe_item(const h5ckpt__io *io, const h5ckpt__batch *bt,
         describe_attr(&bt->attrs[i - bt->nops], b);
 }
 
+/*
+ * Collective: 0 when every rank's item hashes are identical (one hash of
+ * them all compared by a single 16-byte allreduce), 1 when they differ
+ * (the caller then compares them item by item to name the first), or
+ * H5CKPT_EMPI.  Sending only what differs: at 100,000 tensors this spares
+ * every rank 800 KB of broadcast per flush (docs/SCALING.md).
+ */
+static int same_everywhere(h5ckpt__io *io, const uint64_t *hashes, size_t n)
+{
+    uint64_t h = h5ckpt__hash(hashes, n * sizeof *hashes), v[2] = {h, ~h}, r[2];
+    int rc;
+
+    if ((rc = h5ckpt__mpi(MPI_Allreduce(v, r, 2, MPI_UINT64_T, MPI_MIN, io->ctx->comm),
+                          "MPI_Allreduce", io->ctx->errmsg)) != 0)
+        return rc;
+    return r[0] == ~r[1] ? 0 : 1;
+}
+
 static int check_agreement(h5ckpt__io *io, const h5ckpt__batch *bt)
 {
     size_t n = bt->nops + bt->nattrs, i;
@@ -93,6 +111,10 @@ static int check_agreement(h5ckpt__io *io, const h5ckpt__batch *bt)
     }
     if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto done;
+    if ((rc = h5ckpt__agree(io->ctx->comm, same_everywhere(io, mine, n),
+                            io->ctx->errmsg)) <= 0) /* agreed, or EMPI */
+        goto done;
+    rc = 0; /* they differ: name the first differing item */
     rc = h5ckpt__mpi(MPI_Bcast(root, nn, MPI_UINT64_T, 0, io->ctx->comm),
                      "MPI_Bcast", io->ctx->errmsg);
     if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
@@ -182,7 +204,20 @@ static void plan_sharded(h5ckpt__task *t, const h5ckpt__op *op)
         select_box(t, op, 0, 0);
 }
 
-/* ---- explicit layouts: gather every rank's boxes ------------------------- */
+/* ---- explicit layouts: every tensor checked by one home rank ------------
+ *
+ * Owners of explicit boxes need every rank's boxes of the tensor: to find
+ * replicas (identical boxes), overlaps and gaps.  Explicit tensor j (in
+ * queue order among the explicit ones) is checked by its home rank, j mod
+ * P: every rank sends each home the boxes it holds of the home's tensors
+ * (one MPI_Alltoallv), each home decides the owners of its tensors exactly
+ * as a single rank would, and sends every owner the list of its boxes
+ * (a second MPI_Alltoallv).  So a rank holds its own boxes plus, as a home,
+ * every rank's boxes of about T/P tensors: O(T) per rank, where gathering
+ * every rank's boxes on every rank was O(ranks x tensors) (docs/SCALING.md).
+ * Errors name the first failing tensor in queue order, as before: the home
+ * of the smallest failing j reports, agreed over all ranks.
+ */
 
 typedef struct {
     const uint64_t *box;
@@ -206,141 +241,134 @@ static int same_box(const uint64_t *a, const uint64_t *b, int ndim)
     return memcmp(a, b, 2 * (size_t)ndim * sizeof *a) == 0;
 }
 
-/* Decide owners of one explicit tensor from all ranks' boxes (identical on
- * every rank), and select the boxes this rank owns. */
-static int plan_explicit_one(h5ckpt__io *io, h5ckpt__task *t, const h5ckpt__op *op,
-                             entry *e, size_t ne)
+/* One box a home assigns: (owner rank, explicit tensor j, box index). */
+typedef struct {
+    uint64_t rank, j, idx;
+} owner;
+
+/* Home: decide the owners of explicit tensor j (op) from all ranks' boxes
+ * `e` and append them to `own` (room for ne more), in the order the boxes
+ * sort.  Returns 0 or H5CKPT_ELAYOUT with the message on the handle. */
+static int decide_owners(h5ckpt__io *io, const h5ckpt__op *op, uint64_t j, entry *e,
+                         size_t ne, owner *own, size_t *nown)
 {
     int ndim = op->layout.ndim;
     uint64_t total = h5ckpt__volume(ndim, op->layout.shape, NULL), covered = 0;
-    uint64_t *memoff = NULL;
-    size_t i, j, k, uniq = 0;
-    int rc = 0;
+    size_t i, k, m, uniq = 0;
 
-    qsort(e, ne, sizeof *e, cmp_entry);
-    /* Offsets of this rank's boxes in its packed local buffer. */
-    if (!(memoff = malloc((op->layout.nboxes + 1) * sizeof *memoff)))
-        return h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
-    for (i = 0, k = 0; i < op->layout.nboxes; i++) {
-        memoff[i] = k;
-        k += box_volume(op, i);
-    }
-    for (i = 0; i < ne; i = j) {
-        size_t nh;
-        for (j = i + 1; j < ne && same_box(e[i].box, e[j].box, ndim); j++)
+    if (ne)
+        qsort(e, ne, sizeof *e, cmp_entry);
+    for (i = 0; i < ne; i = m) {
+        const entry *o;
+        for (m = i + 1; m < ne && same_box(e[i].box, e[m].box, ndim); m++)
             ;
-        nh = j - i;
         /* Overlap with later distinct boxes: sorted by offset along dim 0,
          * so stop once a box starts past this one's end. */
-        for (k = j; k < ne && rc == 0; k++) {
+        for (k = m; k < ne; k++) {
             if (ndim > 0 && e[k].box[0] >= e[i].box[0] + e[i].box[ndim])
                 break;
             if (!same_box(e[i].box, e[k].box, ndim) &&
                 (ndim == 0 || h5ckpt__boxes_overlap(ndim, e[i].box, e[k].box)))
-                rc = h5ckpt__set(io->ctx, H5CKPT_ELAYOUT,
-                                 "tensor '%s': boxes of ranks %d and %d overlap",
-                                 op->path, e[i].rank, e[k].rank);
+                return h5ckpt__set(io->ctx, H5CKPT_ELAYOUT,
+                                   "tensor '%s': boxes of ranks %d and %d overlap",
+                                   op->path, e[i].rank, e[k].rank);
         }
-        if (rc)
-            break;
         covered += h5ckpt__volume(ndim, e[i].box + ndim, NULL);
-        {
-            const entry *own = &e[i + (op->seq + uniq) % nh];
-            if (own->rank == io->ctx->rank)
-                select_box(t, op, own->idx, memoff[own->idx]);
-        }
+        o = &e[i + (op->seq + uniq) % (m - i)];
+        own[*nown].rank = (uint64_t)o->rank;
+        own[*nown].j = j;
+        own[*nown].idx = o->idx;
+        (*nown)++;
         uniq++;
     }
-    if (rc == 0 && covered != total)
-        rc = h5ckpt__set(io->ctx, H5CKPT_ELAYOUT,
-                         "tensor '%s': the ranks' boxes cover %llu of its "
-                         "%llu elements",
-                         op->path, (unsigned long long)covered,
-                         (unsigned long long)total);
-    free(memoff);
-    return rc;
+    if (covered != total)
+        return h5ckpt__set(io->ctx, H5CKPT_ELAYOUT,
+                           "tensor '%s': the ranks' boxes cover %llu of its "
+                           "%llu elements",
+                           op->path, (unsigned long long)covered,
+                           (unsigned long long)total);
+    return 0;
 }
 
-static int plan_explicit(h5ckpt__io *io, h5ckpt__plan *plan)
+/* Every rank: its boxes of each explicit tensor to the tensor's home, as
+ * records [j, nboxes, boxes...] (every tensor, even without boxes), in
+ * increasing j per destination.  `xop[j]` is the index of explicit tensor
+ * j among the ops. */
+static int pack_boxes(h5ckpt__io *io, const h5ckpt__batch *bt, const size_t *xop, size_t nexp, int *sc,
+                      uint64_t **send)
 {
-    const h5ckpt__batch *bt = plan->batch;
-    uint64_t *send = NULL, *recv = NULL, sum = 0;
-    int *counts = NULL, *displs = NULL, n = 0, r, rc = 0;
-    size_t i, j, nexp = 0, nsend = 0, *pos = NULL;
-    entry *e = NULL;
+    size_t j, *pos = NULL, tot = 0;
+    int r, P = io->ctx->size;
 
-    for (i = 0; i < bt->nops; i++) {
-        const h5ckpt_layout *l = &bt->ops[i].layout;
-        if (l->kind != H5CKPT__LAYOUT_SHARDED) {
-            nsend += 1 + l->nboxes * 2 * (size_t)l->ndim;
-            nexp++;
-        }
+    memset(sc, 0, (size_t)P * sizeof *sc);
+    for (j = 0; j < nexp; j++) {
+        const h5ckpt_layout *l = &bt->ops[xop[j]].layout;
+        size_t w = 2 + l->nboxes * 2 * (size_t)l->ndim;
+        if (w > (size_t)INT_MAX - (size_t)sc[j % (size_t)P])
+            return h5ckpt__set(io->ctx, H5CKPT_EINVAL, "too many boxes in one flush");
+        sc[j % (size_t)P] += (int)w;
+        tot += w;
     }
-    if (nexp == 0) /* identical on every rank: the ops' placements agree */
-        return 0;
-    if ((rc = h5ckpt__mpi_count(nsend, &n, "explicit boxes of one flush",
-                                io->ctx->errmsg)) == 0) {
-        counts = malloc((size_t)io->ctx->size * sizeof *counts);
-        displs = malloc((size_t)io->ctx->size * sizeof *displs);
-        send = malloc((nsend + 1) * sizeof *send);
-        pos = malloc((size_t)io->ctx->size * sizeof *pos);
-        if (!counts || !displs || !send || !pos)
-            rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    if (!(*send = malloc((tot + 1) * sizeof **send)) ||
+        !(pos = malloc((size_t)P * sizeof *pos)))
+        return h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    for (r = 0, tot = 0; r < P; r++)
+        pos[r] = tot, tot += (size_t)sc[r];
+    for (j = 0; j < nexp; j++) {
+        const h5ckpt_layout *l = &bt->ops[xop[j]].layout;
+        uint64_t *p = *send + pos[j % (size_t)P];
+        size_t w = l->nboxes * 2 * (size_t)l->ndim;
+        p[0] = j;
+        p[1] = l->nboxes;
+        if (w)
+            memcpy(p + 2, l->boxes, w * sizeof *p);
+        pos[j % (size_t)P] += 2 + w;
     }
-    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
-        goto done;
-    for (i = 0, j = 0; i < bt->nops; i++) {
-        const h5ckpt_layout *l = &bt->ops[i].layout;
-        if (l->kind == H5CKPT__LAYOUT_SHARDED)
-            continue;
-        send[j++] = l->nboxes;
-        memcpy(send + j, l->boxes, l->nboxes * 2 * (size_t)l->ndim * sizeof *send);
-        j += l->nboxes * 2 * (size_t)l->ndim;
-    }
-    rc = h5ckpt__mpi(MPI_Allgather(&n, 1, MPI_INT, counts, 1, MPI_INT, io->ctx->comm),
-                     "MPI_Allgather", io->ctx->errmsg);
-    /* every rank's boxes in one MPI_Allgatherv: the total is an int */
-    for (r = 0; rc == 0 && r < io->ctx->size; r++) {
-        displs[r] = (int)sum;
-        sum += (uint64_t)counts[r];
-    }
-    if (rc == 0 && sum > (uint64_t)INT_MAX)
-        rc = h5ckpt__set(io->ctx, H5CKPT_EINVAL,
-                         "the explicit boxes of one flush (%llu values) exceed "
-                         "what one MPI call can gather (%d)",
-                         (unsigned long long)sum, INT_MAX);
-    else if (rc == 0 && !(recv = malloc(((size_t)sum + 1) * sizeof *recv)))
+    free(pos);
+    return 0;
+}
+
+/* Home: decide the owners of each of its tensors from the records `in`
+ * (counts/displs per source rank).  *own gets the owners, sorted by owner
+ * rank (stable: within a rank, by j then by box order).  *fail_j is the
+ * first tensor that failed (UINT64_MAX if none; message on the handle). */
+static int decide_all(h5ckpt__io *io, const h5ckpt__batch *bt, const size_t *xop, size_t nexp, const uint64_t *in,
+                      const int *cnt, const int *dsp, owner **own, size_t *nown,
+                      uint64_t *fail_j)
+{
+    int P = io->ctx->size, r, rc = 0;
+    size_t *pos = NULL, j, cap = 0, ne;
+    entry *e = NULL;
+    owner *o = NULL;
+
+    *own = NULL;
+    *nown = 0;
+    *fail_j = UINT64_MAX;
+    /* boxes of one tensor, or of all: at most one per 2 words (a box of a
+     * 0-d tensor has 0 words, but at most one per 2-word record) */
+    for (r = 0; r < P; r++)
+        cap += (size_t)cnt[r] / 2;
+    if (!(pos = malloc((size_t)P * sizeof *pos)) ||
+        !(e = malloc((cap + 1) * sizeof *e)) || !(o = malloc((cap + 1) * sizeof *o))) {
         rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
-    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
         goto done;
-    rc = h5ckpt__mpi(MPI_Allgatherv(send, n, MPI_UINT64_T, recv, counts, displs,
-                                    MPI_UINT64_T, io->ctx->comm),
-                     "MPI_Allgatherv", io->ctx->errmsg);
-    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
-        goto done;
-    for (r = 0; r < io->ctx->size; r++)
-        pos[r] = (size_t)displs[r];
-    /* Walk the explicit ops in queue order (identical on every rank). */
-    for (i = 0; i < bt->nops && rc == 0; i++) {
-        const h5ckpt__op *op = &bt->ops[i];
-        size_t w = 2 * (size_t)op->layout.ndim, ne = 0;
-        if (op->layout.kind == H5CKPT__LAYOUT_SHARDED)
-            continue;
-        free(e);
-        e = NULL;
-        {
-            size_t cap = 0;
-            for (r = 0; r < io->ctx->size; r++)
-                cap += recv[pos[r]];
-            if (!(e = malloc((cap + 1) * sizeof *e))) {
-                rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
-                break;
+    }
+    for (r = 0; r < P; r++)
+        pos[r] = (size_t)dsp[r];
+    for (j = (size_t)io->ctx->rank; j < nexp; j += (size_t)P) {
+        const h5ckpt__op *op = &bt->ops[xop[j]];
+        size_t w = 2 * (size_t)op->layout.ndim;
+        for (r = 0, ne = 0; r < P; r++) {
+            const uint64_t *p = in + pos[r];
+            uint64_t b, nb;
+            if (pos[r] + 2 > (size_t)dsp[r] + (size_t)cnt[r] || p[0] != j ||
+                (nb = p[1]) > (w ? ((size_t)dsp[r] + (size_t)cnt[r] - pos[r] - 2) / w
+                                 : 1)) {
+                rc = h5ckpt__set(io->ctx, H5CKPT_EINVAL, "inconsistent box records");
+                goto done;
             }
-        }
-        for (r = 0; r < io->ctx->size; r++) {
-            uint64_t nb = recv[pos[r]++], b;
-            for (b = 0; b < nb; b++, pos[r] += w) {
-                const uint64_t *box = recv + pos[r];
+            for (b = 0; b < nb; b++) {
+                const uint64_t *box = p + 2 + b * w;
                 if (h5ckpt__volume(op->layout.ndim, box + op->layout.ndim, NULL) == 0)
                     continue; /* empty boxes hold nothing */
                 e[ne].box = box;
@@ -349,17 +377,119 @@ static int plan_explicit(h5ckpt__io *io, h5ckpt__plan *plan)
                 e[ne].idx = (uint32_t)b;
                 ne++;
             }
+            pos[r] += 2 + nb * w;
         }
-        rc = plan_explicit_one(io, &plan->tasks[i], op, e, ne);
+        if ((rc = decide_owners(io, op, j, e, ne, o, nown)) != 0) {
+            *fail_j = j;
+            rc = 0; /* reported through fail_j */
+            break;
+        }
+    }
+    /* stable counting sort by owner rank */
+    if (*fail_j == UINT64_MAX && *nown) {
+        owner *sorted = malloc(*nown * sizeof *sorted);
+        size_t i, *at = calloc((size_t)P + 1, sizeof *at);
+        if (!sorted || !at) {
+            free(sorted);
+            free(at);
+            rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (i = 0; i < *nown; i++)
+            at[o[i].rank + 1]++;
+        for (r = 0; r < P; r++)
+            at[r + 1] += at[r];
+        for (i = 0; i < *nown; i++)
+            sorted[at[o[i].rank]++] = o[i];
+        free(at);
+        free(o);
+        o = sorted;
+    }
+done:
+    free(pos);
+    free(e);
+    if (rc)
+        free(o), o = NULL;
+    *own = o;
+    return rc;
+}
+
+static int plan_explicit(h5ckpt__io *io, h5ckpt__plan *plan)
+{
+    const h5ckpt__batch *bt = plan->batch;
+    int P = io->ctx->size, *sc = NULL, *sd = NULL, *rcnt = NULL, *rd = NULL, r, rc = 0;
+    uint64_t *send = NULL, *in = NULL, *back = NULL, fail = UINT64_MAX, first;
+    size_t i, nexp = 0, *xop = NULL, nown = 0;
+    owner *own = NULL;
+
+    for (i = 0; i < bt->nops; i++)
+        nexp += bt->ops[i].layout.kind != H5CKPT__LAYOUT_SHARDED;
+    if (nexp == 0) /* identical on every rank: the ops agree */
+        return 0;
+    if (!(xop = malloc(nexp * sizeof *xop)) || !(sc = malloc((size_t)P * sizeof *sc)) ||
+        !(sd = malloc((size_t)P * sizeof *sd)) || !(rcnt = malloc((size_t)P * sizeof *rcnt)) ||
+        !(rd = malloc((size_t)P * sizeof *rd)))
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    for (i = 0, nexp = 0; rc == 0 && i < bt->nops; i++)
+        if (bt->ops[i].layout.kind != H5CKPT__LAYOUT_SHARDED)
+            xop[nexp++] = i;
+    if (rc == 0)
+        rc = pack_boxes(io, bt, xop, nexp, sc, &send);
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0 ||
+        (rc = h5ckpt__alltoallv_u64(io->ctx, 0, send, sc, sd, rcnt, rd, &in)) != 0)
+        goto done;
+    rc = decide_all(io, bt, xop, nexp, in, rcnt, rd, &own, &nown, &fail);
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0)
+        goto done;
+    /* the first failing tensor in queue order: its home alone reports it */
+    if ((rc = h5ckpt__mpi(MPI_Allreduce(&fail, &first, 1, MPI_UINT64_T, MPI_MIN,
+                                        io->ctx->comm),
+                          "MPI_Allreduce", io->ctx->errmsg)) != 0)
+        first = UINT64_MAX;
+    else if (first != UINT64_MAX)
+        rc = fail == first ? H5CKPT_ELAYOUT : 0;
+    if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0 || first != UINT64_MAX) {
+        if (rc == 0) /* cannot happen: the home of `first` failed */
+            rc = h5ckpt__set(io->ctx, H5CKPT_ELAYOUT, "explicit layouts disagree");
+        goto done;
+    }
+    /* owners: (j, box index) pairs to each owner rank */
+    free(send);
+    if (!(send = malloc((2 * nown + 1) * sizeof *send)))
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    memset(sc, 0, (size_t)P * sizeof *sc);
+    for (i = 0; rc == 0 && i < nown; i++) {
+        send[2 * i] = own[i].j;
+        send[2 * i + 1] = own[i].idx;
+        sc[own[i].rank] += 2;
+    }
+    if ((rc = h5ckpt__alltoallv_u64(io->ctx, rc, send, sc, sd, rcnt, rd, &back)) != 0)
+        goto done;
+    for (r = 0; r < P; r++) {
+        for (i = (size_t)rd[r]; rc == 0 && i + 1 < (size_t)rd[r] + (size_t)rcnt[r]; i += 2) {
+            uint64_t j = back[i], idx = back[i + 1], moff = 0, b;
+            const h5ckpt__op *op;
+            if (j >= nexp || idx >= bt->ops[xop[j]].layout.nboxes) {
+                rc = h5ckpt__set(io->ctx, H5CKPT_EINVAL, "inconsistent box owners");
+                break;
+            }
+            op = &bt->ops[xop[j]];
+            for (b = 0; b < idx; b++) /* offset of the box in the packed buffer */
+                moff += box_volume(op, (size_t)b);
+            select_box(&plan->tasks[xop[j]], op, (size_t)idx, moff);
+        }
     }
     rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg);
 done:
-    free(e);
-    free(counts);
-    free(displs);
+    free(own);
+    free(in);
+    free(back);
     free(send);
-    free(recv);
-    free(pos);
+    free(xop);
+    free(sc);
+    free(sd);
+    free(rcnt);
+    free(rd);
     return rc;
 }
 

@@ -68,6 +68,7 @@ struct h5ckpt__stage {
     int fd, writing;
     unsigned char *dev; /* packed device buffer of the current task */
     XXH3_state_t *xs;
+    h5ckpt__direct *dio; /* writes: direct writes of large runs (direct.c) */
 };
 
 static uint64_t local_bytes(const h5ckpt__op *op)
@@ -145,12 +146,24 @@ static int io_error(h5ckpt__stage *st, int err)
                        st->writing ? io->file->tmp_path : io->file->path, strerror(err));
 }
 
+void h5ckpt__stage_direct(h5ckpt__stage *st, h5ckpt__direct *dio)
+{
+    if (st)
+        st->dio = dio;
+}
+
 /* pwrite or pread `n` bytes at file offset `foff` to or from `mem`. */
 static int file_io(h5ckpt__stage *st, unsigned char *mem, uint64_t foff,
                    size_t n)
 {
     size_t done = 0;
+    int e;
 
+    /* large runs: the half is free again once this returns (direct.c
+     * copies what it writes later) */
+    if (st->writing && st->dio)
+        return (e = h5ckpt__direct_write(st->dio, st->fd, foff, mem, n)) != 0
+                   ? io_error(st, e) : 0;
     while (done < n) {
         size_t k = n - done > (1u << 30) ? (1u << 30) : n - done;
         ssize_t got = st->writing

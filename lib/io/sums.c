@@ -11,7 +11,9 @@
  */
 #include "io/exec.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void h5ckpt__sums_task_row(h5ckpt__io *io, const h5ckpt__task *t, size_t k,
@@ -242,6 +244,334 @@ static int check_task(h5ckpt__io *io, const h5ckpt__task *t)
     return rc;
 }
 
+/* ---- fetching the rows a flush needs (a table left in the file) ----------
+ *
+ * With rows broadcast at open, every rank of a verifying reader held the
+ * whole table: one row per written piece, O(ranks x tensors) rows for
+ * FSDP-like layouts (docs/SCALING.md).  Instead, each flush that checks:
+ *  1. rank r reads rows [N r/P, N (r+1)/P) of the table with pread (and
+ *     checks their ndim, as loading at open did);
+ *  2. every row goes to its path's home, rank (path hash mod P);
+ *  3. every rank sends each home a request per box it read of the home's
+ *     tensors: [path hash, ndim, shape, box];
+ *  4. the home answers each request with the rows of that path that
+ *     overlap the box, and those that do not fit the tensor (so the reader
+ *     reports them as before); rows are sorted by their first offset, and a
+ *     running maximum of their ends finds the first candidate by bisection;
+ *  5. each rank indexes the rows it received (duplicates removed) and
+ *     checks its reads exactly as with a table loaded whole.
+ * A rank holds its slice, its home's rows and the rows that touch its
+ * reads: O(N/P + T) rather than O(N).  Three exchanges (h5ckpt__alltoallv_u64, base/mpi.c).
+ */
+
+/* A home's view of one path's rows, for one tensor shape. */
+typedef struct {
+    const uint64_t **valid; /* rows that fit, sorted by first offset */
+    uint64_t *maxend;       /* running maximum of their first-dimension end */
+    size_t nvalid;
+    const uint64_t **bad;   /* rows that do not fit the tensor */
+    size_t nbad;
+} run_view;
+
+static size_t g_w; /* qsort has no context argument (rows of width g_w) */
+
+static int cmp_row_ptr(const void *a, const void *b)
+{
+    const uint64_t *x = *(const uint64_t *const *)a, *y = *(const uint64_t *const *)b;
+    size_t i;
+
+    if (x[H5CKPT__SUM_PATH] != y[H5CKPT__SUM_PATH])
+        return x[H5CKPT__SUM_PATH] < y[H5CKPT__SUM_PATH] ? -1 : 1;
+    if (x[H5CKPT__SUM_BOX] != y[H5CKPT__SUM_BOX]) /* first offset */
+        return x[H5CKPT__SUM_BOX] < y[H5CKPT__SUM_BOX] ? -1 : 1;
+    for (i = 0; i < g_w; i++)
+        if (x[i] != y[i])
+            return x[i] < y[i] ? -1 : 1;
+    return 0;
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+    return memcmp(a, b, g_w * sizeof(uint64_t)) == 0 ? 0 : cmp_row_ptr(&a, &b);
+}
+
+/* 1 if a row fits a tensor of `ndim`/`shape` (check_piece's checks). */
+static int row_fits(const uint64_t *row, size_t maxnd, uint64_t ndim, const uint64_t *shape)
+{
+    uint64_t d;
+
+    if (row[H5CKPT__SUM_NDIM] != ndim)
+        return 0;
+    for (d = 0; d < ndim; d++) {
+        uint64_t off = row[H5CKPT__SUM_BOX + d], cnt = row[H5CKPT__SUM_BOX + maxnd + d];
+        if (cnt == 0 || off > shape[d] || cnt > shape[d] - off)
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 if a fitting row shares an element with box (off, cnt). */
+static int row_meets(const uint64_t *row, size_t maxnd, uint64_t ndim, const uint64_t *off,
+                     const uint64_t *cnt)
+{
+    uint64_t d;
+
+    for (d = 0; d < ndim; d++) {
+        uint64_t ro = row[H5CKPT__SUM_BOX + d], re = ro + row[H5CKPT__SUM_BOX + maxnd + d];
+        if (ro >= off[d] + cnt[d] || re <= off[d])
+            return 0;
+    }
+    return 1;
+}
+
+/* Build the view of rows [lo, hi) of `sorted` (one path) for a tensor of
+ * `ndim`/`shape`.  Returns 0 or -1 (no memory). */
+static int make_view(run_view *v, const uint64_t **sorted, size_t lo, size_t hi,
+                     size_t maxnd, uint64_t ndim, const uint64_t *shape)
+{
+    size_t i;
+
+    memset(v, 0, sizeof *v);
+    if (!(v->valid = malloc((hi - lo + 1) * sizeof *v->valid)) ||
+        !(v->maxend = malloc((hi - lo + 1) * sizeof *v->maxend)) ||
+        !(v->bad = malloc((hi - lo + 1) * sizeof *v->bad)))
+        return -1;
+    for (i = lo; i < hi; i++) {
+        const uint64_t *row = sorted[i];
+        if (!row_fits(row, maxnd, ndim, shape)) {
+            v->bad[v->nbad++] = row;
+            continue;
+        }
+        v->valid[v->nvalid] = row;
+        if (ndim > 0) {
+            uint64_t e = row[H5CKPT__SUM_BOX] + row[H5CKPT__SUM_BOX + maxnd];
+            v->maxend[v->nvalid] = v->nvalid && v->maxend[v->nvalid - 1] > e
+                                       ? v->maxend[v->nvalid - 1] : e;
+        }
+        v->nvalid++;
+    }
+    return 0;
+}
+
+static void free_view(run_view *v)
+{
+    free(v->valid);
+    free(v->maxend);
+    free(v->bad);
+    memset(v, 0, sizeof *v);
+}
+
+/* Every rank: its requests, [path hash, ndim, shape, off, cnt] per box
+ * read, to the paths' homes. */
+static int pack_requests(h5ckpt__io *io, const h5ckpt__plan *plan, int *sc, uint64_t **out)
+{
+    size_t i, k, tot = 0, *pos = NULL;
+    int r, P = io->ctx->size, d;
+
+    memset(sc, 0, (size_t)P * sizeof *sc);
+    for (i = 0; i < plan->ntasks; i++) {
+        const h5ckpt__task *t = &plan->tasks[i];
+        size_t words = 2 + 3 * (size_t)t->op->layout.ndim;
+        uint64_t home = h5ckpt__path_hash(t->op->path) % (uint64_t)P;
+        if (t->nsel * words > (size_t)INT_MAX - (size_t)sc[home])
+            return h5ckpt__set(io->ctx, H5CKPT_EINVAL, "too many boxes in one flush");
+        sc[home] += (int)(t->nsel * words);
+        tot += t->nsel * words;
+    }
+    if (!(*out = malloc((tot + 1) * sizeof **out)) || !(pos = malloc((size_t)P * sizeof *pos)))
+        return h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    for (r = 0, tot = 0; r < P; r++)
+        pos[r] = tot, tot += (size_t)sc[r];
+    for (i = 0; i < plan->ntasks; i++) {
+        const h5ckpt__task *t = &plan->tasks[i];
+        const h5ckpt_layout *l = &t->op->layout;
+        uint64_t ph = h5ckpt__path_hash(t->op->path);
+        uint64_t *o;
+        for (k = 0; k < t->nsel; k++) {
+            o = *out + pos[ph % (uint64_t)P];
+            o[0] = ph;
+            o[1] = (uint64_t)l->ndim;
+            for (d = 0; d < l->ndim; d++)
+                o[2 + d] = l->shape[d];
+            memcpy(o + 2 + l->ndim, t->sel + k * 2 * (size_t)l->ndim,
+                   2 * (size_t)l->ndim * sizeof *o);
+            pos[ph % (uint64_t)P] += 2 + 3 * (size_t)l->ndim;
+        }
+    }
+    free(pos);
+    return 0;
+}
+
+/* Home: the answers to every request of `req` (counts/displs per source)
+ * from the rows `hrows` (n of them), as rows to each source: *out, sc. */
+static int answer(h5ckpt__io *io, uint64_t *hrows, size_t n, const uint64_t *req, const int *rc_,
+                  const int *rd, int *sc, uint64_t **out)
+{
+    size_t w = (size_t)io->file->sums.lazy_width, maxnd = (w - 3) / 2, i, nout = 0, cap = 0;
+    const uint64_t **sorted = NULL;
+    uint64_t *o = NULL;
+    int src, P = io->ctx->size, rc = 0;
+
+    memset(sc, 0, (size_t)P * sizeof *sc);
+    if (!(sorted = malloc((n + 1) * sizeof *sorted)))
+        return h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    for (i = 0; i < n; i++)
+        sorted[i] = hrows + i * w;
+    g_w = w;
+    if (n)
+        qsort(sorted, n, sizeof *sorted, cmp_row_ptr);
+    for (src = 0; rc == 0 && src < P; src++) {
+        size_t at = (size_t)rd[src], end = at + (size_t)rc_[src], before = nout;
+        while (rc == 0 && at < end) {
+            uint64_t ph, nd;
+            const uint64_t *shape, *off, *cnt;
+            size_t lo = 0, hi = n, j, first = 0, need;
+            run_view v;
+            if (at + 2 > end || (nd = req[at + 1]) > H5CKPT_MAX_NDIM ||
+                at + 2 + 3 * nd > end) {
+                rc = h5ckpt__set(io->ctx, H5CKPT_EINVAL, "inconsistent checksum requests");
+                break;
+            }
+            ph = req[at];
+            shape = req + at + 2;
+            off = shape + nd;
+            cnt = off + nd;
+            at += 2 + 3 * nd;
+            while (lo < hi) { /* first row of the path */
+                size_t mid = lo + (hi - lo) / 2;
+                if (sorted[mid][H5CKPT__SUM_PATH] < ph)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            for (hi = lo; hi < n && sorted[hi][H5CKPT__SUM_PATH] == ph; hi++)
+                ;
+            if (make_view(&v, sorted, lo, hi, maxnd, nd, shape) != 0) {
+                free_view(&v);
+                rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+                break;
+            }
+            /* the first fitting row whose first dimension reaches the box */
+            if (nd > 0) {
+                size_t a = 0, b = v.nvalid;
+                while (a < b) {
+                    size_t mid = a + (b - a) / 2;
+                    if (v.maxend[mid] <= off[0])
+                        a = mid + 1;
+                    else
+                        b = mid;
+                }
+                first = a;
+            }
+            need = nout + v.nbad + v.nvalid - first;
+            if (need > cap) {
+                uint64_t *no = realloc(o, (need * 2 + 16) * w * sizeof *o);
+                if (!no) {
+                    free_view(&v);
+                    rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+                    break;
+                }
+                o = no;
+                cap = need * 2 + 16;
+            }
+            for (j = 0; j < v.nbad; j++) /* the reader reports them */
+                memcpy(o + nout++ * w, v.bad[j], w * sizeof *o);
+            for (j = first; j < v.nvalid; j++) {
+                if (nd > 0 && v.valid[j][H5CKPT__SUM_BOX] >= off[0] + cnt[0])
+                    break; /* sorted by first offset: none further meets it */
+                if (row_meets(v.valid[j], maxnd, nd, off, cnt))
+                    memcpy(o + nout++ * w, v.valid[j], w * sizeof *o);
+            }
+            free_view(&v);
+        }
+        if (rc == 0 && (nout - before) * w > (size_t)INT_MAX)
+            rc = h5ckpt__set(io->ctx, H5CKPT_EINVAL, "too many checksum rows in one flush");
+        sc[src] = rc ? 0 : (int)((nout - before) * w);
+    }
+    free(sorted);
+    if (rc)
+        free(o), o = NULL;
+    *out = o;
+    return rc;
+}
+
+/* Collective (lazy tables): fetch the rows that this flush's reads need
+ * into the file's sums (h5ckpt__sums_index).  Agreed. */
+static int fetch_rows(h5ckpt__io *io, const h5ckpt__plan *plan)
+{
+    int P = io->ctx->size, *sc = NULL, *sd = NULL, *rcnt = NULL, *rd = NULL, r, rc = 0;
+    uint64_t *slice = NULL, *send = NULL, *hrows = NULL, *req = NULL, *mine = NULL;
+    uint64_t first = 0, n = 0, w = io->file->sums.lazy_width, i, k;
+    size_t *pos = NULL, nh, nm;
+
+    if (!(sc = calloc((size_t)P, sizeof *sc)) || !(sd = malloc((size_t)P * sizeof *sd)) ||
+        !(rcnt = malloc((size_t)P * sizeof *rcnt)) || !(rd = malloc((size_t)P * sizeof *rd)) ||
+        !(pos = malloc((size_t)P * sizeof *pos)))
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = h5ckpt__sums_read_slice(io->ctx, io->file, &slice, &first, &n);
+    /* 2. rows to their paths' homes */
+    for (i = 0; rc == 0 && i < n; i++) {
+        uint64_t home = slice[i * w + H5CKPT__SUM_PATH] % (uint64_t)P;
+        if ((uint64_t)sc[home] + w > (uint64_t)INT_MAX)
+            rc = h5ckpt__set(io->ctx, H5CKPT_EINVAL, "too many checksum rows in one flush");
+        else
+            sc[home] += (int)w;
+    }
+    if (rc == 0 && !(send = malloc((n * w + 1) * sizeof *send)))
+        rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
+    for (r = 0, k = 0; rc == 0 && r < P; r++)
+        pos[r] = (size_t)k, k += (uint64_t)sc[r];
+    for (i = 0; rc == 0 && i < n; i++) {
+        uint64_t home = slice[i * w + H5CKPT__SUM_PATH] % (uint64_t)P;
+        memcpy(send + pos[home], slice + i * w, w * sizeof *send);
+        pos[home] += w;
+    }
+    if ((rc = h5ckpt__alltoallv_u64(io->ctx, rc, send, sc, sd, rcnt, rd, &hrows)) != 0)
+        goto done;
+    for (r = 0, nh = 0; r < P; r++)
+        nh += (size_t)rcnt[r] / w;
+    free(slice);
+    free(send);
+    slice = send = NULL;
+    /* 3. requests to the homes */
+    rc = pack_requests(io, plan, sc, &send);
+    if ((rc = h5ckpt__alltoallv_u64(io->ctx, rc, send, sc, sd, rcnt, rd, &req)) != 0)
+        goto done;
+    free(send);
+    send = NULL;
+    /* 4. answers */
+    rc = answer(io, hrows, nh, req, rcnt, rd, sc, &send);
+    if ((rc = h5ckpt__alltoallv_u64(io->ctx, rc, send, sc, sd, rcnt, rd, &mine)) != 0)
+        goto done;
+    /* 5. this rank's rows, sorted, without duplicates, indexed */
+    for (r = 0, nm = 0; r < P; r++)
+        nm += (size_t)rcnt[r] / w;
+    g_w = (size_t)w;
+    if (nm)
+        qsort(mine, nm, w * sizeof *mine, cmp_row);
+    for (i = 0, k = 0; i < nm; i++)
+        if (k == 0 || memcmp(mine + (k - 1) * w, mine + i * w, w * sizeof *mine) != 0)
+            memmove(mine + k++ * w, mine + i * w, w * sizeof *mine);
+    rc = h5ckpt__sums_index(io->ctx, &io->file->sums, mine, k); /* takes `mine` */
+    mine = NULL;
+    rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg);
+done:
+    if (rc)
+        h5ckpt__sums_drop(&io->file->sums);
+    free(slice);
+    free(send);
+    free(hrows);
+    free(req);
+    free(mine);
+    free(pos);
+    free(sc);
+    free(sd);
+    free(rcnt);
+    free(rd);
+    return rc;
+}
+
 int h5ckpt__sums_check_reads(h5ckpt__io *io, const h5ckpt__plan *plan)
 {
     h5ckpt__h5quiet q;
@@ -250,9 +580,13 @@ int h5ckpt__sums_check_reads(h5ckpt__io *io, const h5ckpt__plan *plan)
 
     if (!io->file->sums.loaded)
         return 0; /* identical on every rank: a file without checksums */
+    if (io->file->sums.lazy && (rc = fetch_rows(io, plan)) != 0) /* agreed */
+        return rc;
     h5ckpt__h5quiet_begin(&q);
     for (i = 0; rc == 0 && i < plan->ntasks; i++)
         rc = check_task(io, &plan->tasks[i]);
     h5ckpt__h5quiet_end(&q);
+    if (io->file->sums.lazy) /* this flush's rows only */
+        h5ckpt__sums_drop(&io->file->sums);
     return h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg);
 }

@@ -43,7 +43,14 @@ void h5ckpt__box_text(int ndim, const uint64_t *off, const uint64_t *cnt,
                       char *buf, size_t size);
 
 /* Layout object. */
-enum { H5CKPT__LAYOUT_SHARDED = 1, H5CKPT__LAYOUT_BOX, H5CKPT__LAYOUT_RANGE };
+/* BOXES: h5ckpt_layout_boxes (boxes.c); like RANGE, a 1-D local buffer of
+ * the boxes' elements in order, never strided. */
+enum {
+    H5CKPT__LAYOUT_SHARDED = 1,
+    H5CKPT__LAYOUT_BOX,
+    H5CKPT__LAYOUT_RANGE,
+    H5CKPT__LAYOUT_BOXES
+};
 
 struct h5ckpt_layout {
     int kind;
@@ -113,6 +120,12 @@ void h5ckpt__pack(void *dst, const void *src, int ndim, const uint64_t *shape,
 void h5ckpt__unpack(void *dst, const void *src, int ndim,
                     const uint64_t *shape, const int64_t *strides,
                     size_t elsize);
+/* Elements [first, first + count) of the row-major order of a strided N-d
+ * array into contiguous `dst`: the same bytes as that slice of
+ * h5ckpt__pack's output (the range must lie inside the array). */
+void h5ckpt__pack_range(void *dst, const void *src, int ndim,
+                        const uint64_t *shape, const int64_t *strides,
+                        size_t es, uint64_t first, uint64_t count);
 /* Smallest buffer extent (in elements) a strided array spans; checks that
  * strides are positive.  Returns 0 or H5CKPT_EINVAL. */
 int h5ckpt__strided_span(int ndim, const uint64_t *shape,

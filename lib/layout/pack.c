@@ -86,3 +86,46 @@ void h5ckpt__unpack(void *dst, const void *src, int ndim,
 {
     copy((void *)(uintptr_t)src, dst, ndim, shape, strides, elsize, 1);
 }
+
+void h5ckpt__pack_range(void *dst, const void *src, int ndim,
+                        const uint64_t *shape, const int64_t *strides,
+                        size_t es, uint64_t first, uint64_t count)
+{
+    uint64_t idx[H5CKPT_MAX_NDIM] = {0}, rest = first, inner, i;
+    const unsigned char *s = src;
+    unsigned char *p = dst;
+    int d, last = ndim - 1;
+
+    if (count == 0)
+        return;
+    if (ndim == 0) {
+        memcpy(p, s, es);
+        return;
+    }
+    for (d = last; d >= 0; d--) { /* the index of element `first` */
+        idx[d] = rest % shape[d];
+        rest /= shape[d];
+    }
+    inner = shape[last];
+    while (count > 0) {
+        uint64_t n = inner - idx[last] < count ? inner - idx[last] : count;
+        int64_t off = 0;
+
+        for (d = 0; d <= last; d++)
+            off += (int64_t)idx[d] * strides[d];
+        if (strides[last] == 1) {
+            memcpy(p, s + off * (int64_t)es, n * es);
+            p += n * es;
+        } else {
+            for (i = 0; i < n; i++, p += es)
+                memcpy(p, s + (off + (int64_t)i * strides[last]) * (int64_t)es, es);
+        }
+        count -= n;
+        idx[last] = 0;
+        for (d = last - 1; d >= 0; d--) {
+            if (++idx[d] < shape[d])
+                break;
+            idx[d] = 0;
+        }
+    }
+}

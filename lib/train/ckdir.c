@@ -29,6 +29,12 @@ struct h5ckpt_ckdir {
     int64_t *indices; /* committed, ascending */
     size_t count;
     char errmsg[H5CKPT_MSG_MAX];
+    /* asynchronous saves: at most one in flight; the outcome of one that a
+     * later save had to wait for is kept for its h5ckpt_ckdir_commit_wait */
+    h5ckpt *inflight, *settled;
+    int settled_rc;
+    char settled_msg[H5CKPT_MSG_MAX];
+    h5ckpt_snapshot *snap; /* snapshot memory of the directory's saves */
 };
 
 const char *h5ckpt_ckdir_errmsg(const h5ckpt_ckdir *d) { return d ? d->errmsg : ""; }
@@ -266,6 +272,11 @@ void h5ckpt_ckdir_free(h5ckpt_ckdir *d)
 {
     if (!d)
         return;
+    if (d->inflight)
+        h5ckpt__handle_watch(d->inflight, NULL);
+    if (d->settled)
+        h5ckpt__handle_watch(d->settled, NULL);
+    h5ckpt_snapshot_free(d->snap); /* a save in flight frees it as it ends */
     h5ckpt__comm_free(&d->comm);
     free(d->indices);
     free(d->path);
@@ -317,10 +328,13 @@ static int prepare(const char *path, char *msg)
     return rc;
 }
 
+static int settle(h5ckpt_ckdir *d);
+
 int h5ckpt_ckdir_save(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
                       const h5ckpt_options *opts)
 {
     char file[PATH_MAX];
+    h5ckpt_options o;
     h5ckpt_error err;
     int rc = 0;
 
@@ -328,8 +342,21 @@ int h5ckpt_ckdir_save(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,
         return H5CKPT_EINVAL;
     if (out)
         *out = NULL;
-    if (!out || (index < 0 && index != H5CKPT_CKDIR_NEXT) ||
-        index > H5CKPT_CKDIR_MAX_INDEX)
+    /* at most one save in flight: the previous one ends first (its outcome
+     * waits for its h5ckpt_ckdir_commit_wait) */
+    settle(d);
+    /* the directory's snapshot memory serves its saves, unless the caller
+     * gives some */
+    h5ckpt_options_init(&o);
+    if (opts)
+        o = *opts;
+    if (!o.snapshot && !d->snap && h5ckpt_snapshot_create(&d->snap) != 0)
+        rc = h5ckpt__fail(d->errmsg, H5CKPT_ENOMEM, "out of memory");
+    if (!o.snapshot)
+        o.snapshot = d->snap;
+    opts = &o;
+    if (rc == 0 && (!out || (index < 0 && index != H5CKPT_CKDIR_NEXT) ||
+                    index > H5CKPT_CKDIR_MAX_INDEX))
         rc = h5ckpt__fail(d->errmsg, H5CKPT_EINVAL,
                           "bad checkpoint index %" PRId64 " or NULL out", index);
     if ((rc = h5ckpt__agree(d->comm, rc, d->errmsg)) != 0)
@@ -371,17 +398,13 @@ static int retain(const h5ckpt_ckdir *d, char *msg)
     return rc;
 }
 
-int h5ckpt_ckdir_commit(h5ckpt_ckdir *d, h5ckpt *ck)
+/* Collective, once a checkpoint of the directory was committed: refresh
+ * the listing, apply retention (the checkpoint being written is a
+ * temporary file, never listed, so never removed), refresh again. */
+static int retention(h5ckpt_ckdir *d)
 {
     int rc;
 
-    if (!d || !ck)
-        return H5CKPT_EINVAL;
-    if ((rc = h5ckpt_commit(ck)) != 0) {
-        snprintf(d->errmsg, sizeof d->errmsg, "%s", h5ckpt_errmsg(ck));
-        return rc;
-    }
-    /* Retention only after the new checkpoint is in place. */
     if ((rc = h5ckpt_ckdir_refresh(d)) != 0)
         return rc;
     if (d->rank == 0)
@@ -389,6 +412,83 @@ int h5ckpt_ckdir_commit(h5ckpt_ckdir *d, h5ckpt *ck)
     if ((rc = h5ckpt__agree(d->comm, rc, d->errmsg)) != 0)
         return rc;
     return h5ckpt_ckdir_refresh(d);
+}
+
+int h5ckpt_ckdir_commit(h5ckpt_ckdir *d, h5ckpt *ck)
+{
+    int rc;
+
+    if (!d || !ck)
+        return H5CKPT_EINVAL;
+    if (ck != d->inflight)
+        settle(d);
+    if ((rc = h5ckpt_commit(ck)) != 0) {
+        snprintf(d->errmsg, sizeof d->errmsg, "%s", h5ckpt_errmsg(ck));
+        return rc;
+    }
+    /* Retention only after the new checkpoint is in place. */
+    return retention(d);
+}
+
+int h5ckpt_ckdir_commit_start(h5ckpt_ckdir *d, h5ckpt *ck)
+{
+    int rc;
+
+    if (!d || !ck)
+        return H5CKPT_EINVAL;
+    if (ck != d->inflight)
+        settle(d);
+    if ((rc = h5ckpt_commit_start(ck)) != 0) {
+        snprintf(d->errmsg, sizeof d->errmsg, "%s", h5ckpt_errmsg(ck));
+        return rc;
+    }
+    d->inflight = ck;
+    h5ckpt__handle_watch(ck, &d->inflight);
+    return 0;
+}
+
+int h5ckpt_ckdir_commit_wait(h5ckpt_ckdir *d, h5ckpt *ck)
+{
+    int rc = 0;
+
+    if (!d || !ck)
+        return H5CKPT_EINVAL;
+    if (ck == d->settled) { /* a later save waited for it already */
+        h5ckpt__handle_watch(ck, NULL);
+        d->settled = NULL;
+        snprintf(d->errmsg, sizeof d->errmsg, "%s", d->settled_msg);
+        return d->settled_rc;
+    }
+    if (ck != d->inflight)
+        rc = h5ckpt__fail(d->errmsg, H5CKPT_EINVAL, "this writer has no save in "
+                          "flight in '%s' (h5ckpt_ckdir_commit_start)", d->path);
+    if ((rc = h5ckpt__agree(d->comm, rc, d->errmsg)) != 0)
+        return rc;
+    h5ckpt__handle_watch(ck, NULL);
+    d->inflight = NULL;
+    if ((rc = h5ckpt_commit_wait(ck)) != 0) {
+        snprintf(d->errmsg, sizeof d->errmsg, "%s", h5ckpt_errmsg(ck));
+        return rc;
+    }
+    return retention(d);
+}
+
+/* Collective: wait for the save in flight, if any, and keep its outcome for
+ * its own h5ckpt_ckdir_commit_wait (a result nobody asked for is dropped
+ * when the next one is kept). */
+static int settle(h5ckpt_ckdir *d)
+{
+    h5ckpt *ck = d->inflight;
+
+    if (!ck)
+        return 0;
+    if (d->settled)
+        h5ckpt__handle_watch(d->settled, NULL);
+    d->settled_rc = h5ckpt_ckdir_commit_wait(d, ck);
+    snprintf(d->settled_msg, sizeof d->settled_msg, "%s", d->errmsg);
+    d->settled = ck;
+    h5ckpt__handle_watch(ck, &d->settled);
+    return d->settled_rc;
 }
 
 int h5ckpt_ckdir_load(h5ckpt_ckdir *d, int64_t index, h5ckpt **out,

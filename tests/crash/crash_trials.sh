@@ -14,8 +14,15 @@
 # file) and trial_dir_index (a save at the next index of a checkpoint
 # directory, h5ckpt_ckdir_save/commit, keeping the last 3): there the latest
 # committed checkpoint must stay the previous one (or be the new, complete
-# one), its file unchanged, and the next save must get the next index.  Environment: H5CKPT_CRASH_NP (writer ranks, default 3),
-# MPIEXEC, top_builddir.
+# one), its file unchanged, and the next save must get the next index.
+# Both also run asynchronously ("async": h5ckpt_commit_start or
+# h5ckpt_ckdir_commit_start, a background write paced to ~2 s, then wait),
+# killed 0-1.5 s after "background write started", i.e. during the
+# background phase (or, rarely, just after it).  Six kinds take turns from
+# a random first one (same path or directory; synchronous with a job kill,
+# synchronous with a rank kill, asynchronous with either), so every run of
+# 6 trials or more has each.  Environment: H5CKPT_CRASH_NP (writer
+# ranks, default 3), MPIEXEC, top_builddir.
 set -u
 fail() { echo "FAIL: trial ${i:-0}: $*"; exit 1; }
 b=${top_builddir:-.}
@@ -33,7 +40,13 @@ trap 'exit 130' INT TERM
 p="$d/ckpt.h5"
 sample="$b/tests/scripts/sample"
 h5ckpt="$b/tools/h5ckpt"
-intact=0 completed=0 partials=0 rankkills=0 jobkills=0 cleaned=0
+# The tool parses in its own process here (no child: tools/sandbox.c), so
+# that a crash of h5ckpt's own code on these inputs shows as a crash, never
+# as a "malformed file" line; hostile.sh tests the child, and that its
+# output equals this in-process output byte for byte.
+H5CKPT_TOOL_SANDBOX=0
+export H5CKPT_TOOL_SANDBOX
+intact=0 completed=0 partials=0 rankkills=0 jobkills=0 cleaned=0 background=0
 
 # rnd K: a random number in [0, K) (each trial prints what it drew).
 rnd() {
@@ -95,14 +108,45 @@ refuse_temporaries() {
     partials=$((partials + n))
 }
 
-# One trial of a save over the same path.
-trial_same_path() {
-    how=$1
-    delay=$(awk -v ms="$(rnd 3000)" 'BEGIN { printf "%.3f", 0.15 + ms / 1000 }')
-    setsid $mpi -np "$np" "$sample" write "$p" --slow >"$d/save" 2>&1 &
-    job=$!
-    sleep "$delay"
+# Start a slow save (`sample write TARGET --slow [ARGS]`) and kill it with
+# $1 (job|rank): synchronous, after a random delay of 0.15-3.15 s;
+# asynchronous ($2 = async), a random 0-1.5 s after the background write
+# started (up to 30 s for it to start).
+launch_and_kill() {
+    how=$1 mode=$2 target=$3
+    shift 3
+    if [ "$mode" = async ]; then
+        setsid $mpi -np "$np" "$sample" write "$target" --slow --async "$@" >"$d/save" 2>&1 &
+        job=$!
+        t=0
+        while ! grep -q "background write started" "$d/save" && kill -0 "$job" 2>/dev/null &&
+            [ $t -lt 300 ]; do
+            sleep 0.1
+            t=$((t + 1))
+        done
+        grep -q "background write started" "$d/save" ||
+            fail "the async save never started its background write: $(cat "$d/save")"
+        delay=$(awk -v ms="$(rnd 1500)" 'BEGIN { printf "%.3f", ms / 1000 }')
+        sleep "$delay"
+        delay="$delay s after its background write started"
+    else
+        delay=$(awk -v ms="$(rnd 3000)" 'BEGIN { printf "%.3f", 0.15 + ms / 1000 }')
+        setsid $mpi -np "$np" "$sample" write "$target" --slow "$@" >"$d/save" 2>&1 &
+        job=$!
+        sleep "$delay"
+        delay="after ${delay}s"
+    fi
     kill_save "$how"
+    # killed while the background writer ran: started, never committed
+    if [ "$mode" = async ] && ! grep -q ": ok" "$d/save"; then
+        background=$((background + 1))
+    fi
+}
+
+# One trial of a save over the same path (sync or async).
+trial_same_path() {
+    how=$1 mode=$2
+    launch_and_kill "$how" "$mode" "$p"
     if cmp -s "$p" "$d/prev.h5"; then
         intact=$((intact + 1)); outcome="previous checkpoint intact"
         check_good "$p" "the previous checkpoint"
@@ -123,7 +167,7 @@ trial_same_path() {
     cleaned=$((cleaned + n))
     "$h5ckpt" verify "$p" >"$d/verify" 2>&1 || fail "the next save: verify: $(cat "$d/verify")"
     cp "$p" "$d/prev.h5"
-    echo "trial $i: $how killed after ${delay}s: $outcome; $n half-written file(s) refused and removed"
+    echo "trial $i: $mode, $how killed $delay: $outcome; $n half-written file(s) refused and removed"
 }
 
 dir="$d/dir"
@@ -137,15 +181,11 @@ latest() {
 
 # One trial of a save at the next index of a checkpoint directory.
 trial_dir_index() {
-    how=$1
+    how=$1 mode=$2
     before=$(latest)
     [ -n "$before" ] || fail "no latest index before the save"
     cp "$(ckname "$before")" "$d/prevdir.h5"
-    delay=$(awk -v ms="$(rnd 3000)" 'BEGIN { printf "%.3f", 0.15 + ms / 1000 }')
-    setsid $mpi -np "$np" "$sample" write "$dir" --dir --slow >"$d/save" 2>&1 &
-    job=$!
-    sleep "$delay"
-    kill_save "$how"
+    launch_and_kill "$how" "$mode" "$dir" --dir
     after=$(latest)
     if [ "$after" = "$before" ]; then
         cmp -s "$(ckname "$before")" "$d/prevdir.h5" ||
@@ -170,15 +210,18 @@ trial_dir_index() {
         [ -e "$t" ] && fail "the next save left $t in place"
     done
     cleaned=$((cleaned + n))
-    echo "trial $i: dir, $how killed after ${delay}s: $outcome; $n half-written file(s) refused and removed"
+    echo "trial $i: dir, $mode, $how killed $delay: $outcome; $n half-written file(s) refused and removed"
 }
 
+first=$(rnd 6)
 pick_mode() {
-    case $(rnd 4) in
-    0) trial_same_path job ;;
-    1) trial_same_path rank ;;
-    2) trial_dir_index job ;;
-    3) trial_dir_index rank ;;
+    case $(( (first + i) % 6 )) in
+    0) trial_same_path job sync ;;
+    1) trial_same_path rank sync ;;
+    2) trial_same_path "$(if [ "$(rnd 2)" = 0 ]; then echo job; else echo rank; fi)" async ;;
+    3) trial_dir_index job sync ;;
+    4) trial_dir_index rank sync ;;
+    5) trial_dir_index "$(if [ "$(rnd 2)" = 0 ]; then echo job; else echo rank; fi)" async ;;
     esac
 }
 
@@ -190,6 +233,7 @@ while [ "$i" -lt "$trials" ]; do
     i=$((i + 1))
     pick_mode
 done
-echo "crash trials: $trials run ($np ranks; $jobkills whole-job kills, $rankkills one-rank kills):" \
+echo "crash trials: $trials run ($np ranks; $jobkills whole-job kills, $rankkills one-rank kills;" \
+    "$background async saves killed after their background write started, before they reported):" \
     "previous checkpoint intact in $intact, save completed before the kill in $completed," \
     "$partials half-written files refused (none taken as complete), $cleaned removed by the next save"

@@ -30,6 +30,9 @@
 
 #include "values.h"
 
+/* asynchronous commits (device_buffers_save_asynchronously) need it */
+int t_thread_level = MPI_THREAD_FUNNELED;
+
 /* ---- device mirrors of host images -------------------------------------- */
 
 /* First CUDA failure on this rank, for the collective check. */
@@ -402,6 +405,78 @@ START_TEST(strided_device_buffers_round_trip)
 }
 END_TEST
 
+/* An asynchronous commit copies device buffers (contiguous and strided)
+ * to pinned memory before h5ckpt_commit_start returns: the buffers are
+ * overwritten on the device at once and the file still holds the values
+ * they had. */
+START_TEST(device_buffers_save_asynchronously)
+{
+    const uint64_t shape[2] = {37, 300}, pshape[2] = {7, 4};
+    const int64_t rows6[2] = {6, 1};
+    const int s0 = H5CKPT_SHARD(0);
+    const char *path = t_path("cuda_async.h5");
+    h5ckpt_buffer sb = cuda_buf;
+    uint64_t off[2], cnt[2], span, bad = 0;
+    h5ckpt_mesh *mesh = world_mesh();
+    h5ckpt *ck = NULL;
+    void *dev[2] = {NULL, NULL};
+    tensor t[2];
+    cudaError_t e;
+    int i;
+
+    tensor_init(&t[0], H5CKPT_BFLOAT16, 91, 2, shape, "async/weight");
+    tensor_init(&t[1], H5CKPT_INT32, 92, 2, pshape, "async/padded");
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[0].l, mesh, 2, shape, &s0, NULL));
+    T_PASS(NULL, h5ckpt_layout_sharded(&t[1].l, mesh, 2, pshape, &s0, NULL));
+    local_box(t[1].l, 2, off, cnt);
+    span = cnt[0] * 6;
+    sb.strides = rows6;
+    T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, NULL, NULL));
+    T_PASS(ck, dput(ck, &t[0], &dev[0], &cuda_buf));
+    strided_alloc(&t[1], span);
+    strided_io(&t[1], off, cnt, rows6, 1);
+    dev[1] = to_device(t[1].buf, span * 4);
+    T_PASS(ck, h5ckpt_tensor_put(ck, t[1].path, t[1].dt, t[1].l, dev[1], &sb));
+    T_CUDA_OK();
+    T_PASS(ck, h5ckpt_commit_start(ck));
+    /* training overwrites the device buffers at once */
+    for (i = 0; i < 2; i++) {
+        size_t n = i ? span * 4 : local_bytes(&t[0]);
+        if (dev[i] && (e = cudaMemset(dev[i], 0x5A, n)) != cudaSuccess)
+            cuda_note("cudaMemset", e);
+    }
+    if ((e = cudaDeviceSynchronize()) != cudaSuccess)
+        cuda_note("cudaDeviceSynchronize", e);
+    T_PASS(ck, h5ckpt_commit_wait(ck));
+    T_PASS(NULL, h5ckpt_close(ck));
+    for (i = 0; i < 2; i++) {
+        dev_free(dev[i]);
+        tensor_release(&t[i]);
+    }
+    T_CUDA_OK();
+    /* read back whole into host buffers, checksums verified */
+    {
+        h5ckpt_options o = H5CKPT_OPTIONS_INIT;
+        o.verify_checksums = 1;
+        tensor_init(&t[0], H5CKPT_BFLOAT16, 91, 2, shape, "async/weight");
+        tensor_init(&t[1], H5CKPT_INT32, 92, 2, pshape, "async/padded");
+        h5ckpt_layout_whole(&t[0].l, 2, shape, NULL);
+        h5ckpt_layout_whole(&t[1].l, 2, pshape, NULL);
+        T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, &o, NULL));
+        for (i = 0; i < 2; i++)
+            T_PASS(ck, tensor_get(ck, &t[i]));
+        T_PASS(ck, h5ckpt_flush(ck));
+        T_PASS(ck, h5ckpt_close(ck));
+        for (i = 0; i < 2; i++) {
+            bad += tensor_bad(&t[i]);
+            tensor_release(&t[i]);
+        }
+        T_CHECK(bad);
+    }
+    h5ckpt_mesh_free(mesh);
+}
+END_TEST
+
 /* Device pointers passed with no h5ckpt_buffer (NULL) are detected. */
 START_TEST(undeclared_device_pointers_are_detected)
 {
@@ -581,6 +656,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, undeclared_device_pointers_are_detected);
     tcase_add_test(tc, device_reads_verify_checksums_through_small_staging);
     tcase_add_test(tc, replicated_tensors_read_into_device_buffers);
+    tcase_add_test(tc, device_buffers_save_asynchronously);
     suite_add_tcase(s, tc);
     return s;
 }

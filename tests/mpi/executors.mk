@@ -8,7 +8,9 @@ tests_mpi_test_executors_SOURCES = tests/mpi/test_executors.c tests/mpi/values.c
 tests_mpi_test_executors_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_mpi_test_executors_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
 endif
+if BUILD_TOOLS
 TESTS += tests/scripts/bench.sh
+endif
 EXTRA_DIST += tests/scripts/bench.sh
 
 # The fast reader's node-local exchange (test_exchange): links the
@@ -36,4 +38,15 @@ tests_mpi_test_xprobe_SOURCES = tests/mpi/test_xprobe.c tests/mpi/values.c \
 	tests/mpi/values.h tests/mpi/harness.c tests/mpi/harness.h
 tests_mpi_test_xprobe_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_mpi_test_xprobe_LDADD = lib/libh5ckpt_core.la $(CHECK_LIBS) $(HDF5_LIBS) $(XXHASH_LIBS)
+endif
+
+# The fast writer's direct writes (test_direct): large pieces round trip
+# with and without O_DIRECT, and bypass the page cache where it can.
+if HAVE_CHECK
+check_PROGRAMS += tests/mpi/test_direct
+TESTS += tests/mpi/test_direct
+tests_mpi_test_direct_SOURCES = tests/mpi/test_direct.c tests/mpi/values.c \
+	tests/mpi/values.h tests/mpi/harness.c tests/mpi/harness.h
+tests_mpi_test_direct_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_mpi_test_direct_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
 endif

@@ -315,6 +315,7 @@ static int f_group_create(h5ckpt__dgroup **out, MPI_Comm comm, char *msg)
         return fail(msg, H5CKPT_EDEVICE, "fakeCommInitRank: failed");
     }
     fake_st.groups++;
+    fake_st.groups_made++;
     *out = g;
     return 0;
 }

@@ -42,6 +42,7 @@ typedef struct {
 typedef struct {
     uint64_t copies[3], bytes[3]; /* per direction */
     uint64_t packs, unpacks, bcasts, bcast_bytes, groups, aborts;
+    uint64_t groups_made; /* group_create calls, ever */
     uint64_t host_live, host_peak; /* pinned bytes */
     long dev_live, streams_live, host_blocks_live;
 } fake_stats;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 int T_rank, T_size;
+__attribute__((weak)) int t_thread_level = MPI_THREAD_SINGLE;
 static char t_dir_buf[256];
 
 const char *t_dir(void) { return t_dir_buf; }
@@ -64,10 +65,13 @@ static int open_ids_left(void)
 
 int main(int argc, char **argv)
 {
-    int failed, total = 0;
+    int failed, total = 0, provided;
     SRunner *sr;
 
-    MPI_Init(&argc, &argv);
+    if (t_thread_level == MPI_THREAD_SINGLE)
+        MPI_Init(&argc, &argv);
+    else
+        MPI_Init_thread(&argc, &argv, t_thread_level, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &T_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &T_size);
     if (T_rank == 0) {

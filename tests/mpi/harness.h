@@ -17,6 +17,11 @@
 #include "h5ckpt.h"
 
 extern int T_rank, T_size;
+/* The MPI thread level main() asks for: MPI_THREAD_SINGLE (plain MPI_Init)
+ * unless the test file defines its own, e.g.
+ *     int t_thread_level = MPI_THREAD_FUNNELED;
+ * (asynchronous commits need it: lib/h5ckpt.h). */
+extern int t_thread_level;
 
 /* Each test file defines the suite it contributes. */
 Suite *test_suite(void);

@@ -45,3 +45,23 @@ tests_mpi_test_held_SOURCES = tests/mpi/test_held.c tests/mpi/values.c tests/mpi
 tests_mpi_test_held_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_mpi_test_held_LDADD = lib/libh5ckpt_core.la $(CHECK_LIBS) $(HDF5_LIBS) $(XXHASH_LIBS)
 endif
+
+# The entry points of language bindings: MPI_Fint communicators,
+# h5ckpt_memkind_usable (test_binding).
+if HAVE_CHECK
+check_PROGRAMS += tests/mpi/test_binding
+TESTS += tests/mpi/test_binding
+tests_mpi_test_binding_SOURCES = tests/mpi/test_binding.c tests/mpi/harness.c tests/mpi/harness.h
+tests_mpi_test_binding_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_mpi_test_binding_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
+endif
+
+# Several boxes per rank (h5ckpt_layout_boxes) (test_boxes).
+if HAVE_CHECK
+check_PROGRAMS += tests/mpi/test_boxes
+TESTS += tests/mpi/test_boxes
+tests_mpi_test_boxes_SOURCES = tests/mpi/test_boxes.c tests/mpi/values.c tests/mpi/values.h \
+	tests/mpi/harness.c tests/mpi/harness.h
+tests_mpi_test_boxes_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_mpi_test_boxes_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
+endif

@@ -16,6 +16,7 @@
 #include <xxhash.h>
 
 #include "format/format.h"
+#include "handle/handle.h"
 
 enum { NT = 6 };
 /* Tensors of the reference file, written on the world mesh. */
@@ -603,6 +604,124 @@ START_TEST(tensors_cannot_take_the_checksum_table_name)
 }
 END_TEST
 
+/* The table holds exactly one row per piece, every rank's rows in rank
+ * order and in the order each rank wrote its pieces (each rank writes its
+ * own rows at its offset: rank 0 never gathers them). */
+START_TEST(the_table_holds_each_rank_rows_at_its_offset_in_rank_order)
+{
+    enum { ROWS = 3, COLS = 4, W = 3 + 2 * 2 };
+    const char *f = t_path("order.h5"), *names[2] = {"t/first", "t/second"};
+    const uint64_t shape[2] = {(uint64_t)ROWS * (uint64_t)T_size, COLS};
+    const int sh0[1] = {H5CKPT_SHARD(0)};
+    h5ckpt_mesh *m = world_mesh();
+    h5ckpt_layout *l = NULL;
+    h5ckpt *ck = NULL;
+    int32_t v[2][ROWS * COLS];
+    uint64_t *want = NULL, *got = NULL, mine[2][W];
+    hsize_t dims[2] = {0, 0};
+    int t, i, ok = 1;
+
+    T_ALL(h5ckpt_layout_sharded(&l, m, 2, shape, sh0, NULL) == 0, "layout");
+    T_PASS(ck, h5ckpt_create(&ck, f, MPI_COMM_WORLD, NULL, NULL));
+    for (t = 0; t < 2; t++) {
+        for (i = 0; i < ROWS * COLS; i++)
+            v[t][i] = (int32_t)(1000 * t + 100 * T_rank + i);
+        T_PASS(ck, h5ckpt_tensor_put(ck, names[t], H5CKPT_INT32, l, v[t], NULL));
+        if (t == 0)
+            T_PASS(ck, h5ckpt_flush(ck)); /* rows from two flushes */
+        mine[t][0] = XXH3_64bits(names[t], strlen(names[t]));
+        mine[t][1] = XXH3_64bits(v[t], sizeof v[t]);
+        mine[t][2] = 2;
+        mine[t][3] = (uint64_t)ROWS * (uint64_t)T_rank;
+        mine[t][4] = 0;
+        mine[t][5] = ROWS;
+        mine[t][6] = COLS;
+    }
+    T_PASS(ck, h5ckpt_commit(ck));
+    T_PASS(ck, h5ckpt_close(ck));
+    want = calloc(2 * W * (size_t)T_size, sizeof *want);
+    got = calloc(2 * W * (size_t)T_size, sizeof *got);
+    MPI_Gather(mine, 2 * W, MPI_UINT64_T, want, 2 * W, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    if (T_rank == 0) {
+        hid_t h = H5Fopen(f, H5F_ACC_RDONLY, H5P_DEFAULT);
+        hid_t d = H5Dopen2(h, H5CKPT_CHECKSUM_TABLE, H5P_DEFAULT);
+        hid_t sp = H5Dget_space(d);
+        H5Sget_simple_extent_dims(sp, dims, NULL);
+        ok = dims[0] == 2 * (hsize_t)T_size && dims[1] == W &&
+             H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, got) >= 0 &&
+             memcmp(got, want, 2 * W * (size_t)T_size * sizeof *got) == 0;
+        H5Sclose(sp);
+        H5Dclose(d);
+        H5Fclose(h);
+    }
+    SHARE(ok);
+    SHARE(dims);
+    T_ALL(ok, "table of %llu x %llu rows differs from every rank's rows in rank order",
+          (unsigned long long)dims[0], (unsigned long long)dims[1]);
+    free(want);
+    free(got);
+    h5ckpt_layout_free(l);
+    h5ckpt_mesh_free(m);
+}
+END_TEST
+
+/* A verifying reader keeps the table in the file: no rank holds its rows
+ * after open (they were broadcast whole to every rank before), and each
+ * flush fetches only the rows its reads touch; a flipped bit in a piece
+ * that no rank reads is not noticed, one in a piece read is. */
+START_TEST(a_verifying_reader_fetches_only_the_rows_its_reads_touch)
+{
+    const char *f = t_path("lazy.h5"), *g = t_path("lazy-bad.h5");
+    const int sh0[1] = {H5CKPT_SHARD(0)};
+    h5ckpt_options o = H5CKPT_OPTIONS_INIT;
+    h5ckpt_mesh *m = world_mesh();
+    h5ckpt_layout *l = NULL, *one = NULL;
+    h5ckpt *ck = NULL;
+    uint64_t npieces, off[2] = {0, 0}, cnt[2] = {1, 5};
+    unsigned char *buf;
+    size_t held = 1;
+    int ok = 1;
+
+    write_reference(f, &npieces);
+    o.verify_checksums = 1;
+    T_PASS(ck, h5ckpt_open(&ck, f, MPI_COMM_WORLD, &o, NULL));
+    held = ck->file.sums.npieces;
+    T_ALL(ck->file.sums.lazy == 1 && held == 0, "after open: lazy %d, %zu rows held",
+          ck->file.sums.lazy, held);
+    T_ALL(h5ckpt_layout_sharded(&l, m, 2, shapes[0], sh0, NULL) == 0, "layout");
+    buf = calloc(h5ckpt_layout_local_count(l) + 1, 4);
+    T_PASS(ck, h5ckpt_tensor_get(ck, paths[0], dts[0], l, buf, NULL));
+    T_PASS(ck, h5ckpt_flush(ck));
+    T_ALL(walk(0, l, buf, NULL, 1) == 0, "values");
+    T_ALL(ck->file.sums.npieces == 0, "%zu rows held after the flush", ck->file.sums.npieces);
+    T_PASS(ck, h5ckpt_close(ck));
+    /* row 6 (the last) of a/sharded flipped: only a read of it notices */
+    if (T_rank == 0) {
+        long long at = elem_offset(f, paths[0], 6 * 5 * 4); /* bytes */
+        t_copy_file(f, g);
+        ok = at >= 0 && flip_bit(g, at, 3);
+    }
+    SHARE(ok);
+    T_ALL(ok, "flip");
+    T_PASS(ck, h5ckpt_open(&ck, g, MPI_COMM_WORLD, &o, NULL));
+    T_ALL(h5ckpt_layout_box(&one, 2, shapes[0], off, cnt, NULL) == 0, "row 0");
+    T_PASS(ck, h5ckpt_tensor_get(ck, paths[0], dts[0], one, buf, NULL));
+    if (T_size > 1)
+        T_PASS(ck, h5ckpt_flush(ck)); /* row 0 lies in a piece without the flip */
+    else
+        T_CODE(H5CKPT_ECHECKSUM, h5ckpt_flush(ck)); /* one piece: the whole tensor */
+    T_PASS(ck, h5ckpt_tensor_get(ck, paths[0], dts[0], l, buf, NULL));
+    T_CODE(H5CKPT_ECHECKSUM, h5ckpt_flush(ck));
+    T_ALL(strstr(h5ckpt_errmsg(ck), "checksum mismatch in the piece") != NULL, "%s",
+          h5ckpt_errmsg(ck));
+    T_PASS(ck, h5ckpt_close(ck));
+    free(buf);
+    h5ckpt_layout_free(l);
+    h5ckpt_layout_free(one);
+    h5ckpt_mesh_free(m);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("checksums");
@@ -621,6 +740,8 @@ Suite *test_suite(void)
     tcase_add_test(tc, a_reader_that_ignores_checksums_sees_the_table_as_a_uint64_tensor);
     tcase_add_test(tc, a_malformed_checksum_table_is_reported_and_never_crashes);
     tcase_add_test(tc, tensors_cannot_take_the_checksum_table_name);
+    tcase_add_test(tc, the_table_holds_each_rank_rows_at_its_offset_in_rank_order);
+    tcase_add_test(tc, a_verifying_reader_fetches_only_the_rows_its_reads_touch);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -7,6 +7,7 @@
  * put-time checks.  Device memory of the fake is PROT_NONE to the library:
  * a host dereference crashes the test.
  */
+#define _GNU_SOURCE /* O_DIRECT */
 #include "harness.h"
 
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "fake_device.h"
+#include "handle/handle.h"
 #include "values.h"
 
 /* A tensor with its buffer on the fake device (or on the host). */
@@ -440,6 +442,77 @@ START_TEST(staging_far_smaller_than_a_tensor_cycles_its_halves)
 }
 END_TEST
 
+/* Collective: 1 where every rank can open a file of the test directory
+ * with O_DIRECT. */
+static int direct_opens(void)
+{
+    char probe[4096];
+    int fd, ok, all = 0;
+
+    snprintf(probe, sizeof probe, "%s/direct-probe-%d", t_dir(), T_rank);
+    fd = open(probe, O_WRONLY | O_CREAT | O_DIRECT, 0644);
+    ok = fd >= 0;
+    if (fd >= 0)
+        close(fd);
+    unlink(probe);
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
+    return all;
+}
+
+/* Large device pieces: staged segments of 1 MiB and more go through the
+ * fast writer's direct writes (lib/io/direct.c) from the pinned halves;
+ * with the option no_direct they do not.  Either way every element comes back,
+ * from a dense, a padded-row and a Shard(1) device buffer. */
+START_TEST(large_device_pieces_round_trip_through_direct_writes)
+{
+    static const uint64_t sa[2] = {1100, 1021}, sb[2] = {1601, 700}, sc[2] = {5, 300007};
+    h5ckpt_options o = H5CKPT_OPTIONS_INIT;
+    h5ckpt_mesh *m = world_mesh();
+    int i, direct;
+    dten d[3];
+
+    setup();
+    o.no_fsync = 1;
+    for (direct = 1; direct >= 0; direct--) {
+        const char *path = t_path(direct ? "dev-direct.h5" : "dev-buffered.h5");
+        uint64_t wrote = 0, mine = 0, bad;
+        h5ckpt *ck = NULL;
+        memset(d, 0, sizeof d);
+        tensor_init(&d[0].t, H5CKPT_FLOAT32, 81, 2, sa, "big/dense");
+        tensor_init(&d[1].t, H5CKPT_FLOAT32, 82, 2, sb, "big/padded");
+        tensor_init(&d[2].t, H5CKPT_FLOAT32, 83, 2, sc, "big/cols");
+        d[0].declared = d[1].declared = d[2].declared = 1;
+        d[1].strided = 1;
+        T_ALL(sharded(&d[0], m, H5CKPT_SHARD(0)) == 0 && sharded(&d[1], m, H5CKPT_SHARD(0)) == 0 &&
+                  sharded(&d[2], m, H5CKPT_SHARD(1)) == 0,
+              "layout");
+        o.no_direct = !direct;
+        T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, &o, NULL));
+        for (i = 0; i < 3; i++)
+            T_PASS(ck, dten_queue(ck, &d[i], 1));
+        T_PASS(ck, h5ckpt_commit(ck));
+        wrote = ck->io.direct_bytes;
+        T_PASS(NULL, h5ckpt_close(ck));
+        for (i = 0; i < 3; i++)
+            mine += h5ckpt_layout_local_count(d[i].t.l) * 4;
+        /* the dense and padded pieces are over 1 MiB on up to 4 ranks:
+         * most of this rank's bytes went direct (a page at each end of a
+         * run, and Shard(1) rows shorter than 1 MiB, did not) */
+        if (fast() && direct && direct_opens())
+            T_ALL(wrote > mine / 2, "%llu of %llu bytes written direct",
+                  (unsigned long long)wrote, (unsigned long long)mine);
+        else if (!direct || !fast())
+            T_ALL(wrote == 0, "%llu bytes written direct", (unsigned long long)wrote);
+        bad = read_all(path, d, 3, &o, NULL);
+        T_CHECK(bad);
+        for (i = 0; i < 3; i++)
+            dten_release(&d[i]);
+    }
+    h5ckpt_mesh_free(m);
+    teardown();
+}
+END_TEST
+
 /* Rank 0: raw bytes of dataset `name` (malloc'd) and their count. */
 static unsigned char *raw(hid_t f, const char *name, size_t *n)
 {
@@ -672,6 +745,62 @@ START_TEST(replicated_device_reads_take_one_file_read_per_group)
           (unsigned long long)sum);
     for (i = 0; i < 2; i++)
         dten_release(&d[i]);
+    h5ckpt_mesh_free(m);
+    teardown();
+}
+END_TEST
+
+/* Replica groups are found by home ranks (task i by rank i mod P): over
+ * more tensors than ranks, with two partitions of the ranks (pairs that
+ * read the same rows; everyone reading everything), every region is read
+ * from the file once, and each rank makes one device group per partition
+ * it shares with another rank, however many tensors use it.  (Before the
+ * homes, receivers in any partition but the first read from the file too.) */
+START_TEST(replica_groups_of_pairs_and_of_all_are_made_once_per_partition)
+{
+    const int k = 2 * T_size + 1, npairs = (T_size + 1) / 2;
+    const uint64_t shape[2] = {2 * (uint64_t)npairs, 3};
+    const uint64_t off[2] = {2 * (uint64_t)(T_rank / 2), 0}, cnt[2] = {2, 3};
+    const int paired = T_rank / 2 * 2 + 1 < T_size; /* not the odd one out */
+    h5ckpt_mesh *m = world_mesh();
+    const char *f = t_path("pairs.h5");
+    uint64_t total = 0, mine = 0, sum = 0, bad, want;
+    dten *d = calloc((size_t)k, sizeof *d);
+    int i;
+
+    setup();
+    for (i = 0; i < k; i++) {
+        tensor_init(&d[i].t, H5CKPT_INT32, 300 + (uint64_t)i, 2, shape, "pairs/t%d", i);
+        d[i].declared = 1;
+        T_ALL(sharded(&d[i], m, H5CKPT_SHARD(0)) == 0, "layout");
+        total += tensor_bytes(&d[i].t);
+    }
+    write_all(f, d, k, NULL);
+    for (i = 0; i < k; i++) {
+        if (i % 2)
+            T_ALL(whole(&d[i]) == 0, "whole");
+        else {
+            h5ckpt_layout_free(d[i].t.l);
+            d[i].t.l = NULL;
+            T_ALL(h5ckpt_layout_box(&d[i].t.l, 2, shape, off, cnt, NULL) == 0, "box");
+        }
+    }
+    fake_st.groups_made = 0;
+    bad = read_all(f, d, k, NULL, &mine);
+    T_CHECK(bad);
+    MPI_Allreduce(&mine, &sum, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    if (fast()) {
+        /* the group of all, and (from 3 ranks on, where the pairs are not
+         * everyone) the pairs */
+        want = (uint64_t)(T_size > 1) + (uint64_t)(T_size > 2 && paired);
+        T_ALL(sum == total, "%llu bytes read from the file, %llu in the tensors",
+              (unsigned long long)sum, (unsigned long long)total);
+        T_ALL(fake_st.groups_made == want, "rank %d made %llu device groups, not %llu",
+              T_rank, (unsigned long long)fake_st.groups_made, (unsigned long long)want);
+    }
+    for (i = 0; i < k; i++)
+        dten_release(&d[i]);
+    free(d);
     h5ckpt_mesh_free(m);
     teardown();
 }
@@ -925,10 +1054,12 @@ Suite *test_suite(void)
     tcase_add_test(tc, host_and_device_tensors_mix_in_one_checkpoint);
     tcase_add_test(tc, strided_device_buffers_round_trip);
     tcase_add_test(tc, staging_far_smaller_than_a_tensor_cycles_its_halves);
+    tcase_add_test(tc, large_device_pieces_round_trip_through_direct_writes);
     tcase_add_test(tc, device_written_data_and_checksums_equal_host_written);
     tcase_add_test(tc, verifying_reads_into_device_buffers_pass_and_find_a_flipped_bit);
     tcase_add_test(tc, device_reads_of_chunked_datasets_go_through_host_mirrors);
     tcase_add_test(tc, replicated_device_reads_take_one_file_read_per_group);
+    tcase_add_test(tc, replica_groups_of_pairs_and_of_all_are_made_once_per_partition);
     tcase_add_test(tc, a_broadcast_one_rank_cannot_queue_fails_every_rank_without_a_hang);
     tcase_add_test(tc, a_failing_copy_at_commit_fails_every_rank_and_keeps_the_previous_checkpoint);
     tcase_add_test(tc, a_failing_copy_to_the_device_fails_the_read_on_every_rank);

@@ -16,6 +16,8 @@
 
 #include "values.h"
 
+#define H5CKPT_MSG_MAX 512 /* h5ckpt_errmsg() is at most this long */
+
 /* ---- meshes, ranges, boxes ---------------------------------------- */
 
 /* Split points of n elements over T_size ranks: even (k*n/T) or shifted
@@ -322,6 +324,97 @@ START_TEST(listing_is_sorted_and_complete)
 }
 END_TEST
 
+/* Explicit tensors are checked by home ranks (tensor j by rank j mod P):
+ * every replica group still has the owner the rule gives (the replica at
+ * (seq + group index) mod replicas, ranks in order), over more tensors
+ * than ranks. */
+START_TEST(whole_boxes_on_every_rank_are_owned_in_turn)
+{
+    const int k = 2 * T_size + 1;
+    const uint64_t shape[1] = {3};
+    const uint64_t zero[1] = {0};
+    int32_t v[3] = {1, 2, 3};
+    h5ckpt_layout *l = NULL;
+    h5ckpt *ck = NULL;
+    uint64_t mine, want = 0;
+    char name[32];
+    int t;
+
+    T_PASS(NULL, h5ckpt_layout_box(&l, 1, shape, zero, shape, NULL));
+    T_PASS(NULL, h5ckpt_create(&ck, t_path("turns.h5"), MPI_COMM_WORLD, NULL, NULL));
+    for (t = 0; t < k; t++) {
+        snprintf(name, sizeof name, "turn/t%d", t);
+        T_PASS(ck, h5ckpt_tensor_put(ck, name, H5CKPT_INT32, l, v, NULL));
+        want += t % T_size == T_rank ? sizeof v : 0; /* seq t: replica t mod P */
+    }
+    T_PASS(ck, h5ckpt_commit(ck));
+    mine = h5ckpt_bytes_written(ck);
+    T_PASS(NULL, h5ckpt_close(ck));
+    T_ALL(mine == want, "rank %d wrote %llu bytes, its turns are %llu", T_rank,
+          (unsigned long long)mine, (unsigned long long)want);
+    h5ckpt_layout_free(l);
+}
+END_TEST
+
+/* Put k explicit tensors of shape (P + 1) whose boxes are good except that
+ * tensor `hole` has none and tensor `overlap` has overlapping boxes; return
+ * the flush's code and message. */
+static int flush_bad_boxes(int k, int hole, int overlap, char *msg)
+{
+    const uint64_t shape[1] = {(uint64_t)T_size + 1};
+    uint64_t off[1], cnt[1];
+    float v[3] = {0, 0, 0};
+    h5ckpt *ck = NULL;
+    char name[32];
+    int t, rc;
+
+    T_PASS(NULL, h5ckpt_create(&ck, t_path("bad.h5"), MPI_COMM_WORLD, NULL, NULL));
+    for (t = 0; t < k; t++) {
+        h5ckpt_layout *l = NULL;
+        if (t == hole) {
+            h5ckpt_layout_none(&l, 1, shape, NULL);
+        } else if (t == overlap) { /* [r, r+2): neighbours share a row */
+            off[0] = (uint64_t)T_rank;
+            cnt[0] = 2;
+            h5ckpt_layout_box(&l, 1, shape, off, cnt, NULL);
+        } else { /* rank r: row r; the last rank also the last row */
+            off[0] = (uint64_t)T_rank;
+            cnt[0] = T_rank == T_size - 1 ? 2 : 1;
+            h5ckpt_layout_box(&l, 1, shape, off, cnt, NULL);
+        }
+        snprintf(name, sizeof name, "bad/t%d", t);
+        T_PASS(ck, h5ckpt_tensor_put(ck, name, H5CKPT_FLOAT32, l, v, NULL));
+        h5ckpt_layout_free(l);
+    }
+    rc = h5ckpt_flush(ck);
+    snprintf(msg, H5CKPT_MSG_MAX, "%s", h5ckpt_errmsg(ck));
+    h5ckpt_close(ck);
+    return rc;
+}
+
+/* Homes check their tensors independently; the error is still the one of
+ * the first failing tensor in queue order, with its exact message, on
+ * every rank. */
+START_TEST(the_first_failing_explicit_tensor_in_queue_order_is_reported)
+{
+    const int k = 2 * T_size + 2;
+    char msg[H5CKPT_MSG_MAX], want[H5CKPT_MSG_MAX];
+
+    T_CODE(0, flush_bad_boxes(k, -1, -1, msg));
+    /* a hole at tensor P+1, an overlap later */
+    T_CODE(H5CKPT_ELAYOUT, flush_bad_boxes(k, T_size + 1, T_size > 1 ? 2 * T_size + 1 : -1, msg));
+    snprintf(want, sizeof want, "tensor 'bad/t%d': the ranks' boxes cover 0 of its %d elements",
+             T_size + 1, T_size + 1);
+    T_ALL(strcmp(msg, want) == 0, "message \"%s\", expected \"%s\"", msg, want);
+    if (T_size == 1)
+        return;
+    /* an overlap at tensor 1 (home: rank 1), a hole later at tensor P (home: rank 0) */
+    T_CODE(H5CKPT_ELAYOUT, flush_bad_boxes(k, T_size, 1, msg));
+    snprintf(want, sizeof want, "tensor 'bad/t1': boxes of ranks 0 and 1 overlap");
+    T_ALL(strcmp(msg, want) == 0, "message \"%s\", expected \"%s\"", msg, want);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("layouts");
@@ -331,6 +424,8 @@ Suite *test_suite(void)
     tcase_add_test(tc, identical_boxes_on_several_ranks_are_replicas);
     tcase_add_test(tc, mixed_host_layout_kinds_in_one_checkpoint);
     tcase_add_test(tc, listing_is_sorted_and_complete);
+    tcase_add_test(tc, whole_boxes_on_every_rank_are_owned_in_turn);
+    tcase_add_test(tc, the_first_failing_explicit_tensor_in_queue_order_is_reported);
     suite_add_tcase(s, tc);
     return s;
 }

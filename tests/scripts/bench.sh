@@ -44,6 +44,35 @@ for ex in plain fast; do
     grep -q "1 elements differ" "$d/out" || fail "no mismatch message: $(cat "$d/out")"
 done
 
+# Rounds and page states: both ceilings in the JSON, one time per round, no
+# scratch file left behind.
+$mpi -np 2 $bench --write "$d/r.h5" --preset small --count 20 --size 1K --runs 2 \
+    --pages cold --settle 1 --json >"$d/w.json" || fail "write with --runs 2 --pages cold"
+$mpi -np 3 $bench --read "$d/r.h5" --preset small --count 20 --size 1K --runs 3 \
+    --pages warm --json >"$d/r.json" || fail "read with --runs 3 --pages warm"
+$mpi -np 2 $bench --read "$d/r.h5" --preset small --count 20 --size 1K --runs 2 \
+    --pages cold --settle 1 --json >"$d/c.json" || fail "read with --runs 2 --pages cold"
+"$py" - "$d/w.json" "$d/r.json" "$d/c.json" <<'PY' || fail "rounds or ceilings missing from the JSON"
+import json, sys
+for f, runs, pages in zip(sys.argv[1:], (2, 3, 2), ("cold", "warm", "cold")):
+    r = json.load(open(f))
+    assert r["runs"] == runs and r["pages"] == pages, (f, r)
+    for k in ("seconds_each", "ceiling_seconds_each", "ceiling_per_rank_seconds_each"):
+        assert len(r[k]) == runs and all(x > 0 for x in r[k]), (f, k, r[k])
+    for k in ("ratio", "ratio_per_rank", "ceiling_gbps", "ceiling_per_rank_gbps"):
+        assert r[k] > 0, (f, k)
+    assert r.get("mismatches", 0) == 0
+PY
+ls "$d" | grep -E 'ceiling|warm' && fail "scratch files left behind: $(ls "$d")"
+
+# Every round of a read starts from poisoned buffers: a changed element is
+# found once per round.
+$mpi -np 2 $bench --read "$d/l-fast.h5" --preset llm --count 1 --hidden 16 --runs 3 \
+    >"$d/out" 2>&1
+rc=$?
+[ $rc = 1 ] || fail "a changed element over 3 rounds gives exit $rc, not 1: $(cat "$d/out")"
+grep -q "3 elements differ" "$d/out" || fail "not found in every round: $(cat "$d/out")"
+
 # Usage errors exit 2.
 $mpi -np 2 $bench --write "$d/x.h5" --mesh 3x1 >/dev/null 2>&1
 [ $? = 2 ] || fail "a mesh of the wrong size is not a usage error"
@@ -51,4 +80,8 @@ $mpi -np 1 $bench --write "$d/x.h5" --preset huge >/dev/null 2>&1
 [ $? = 2 ] || fail "an unknown preset is not a usage error"
 $mpi -np 1 $bench --read "$d/missing.h5" >/dev/null 2>&1
 [ $? = 2 ] || fail "a missing file is not exit 2"
+$mpi -np 1 $bench --write "$d/x.h5" --pages hot >/dev/null 2>&1
+[ $? = 2 ] || fail "an unknown page state is not a usage error"
+$mpi -np 1 $bench --write "$d/x.h5" --runs 0 >/dev/null 2>&1
+[ $? = 2 ] || fail "--runs 0 is not a usage error"
 echo "bench checks passed"

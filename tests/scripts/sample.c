@@ -2,15 +2,23 @@
  * Writes or checks a fixed model-like checkpoint, for the tool and crash
  * tests.  Values are functions of the global index, so a file written on any
  * mesh holds the same data.
- *   sample write FILE [--mesh 2x2|N] [--slow]   (--slow adds 40 x 4 MiB, paced)
+ *   sample write FILE [--mesh 2x2|N] [--slow] [--async]
+ *       --slow adds 40 x 4 MiB, paced: 40 flushes 50 ms apart, or with
+ *       --async one background write 50 ms per piece (a test knob);
+ *       --async commits with h5ckpt_commit_start, prints "background
+ *       write started", trains (sleeps) until h5ckpt_commit_test says done,
+ *       then h5ckpt_commit_wait
  *   sample read FILE [--verify]                  (any number of ranks;
  *                                                 --verify checks checksums)
+ * With --dir, FILE is a checkpoint directory (keep the last 3).
+ * Links the convenience library for the pacing knob.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/base.h"
 #include "h5ckpt.h"
 
 enum { NT = 6 };
@@ -111,15 +119,17 @@ int main(int argc, char **argv)
     int64_t index = -1;
     h5ckpt_layout *l[NT];
     unsigned char *buf[NT];
-    int size, t, slow = 0, two = 0, writing, a, verify = 0;
+    int size, t, slow = 0, two = 0, writing, a, verify = 0, async = 0, provided;
     long bad = 0, total = 0;
+    float *v = NULL;
 
-    MPI_Init(&argc, &argv);
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (argc < 3 || (strcmp(argv[1], "write") && strcmp(argv[1], "read"))) {
         if (rank == 0)
-            fprintf(stderr, "usage: sample write|read FILE [--mesh 2x2] [--slow]\n");
+            fprintf(stderr, "usage: sample write|read FILE [--mesh 2x2] [--slow] "
+                            "[--async] [--dir] [--verify]\n");
         MPI_Finalize();
         return 2;
     }
@@ -127,6 +137,8 @@ int main(int argc, char **argv)
     for (a = 3; a < argc; a++) {
         if (!strcmp(argv[a], "--slow"))
             slow = 1;
+        else if (!strcmp(argv[a], "--async"))
+            async = 1;
         else if (!strcmp(argv[a], "--verify"))
             verify = 1;
         else if (!strcmp(argv[a], "--dir")) {
@@ -173,29 +185,61 @@ int main(int argc, char **argv)
         CHECK(h5ckpt_attr_put_float64(ck, "optimizer/param_groups/0", "lr", 0.001));
         CHECK(h5ckpt_attr_put_int64(ck, "", "epoch", 7));
     }
-    CHECK(h5ckpt_flush(ck));
+    if (!async)
+        CHECK(h5ckpt_flush(ck));
     if (writing && slow) {
         const uint64_t n[1] = {1u << 20};
         const int p1[1] = {H5CKPT_SHARD(0)};
         h5ckpt_layout *sl;
-        float *v;
         char name[32];
         uint64_t off, cnt, i;
         CHECK(h5ckpt_layout_sharded(&sl, mesh, 1, n, two ? pl2x2[0] : p1, NULL));
         h5ckpt_layout_box_at(sl, 0, &off, &cnt);
-        v = malloc(cnt * sizeof *v + 1);
+        /* async: every tensor its own buffer, all queued for one commit */
+        v = malloc((async ? 40 : 1) * cnt * sizeof *v + 1);
         for (t = 0; t < 40; t++) {
+            float *vt = v + (async ? (uint64_t)t * cnt : 0);
             for (i = 0; i < cnt; i++)
-                v[i] = (float)(t + off + i);
+                vt[i] = (float)(t + off + i);
             snprintf(name, sizeof name, "slow/t%02d", t);
-            CHECK(h5ckpt_tensor_put(ck, name, H5CKPT_FLOAT32, sl, v, NULL));
-            CHECK(h5ckpt_flush(ck));
-            usleep(50000);
+            CHECK(h5ckpt_tensor_put(ck, name, H5CKPT_FLOAT32, sl, vt, NULL));
+            if (!async) {
+                CHECK(h5ckpt_flush(ck));
+                usleep(50000);
+            }
         }
-        free(v);
         h5ckpt_layout_free(sl);
+        if (async) { /* the background writer takes ~2 s */
+            h5ckpt__knobs k = *h5ckpt__knobs_get();
+            k.write_pace_us = 50000;
+            h5ckpt__knobs_set(&k);
+        }
     }
-    if (writing && dir) {
+    if (writing && async) {
+        int done = 0;
+        if (dir)
+            CHECK(h5ckpt_ckdir_commit_start(dir, ck));
+        else
+            CHECK(h5ckpt_commit_start(ck));
+        MPI_Barrier(MPI_COMM_WORLD);
+        if (rank == 0) {
+            printf("background write started\n");
+            fflush(stdout);
+        }
+        /* training goes on: the buffers change, or go, at once */
+        for (t = 0; t < NT; t++)
+            memset(buf[t], 0x5A, h5ckpt_layout_local_count(l[t]) * h5ckpt_dtype_size(dts[t]));
+        free(v);
+        v = NULL;
+        while (h5ckpt_commit_test(ck, &done) == 0 && !done)
+            usleep(10000);
+        if (dir) {
+            CHECK(h5ckpt_ckdir_commit_wait(dir, ck));
+            CHECK(h5ckpt_ckdir_latest(dir, &index));
+        } else {
+            CHECK(h5ckpt_commit_wait(ck));
+        }
+    } else if (writing && dir) {
         CHECK(h5ckpt_ckdir_commit(dir, ck));
         CHECK(h5ckpt_ckdir_latest(dir, &index));
     } else if (writing) {
@@ -211,6 +255,7 @@ int main(int argc, char **argv)
                NT + (h5ckpt_tensor_info(ck, "slow/t00", NULL, NULL, NULL) == 0 ? 40 : 0);
     }
     CHECK(h5ckpt_close(ck));
+    free(v);
     for (t = 0; t < NT; t++) {
         h5ckpt_layout_free(l[t]);
         free(buf[t]);

@@ -14,7 +14,9 @@ syms=$(nm -D --defined-only "$b/lib/.libs/libh5ckpt.so" | awk '$2 == "T" {print 
 [ -n "$syms" ] || fail "no exported symbols found"
 echo "$syms" | grep -v '^h5ckpt_[a-z]' && fail "symbols outside the h5ckpt_ namespace are exported"
 echo "$syms" | grep -q '^h5ckpt__' && fail "internal h5ckpt__ symbols are exported"
-for s in h5ckpt_create h5ckpt_open h5ckpt_commit h5ckpt_flush h5ckpt_strerror h5ckpt_layout_sharded; do
+for s in h5ckpt_create h5ckpt_open h5ckpt_commit h5ckpt_flush h5ckpt_strerror h5ckpt_layout_sharded \
+    h5ckpt_commit_start h5ckpt_commit_test h5ckpt_commit_wait h5ckpt_snapshot_create \
+    h5ckpt_snapshot_free h5ckpt_snapshot_bytes h5ckpt_ckdir_commit_start h5ckpt_ckdir_commit_wait; do
     echo "$syms" | grep -qx "$s" || fail "$s is not exported"
 done
 

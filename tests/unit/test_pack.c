@@ -372,6 +372,52 @@ START_TEST(span_rejects_a_negative_stride)
 }
 END_TEST
 
+/* ---- packing a range of elements (snapshots of asynchronous commits) ---- */
+
+/* Every range [first, first + count) of a channels_last (2,3,4,5) int16
+ * array, and of a padded-rows float64 one, packs to that slice of the whole
+ * packed array. */
+START_TEST(every_range_packs_to_the_same_slice_as_the_whole)
+{
+    const uint64_t s4[4] = {2, 3, 4, 5}, s2[2] = {5, 3};
+    const int64_t t4[4] = {60, 1, 15, 3}, t2[2] = {5, 1};
+    int16_t a[120], wa[120], ra[120];
+    double b[25], wb[15], rb[15];
+    uint64_t first, count;
+    int i;
+
+    for (i = 0; i < 120; i++)
+        a[i] = (int16_t)(i * 7 - 300);
+    for (i = 0; i < 25; i++)
+        b[i] = 0.25 * i;
+    h5ckpt__pack(wa, a, 4, s4, t4, sizeof *a);
+    h5ckpt__pack(wb, b, 2, s2, t2, sizeof *b);
+    for (first = 0; first <= 120; first++)
+        for (count = 0; first + count <= 120; count += 7) {
+            memset(ra, 0x5a, sizeof ra);
+            h5ckpt__pack_range(ra, a, 4, s4, t4, sizeof *a, first, count);
+            ck_assert_mem_eq(ra, wa + first, count * sizeof *a);
+            if (count < 120)
+                ck_assert_int_eq(ra[count], 0x5a5a);
+        }
+    for (first = 0; first <= 15; first++)
+        for (count = 0; first + count <= 15; count++) {
+            h5ckpt__pack_range(rb, b, 2, s2, t2, sizeof *b, first, count);
+            ck_assert_mem_eq(rb, wb + first, count * sizeof *b);
+        }
+}
+END_TEST
+
+START_TEST(a_range_of_a_scalar_is_its_one_element)
+{
+    const int64_t v = -77;
+    int64_t out = 0;
+
+    h5ckpt__pack_range(&out, &v, 0, NULL, NULL, sizeof v, 0, 1);
+    ck_assert_int_eq(out, -77);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 
 static Suite *pack_suite(void)
@@ -394,6 +440,8 @@ static Suite *pack_suite(void)
     tcase_add_test(tc, scalar_packs_one_element);
     tcase_add_test(tc, zero_size_dimension_copies_nothing);
     tcase_add_test(tc, zero_size_trailing_dimension_copies_nothing);
+    tcase_add_test(tc, every_range_packs_to_the_same_slice_as_the_whole);
+    tcase_add_test(tc, a_range_of_a_scalar_is_its_one_element);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("strided_span");
