@@ -29,15 +29,22 @@ if sys.byteorder != "little":  # the C library stores little-endian bytes
     raise ImportError("h5ckpt: big-endian hosts are not supported")
 
 
+_TORCH_DTYPES = None
+
+
 def torch_dtypes():
-    """h5ckpt dtype name -> torch dtype, for the dtypes this torch has."""
-    import torch
-    out = {}
-    for name in _lib.DTYPES:
-        t = getattr(torch, name, None)
-        if isinstance(t, torch.dtype):
-            out[name] = t
-    return out
+    """h5ckpt dtype name -> torch dtype, for the dtypes this torch has
+    (computed once: it is asked twice per tensor of a save or load)."""
+    global _TORCH_DTYPES
+    if _TORCH_DTYPES is None:
+        import torch
+        out = {}
+        for name in _lib.DTYPES:
+            t = getattr(torch, name, None)
+            if isinstance(t, torch.dtype):
+                out[name] = t
+        _TORCH_DTYPES = out
+    return _TORCH_DTYPES
 
 
 def is_torch(x):

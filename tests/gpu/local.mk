@@ -5,7 +5,9 @@
 # (bench_cuda.sh: without CUDA or a device it checks the tool's refusal and
 # skips) and the device pack logic on an emulated runtime
 # (test_cuda_pack_emulated).
+if BUILD_TOOLS
 TESTS += tests/gpu/bench_cuda.sh
+endif
 EXTRA_DIST += tests/gpu/bench_cuda.sh
 # The device pack logic of lib/device/device_cuda.c against the host pack, on an
 # emulated CUDA runtime: every build, no GPU or CUDA needed.
@@ -30,11 +32,10 @@ tests_gpu_test_cuda_backend_SOURCES = tests/gpu/test_cuda_backend.c
 tests_gpu_test_cuda_backend_CPPFLAGS = $(AM_CPPFLAGS) $(CUDA_CFLAGS) $(GPU_NCCL_CPPFLAGS)
 tests_gpu_test_cuda_backend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_gpu_test_cuda_backend_LDADD = lib/libh5ckpt_core.la $(CHECK_LIBS) $(HDF5_LIBS) $(CUDA_LIBS)
-tests_gpu_test_cuda_roundtrip_SOURCES = tests/gpu/test_cuda_roundtrip.c \
-	tests/mpi/values.c tests/mpi/values.h tests/mpi/harness.c tests/mpi/harness.h
+tests_gpu_test_cuda_roundtrip_SOURCES = tests/gpu/test_cuda_roundtrip.c
 tests_gpu_test_cuda_roundtrip_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/mpi $(CUDA_CFLAGS) \
 	$(GPU_NCCL_CPPFLAGS)
 tests_gpu_test_cuda_roundtrip_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_gpu_test_cuda_roundtrip_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS) $(CUDA_LIBS)
+tests_gpu_test_cuda_roundtrip_LDADD = tests/mpi/libharness.la lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS) $(CUDA_LIBS)
 endif
 endif
