@@ -24,3 +24,11 @@ lib_libh5ckpt_la_LDFLAGS = -no-undefined -version-info $(H5CKPT_LT_VERSION) \
 
 include_HEADERS += lib/h5ckpt.h
 nodist_include_HEADERS += lib/h5ckpt_version.h
+
+# The library's C sources for builds outside automake (scripts/fuzz.sh
+# compiles them with clang and libFuzzer): every layer's list above, with
+# the host-only device backend whatever this build chose.
+print-lib-sources:
+	@echo $(filter %.c,$(filter-out lib/device/device_%.c,$(lib_libh5ckpt_core_la_SOURCES))) \
+		lib/device/device_none.c
+.PHONY: print-lib-sources

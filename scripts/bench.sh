@@ -18,6 +18,9 @@
 #   NPS ["1 2 4"]      rank counts; llm at 4 ranks is written as a 2x2 mesh
 #                      and its file is also read by 3 ranks
 #   PRESETS ["big llm small"], EXECUTORS [fast] (plain too: "plain fast")
+#   READS [1]          0: write rows only
+#   DIRECT [on]        "on off" adds fast-writer rows with --no-direct
+#                      (buffered writes only), interleaved with the others
 #   SETTLE [20]        --pages cold: the longest wait for the page state
 #   DCP [1]            the torch.save-per-rank row for big writes
 #   OUT [bench-results.jsonl], LOCK [/tmp/h5ckpt-bench.lock]: every call
@@ -32,6 +35,8 @@ fsyncs=${FSYNC:-no yes}
 nps=${NPS:-1 2 4}
 presets=${PRESETS:-big llm small}
 execs=${EXECUTORS:-fast}
+reads=${READS:-1}
+directs=${DIRECT:-on}
 settle=${SETTLE:-20}
 dcp=${DCP:-1}
 out=${OUT:-bench-results.jsonl}
@@ -82,14 +87,20 @@ for preset in $presets; do
                 for fs in $fsyncs; do
                     flag=--no-fsync
                     [ "$fs" = yes ] && flag=--fsync
-                    one "$preset write" "$np" --write "$f" --preset "$preset" $mesh \
-                        --executor "$ex" --pages "$pages" $flag
+                    for dr in $directs; do
+                        [ "$dr" = off ] && [ "$ex" != fast ] && continue
+                        dflag=
+                        [ "$dr" = off ] && dflag=--no-direct
+                        one "$preset write" "$np" --write "$f" --preset "$preset" $mesh \
+                            --executor "$ex" --pages "$pages" $flag $dflag
+                    done
                     if [ "$dcp" = 1 ] && [ "$preset" = big ] && [ "$ex" = fast ]; then
                         dflag=
                         [ "$fs" = yes ] && dflag=--fsync
                         dcp_row "$np" "$pages" "$dflag"
                     fi
                 done
+                [ "$reads" = 1 ] || continue
                 one "$preset read" "$np" --read "$f" --preset "$preset" --executor "$ex" \
                     --pages "$pages"
                 if [ -n "$mesh" ]; then
@@ -120,9 +131,11 @@ for d in rows:
             d["label"], r["ranks"], r["pages"], fs, r["writer"], r["seconds"], each,
             r["gbps"]))
         continue
+    ex = r["executor"] + ("" if r.get("direct", True) or r["op"] != "write"
+                          else ", buffered")
     print("| %s | %d%s | %s | %s | h5ckpt %s | **%.3f** (%s) | %.2f | %.3f | %.3f "
           "| %.2f | **%.2f** | %.1f | %d |" % (
-              d["label"], r["ranks"], mesh, r["pages"], fs, r["executor"], r["seconds"],
+              d["label"], r["ranks"], mesh, r["pages"], fs, ex, r["seconds"],
               each, r["gbps"], r["ceiling_seconds"], r["ceiling_per_rank_seconds"],
               r["ratio"], r["ratio_per_rank"], r["rss_over_shard_max_bytes"] / 1048576.0,
               r["mismatches"]))

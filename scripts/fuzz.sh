@@ -18,7 +18,8 @@ fi
 mkdir -p build-fuzz/corpus build-fuzz/crashes
 cflags="$(pkg-config --cflags hdf5-openmpi) $(pkg-config --cflags libxxhash)"
 libs="$(pkg-config --libs hdf5-openmpi) $(pkg-config --libs libxxhash)"
-src="$(ls lib/*/*.c | grep -v -E '/device_(cuda|nccl|nonccl)\.c$' | tr '\n' ' ')"
+# The source list comes from the build (lib/local.mk: print-lib-sources).
+src="$(make -s --no-print-directory print-lib-sources)"
 bin=build-fuzz/fuzz_open
 need=0
 for f in $src tests/fuzz/fuzz_open.c lib/*.h lib/*/*.h; do [ "$f" -nt "$bin" ] && need=1; done

@@ -1,5 +1,7 @@
 # The h5ckpt command-line tool: tools/h5ckpt.c dispatches to one
 # tools/cmd_<name>.c per subcommand (table in tools/commands.h).
+# configure --disable-tools leaves it out (it alone needs jansson).
+if BUILD_TOOLS
 bin_PROGRAMS += tools/h5ckpt
 tools_h5ckpt_SOURCES = \
 	tools/h5ckpt.c \
@@ -29,4 +31,5 @@ if HAVE_CUDA
 tools_h5ckpt_SOURCES += tools/bench_cuda.c
 else
 tools_h5ckpt_SOURCES += tools/bench_nocuda.c
+endif
 endif

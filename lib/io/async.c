@@ -11,10 +11,12 @@
  *
  * The thread makes no MPI and no HDF5 call and sets no message on the
  * handle: it writes through the same raw-run routine as the fast executor
- * (rawio.c; buffered: its rawio has no direct writer yet, which would take
- * rank 0's fallocate at start, h5ckpt__direct_finish on the thread before
- * the fsync and h5ckpt__direct_close at join), keeps one hash per box, and leaves its outcome (an errno and a
- * one-line message naming the rank and the file) in the job.  The caller's
+ * (rawio.c, with the same direct writer, direct.c: rank 0 fallocates the
+ * data region at start, the aligned middles of large runs go O_DIRECT from
+ * the ring through the direct writer's bounce buffers, the thread waits
+ * for them before its fsync, and the caller's thread closes the direct
+ * writer at join), keeps one hash per box, and leaves its outcome (an
+ * errno and a one-line message naming the rank and the file) in the job.  The caller's
  * thread collects all of it at h5ckpt__async_join.
  *
  * The ring.  `cap` bytes of snapshot memory used as a circular buffer:
@@ -260,6 +262,18 @@ static void *writer_main(void *arg)
     cancelled = j->cancel;
     failed = j->err != 0;
     pthread_mutex_unlock(&j->mu);
+    /* the direct writes still in flight land before the fsync and the
+     * close (their fallback writes go through raw.fd) */
+    if ((e = h5ckpt__direct_finish(j->raw.dio)) != 0 && !cancelled && !failed) {
+        pthread_mutex_lock(&j->mu);
+        if (!j->err) {
+            j->err = e;
+            snprintf(j->msg, sizeof j->msg, "rank %d: writing '%s' in the "
+                     "background failed: %s", j->rank, j->path, strerror(e));
+        }
+        failed = 1;
+        pthread_mutex_unlock(&j->mu);
+    }
     /* the data is durable before the commit marker is written (wait) */
     e = 0;
     if (!cancelled && !failed && j->fsync && fsync(j->raw.fd) != 0)
@@ -432,7 +446,12 @@ static void job_stop(struct h5ckpt__job *j, int cancel)
         pthread_mutex_unlock(&j->mu);
         pthread_join(j->th, NULL);
         j->started = 0;
-    } else if (j->raw.fd >= 0) {
+    }
+    /* the direct writer's helper (idle once the thread has finished) stops
+     * before raw.fd closes: its fallback writes use it */
+    h5ckpt__direct_close(j->raw.dio);
+    j->raw.dio = NULL;
+    if (j->raw.fd >= 0) {
         close(j->raw.fd);
         j->raw.fd = -1;
     }
@@ -539,6 +558,8 @@ static int job_start(h5ckpt__io *io, const h5ckpt__plan *plan)
     if ((j->raw.fd = open(j->path, O_WRONLY | O_CLOEXEC)) < 0)
         return h5ckpt__set(ctx, H5CKPT_EIO, "cannot open '%s' for raw writes: %s",
                            j->path, strerror(errno));
+    if ((rc = h5ckpt__direct_open(io, j->path, j->raw.fd, &j->raw.dio)) != 0)
+        return rc;
     if (ds.d && ((rc = ds.d->stream_create(&ds.s, ctx->errmsg)) != 0 ||
                  (tmp && (rc = ds.d->dev_alloc(&ds.tmp, (size_t)tmp,
                                                 ctx->errmsg)) != 0))) {
@@ -580,6 +601,10 @@ int h5ckpt__io_write_async(h5ckpt__io *io, const h5ckpt__plan *plan)
     if (!io->file->serial)
         return h5ckpt__io_write(io, plan);
     if ((rc = h5ckpt__objects_create(io, plan->batch)) != 0)
+        return rc;
+    /* rank 0 allocates the data region for the direct writes (direct.c) */
+    if ((rc = h5ckpt__agree(ctx->comm, h5ckpt__direct_reserve(io, plan->batch),
+                            ctx->errmsg)) != 0)
         return rc;
     /* the checksum table's width, identical on every rank (sums.c) */
     for (i = 0; i < plan->ntasks; i++)

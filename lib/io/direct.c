@@ -36,8 +36,10 @@
  * makes every write buffered and skips the fallocate.
  *
  * The copy into a bounce buffer and the direct write of the previous one
- * overlap: a helper thread (no MPI calls) writes buffer h while the caller
- * fills buffer 1-h.
+ * overlap: a helper thread (no MPI calls, no signals) writes buffer h while
+ * the caller fills buffer 1-h.  The caller is the fast writer's thread
+ * (exec_fast.c, stage.c) or the background writer of an asynchronous
+ * commit (async.c), through h5ckpt__rawio_move (rawio.c).
  */
 #define _GNU_SOURCE
 #include "io/exec.h"
@@ -45,6 +47,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -161,6 +164,7 @@ int h5ckpt__direct_open(h5ckpt__io *io, const char *path, int bfd,
                         h5ckpt__direct **out)
 {
     h5ckpt__direct *d;
+    sigset_t all, old;
     int i;
 
     *out = NULL;
@@ -170,7 +174,7 @@ int h5ckpt__direct_open(h5ckpt__io *io, const char *path, int bfd,
         return h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
     d->io = io;
     d->bfd = bfd;
-    d->fd = open(path, O_WRONLY | O_DIRECT);
+    d->fd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
     if (d->fd < 0 || !(d->align = alignment(d->fd))) {
         /* no O_DIRECT here (EINVAL): buffered writes only */
         if (d->fd >= 0)
@@ -187,7 +191,11 @@ int h5ckpt__direct_open(h5ckpt__io *io, const char *path, int bfd,
         }
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
+    /* the helper gets no signal: they stay the application's */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     d->started = pthread_create(&d->th, NULL, writer, d) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!d->started) {
         pthread_mutex_destroy(&d->mu);
         pthread_cond_destroy(&d->cv);

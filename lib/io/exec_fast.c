@@ -43,8 +43,8 @@
  *     before the agreement that ends the flush.
  * The checksums of host pieces were taken before (sums.c), from the
  * caller's buffers.  An asynchronous commit (async.c) copies the state
- * aside after 1 and a background thread writes the copy through the same
- * run routine (rawio.c), buffered (no direct writer there yet).
+ * aside after 2 and a background thread writes the copy through the same
+ * run routine (rawio.c) and the same direct writer as 3, then 4.
  * Tensors without a contiguous extent (offset -1: written by another tool
  * with chunked or compact storage) go through the plain executor, decided
  * identically on every rank from the shared index.

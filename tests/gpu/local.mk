@@ -5,7 +5,9 @@
 # (bench_cuda.sh: without CUDA or a device it checks the tool's refusal and
 # skips) and the device pack logic on an emulated runtime
 # (test_cuda_pack_emulated).
+if BUILD_TOOLS
 TESTS += tests/gpu/bench_cuda.sh
+endif
 EXTRA_DIST += tests/gpu/bench_cuda.sh
 # The device pack logic of lib/device/device_cuda.c against the host pack, on an
 # emulated CUDA runtime: every build, no GPU or CUDA needed.

@@ -8,7 +8,9 @@ tests_mpi_test_executors_SOURCES = tests/mpi/test_executors.c tests/mpi/values.c
 tests_mpi_test_executors_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_mpi_test_executors_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
 endif
+if BUILD_TOOLS
 TESTS += tests/scripts/bench.sh
+endif
 EXTRA_DIST += tests/scripts/bench.sh
 
 # The fast reader's node-local exchange (test_exchange): links the

@@ -9,7 +9,8 @@
  * its own and of other ranks, and every element must come back exactly,
  * read by either executor, with direct writes on, off through
  * H5CKPT_DIRECT=0 on every rank, and off through the option no_direct on
- * the last rank only (agreed: no rank writes direct then).
+ * the last rank only (agreed: no rank writes direct then), and with direct
+ * writes from the background writer of an asynchronous commit.
  *
  * Where the file system takes O_DIRECT and keeps no copy of it in the page
  * cache (ext4, xfs, btrfs), the middle of a large tensor must be absent
@@ -33,6 +34,9 @@
 #include "values.h"
 
 #define NT 4
+
+/* h5ckpt_commit_start needs it (DIRECT_ASYNC below) */
+int t_thread_level = MPI_THREAD_FUNNELED;
 
 static const h5ckpt_options fast = {.executor = H5CKPT_EXECUTOR_FAST};
 static const h5ckpt_options plain = {.executor = H5CKPT_EXECUTOR_PLAIN};
@@ -64,13 +68,15 @@ static void make_layouts(tensor *t, const h5ckpt_mesh *m)
 }
 
 /* How write_state turns direct writes off. */
-enum { DIRECT_ON, DIRECT_OFF_ENV, DIRECT_OFF_LAST_RANK, NMODES };
+enum { DIRECT_ON, DIRECT_OFF_ENV, DIRECT_OFF_LAST_RANK, DIRECT_ASYNC, NMODES };
 static const char *mode_name[NMODES] = {"direct writes", "H5CKPT_DIRECT=0",
-                                        "no_direct on the last rank"};
+                                        "no_direct on the last rank",
+                                        "an asynchronous commit"};
 
 /* Collective: write the state with the fast writer, direct writes on
- * (DIRECT_ON) or off: through H5CKPT_DIRECT=0 on every rank, or through
- * the option no_direct on the last rank only. */
+ * (DIRECT_ON; DIRECT_ASYNC: committed by h5ckpt_commit_start and
+ * h5ckpt_commit_wait) or off: through H5CKPT_DIRECT=0 on every rank, or
+ * through the option no_direct on the last rank only. */
 static void write_state(const char *path, const h5ckpt_mesh *m, uint64_t id,
                         int mode)
 {
@@ -97,7 +103,12 @@ static void write_state(const char *path, const h5ckpt_mesh *m, uint64_t id,
     strided_io(&t[3], off, cnt, st, 1);
     b.strides = st;
     T_PASS(ck, h5ckpt_tensor_put(ck, t[3].path, t[3].dt, t[3].l, t[3].buf, &b));
-    T_PASS(ck, h5ckpt_commit(ck));
+    if (mode == DIRECT_ASYNC) {
+        T_PASS(ck, h5ckpt_commit_start(ck));
+        T_PASS(ck, h5ckpt_commit_wait(ck));
+    } else {
+        T_PASS(ck, h5ckpt_commit(ck));
+    }
     T_PASS(NULL, h5ckpt_close(ck));
     unsetenv("H5CKPT_DIRECT");
     for (i = 0; i < NT; i++)
@@ -211,11 +222,12 @@ START_TEST(large_pieces_round_trip_and_direct_ones_skip_the_page_cache)
     int mode, check = cache_checkable();
 
     for (mode = 0; mode < NMODES; mode++) {
-        const char *path = t_path(mode == DIRECT_ON        ? "direct.h5"
-                                  : mode == DIRECT_OFF_ENV ? "buffered.h5"
-                                                           : "agreed.h5");
+        const char *path = t_path(mode == DIRECT_ON              ? "direct.h5"
+                                  : mode == DIRECT_OFF_ENV       ? "buffered.h5"
+                                  : mode == DIRECT_OFF_LAST_RANK ? "agreed.h5"
+                                                                 : "async.h5");
         uint64_t id = 100 + 10 * (uint64_t)mode, bad;
-        int direct = mode == DIRECT_ON, ok = 1;
+        int direct = mode == DIRECT_ON || mode == DIRECT_ASYNC, ok = 1;
         long res = 0, total = 0;
 
         write_state(path, m, id, mode);

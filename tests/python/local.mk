@@ -4,7 +4,10 @@
 # resume proof (4 -> 2 -> 3 ranks, bit for bit).  They skip visibly without
 # numpy/mpi4py/pytest (torch for the torch tests) and against a sanitizer
 # build (ctypes cannot load an ASan library into python).
+# They check files with the tool, so they go with it (--disable-tools).
+if BUILD_TOOLS
 TESTS += tests/python/pytest-np12.sh tests/python/pytest-np34.sh tests/python/resume.sh
+endif
 EXTRA_DIST += tests/python/run.sh tests/python/rank.sh tests/python/pytest-np12.sh \
 	tests/python/pytest-np34.sh tests/python/resume.sh tests/python/conftest.py \
 	tests/python/compare.py tests/python/trainer.py tests/python/test_binding.py \
