@@ -1249,7 +1249,7 @@ H5CKPT_API int h5ckpt_memkind_usable(h5ckpt_memkind kind, h5ckpt_error *err);
  *   shrinks later gives H5CKPT_EIO, never SIGBUS).  Writers (create, put,
  *   commit) never parse an existing file.
  * A program that opens files it does not trust should parse them in a
- * separate process, as the h5ckpt tool does (doc/h5ckpt.md, "Hostile
+ * separate process, as the h5ckpt tool does (docs/h5ckpt.md, "Hostile
  * files"): the crash or hang is then a clean error in the parent.
  */
 

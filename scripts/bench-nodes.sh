@@ -9,8 +9,9 @@
 # nodes) and a built tree.
 #   sh scripts/bench-nodes.sh [DIR]     DIR: where the files go (default $TMPDIR or /tmp)
 #   RUNS=5 EXECUTORS="fast plain" PRESETS="big llm small" LOCK=/tmp/h5ckpt-bench.lock sh scripts/bench-nodes.sh
-# With LOCK set, each run holds that lock (flock), so that benchmarks of
-# several people sharing a machine do not overlap.
+# With LOCK set, each group of interleaved runs (one preset, both
+# layouts) holds that lock (flock), so that benchmarks of several people
+# sharing a machine do not overlap and both layouts see the same minutes.
 set -eu
 cd "$(dirname "$0")/.."
 dir=${1:-${TMPDIR:-/tmp}}
@@ -35,7 +36,6 @@ one() {
     2x2) set -- sh tests/cluster/mpirun-nodes 2 2 $bench "$@" ;;
     esac
     set -- timeout 600 "$@" --no-fsync --json
-    [ -z "${LOCK:-}" ] || set -- flock "$LOCK" "$@"
     line=$("$@") || {
         echo "bench failed: $where $label: $*" >&2
         exit 1
@@ -44,12 +44,14 @@ one() {
 }
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); dir $dir; $runs runs" >&2
-for preset in ${PRESETS:-big llm small}; do
-    mesh= # llm: dp x tp = nodes x ranks per node
-    [ "$preset" = llm ] && mesh="--mesh 2x2"
-    for ex in ${EXECUTORS:-fast plain}; do
-        i=0
-        while [ "$i" -lt "$runs" ]; do
+[ -z "${LOCK:-}" ] || exec 8>"$LOCK"
+i=0
+while [ "$i" -lt "$runs" ]; do # run-major: a cut-short series covers every preset
+    for preset in ${PRESETS:-big llm small}; do
+        mesh= # llm: dp x tp = nodes x ranks per node
+        [ "$preset" = llm ] && mesh="--mesh 2x2"
+        for ex in ${EXECUTORS:-fast plain}; do
+            [ -z "${LOCK:-}" ] || flock 8
             for where in 1x4 2x2; do # interleaved: both see the same machine
                 one "$where" "$preset write" --write "$f" --preset "$preset" $mesh --executor "$ex"
                 one "$where" "$preset read" --read "$f" --preset "$preset" $mesh --executor "$ex"
@@ -58,9 +60,10 @@ for preset in ${PRESETS:-big llm small}; do
                     one "$where" "llm read, 1-D mesh" --read "$f" --preset llm --executor "$ex"
                 rm -f "$f"
             done
-            i=$((i + 1))
+            [ -z "${LOCK:-}" ] || flock -u 8
         done
     done
+    i=$((i + 1))
 done
 
 /usr/bin/python3 - "$out" <<'PY'

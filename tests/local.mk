@@ -17,14 +17,9 @@ include tests/unit/local.mk
 include tests/mpi/local.mk
 include tests/scripts/local.mk
 include tests/cli/local.mk
-include tests/core.mk
 include tests/train/local.mk
-include tests/mpi/checksums.mk
 include tests/crash/local.mk
-include tests/mpi/executors.mk
 include tests/corpus/local.mk
-include tests/mpi/device.mk
-include tests/mpi/async.mk
 include tests/gpu/local.mk
 include tests/cluster/local.mk
 include tests/python/local.mk

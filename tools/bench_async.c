@@ -1,6 +1,6 @@
 /*
  * h5ckpt bench --write FILE --async: an asynchronous save against its
- * floors, all in one run (doc/h5ckpt-bench.md, docs/PERFORMANCE.md "Async
+ * floors, all in one run (docs/h5ckpt-bench.md, docs/PERFORMANCE.md "Async
  * save").  Phases, every timed one after sync() and a barrier:
  *   1. warm-up: one asynchronous save (allocates the snapshot memory, kept
  *      in an h5ckpt_snapshot for the saves after it, as training would);

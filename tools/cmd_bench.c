@@ -64,7 +64,7 @@ static const cli_opt opts[] = {
                                     "O_DIRECT (the option no_direct)"},
     {"async", K_ASYNC, NULL, "--write only: an asynchronous save (h5ckpt_commit_start) "
                               "against memcpy, the synchronous commit and a compute "
-                              "loop (see doc/h5ckpt-bench.md)"},
+                              "loop (see docs/h5ckpt-bench.md)"},
     {"snapshot-bytes", K_SNAPBYTES, "BYTES", "--async: snapshot memory budget per rank "
                                              "(default: the rank's own bytes)"},
     {"json", K_JSON, NULL, "print one JSON object instead of text"},

@@ -17,7 +17,7 @@ enum { OPT_RTOL = 'r', OPT_ATOL = 'a', OPT_JSON = 256, OPT_QUIET = 'q' };
 static const cli_opt opts[] = {
     {"rtol", OPT_RTOL, "R", "relative tolerance (default 0): equal if |a-b| <= atol + rtol*|b|"},
     {"atol", OPT_ATOL, "A", "absolute tolerance (default 0)"},
-    {"json", OPT_JSON, NULL, "machine-readable output (schema in doc/h5ckpt-diff.md)"},
+    {"json", OPT_JSON, NULL, "machine-readable output (schema in docs/h5ckpt-diff.md)"},
     {"quiet", OPT_QUIET, NULL, "no progress on stderr"},
     {NULL, 0, NULL, NULL}};
 

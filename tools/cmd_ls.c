@@ -9,7 +9,7 @@ enum { OPT_LONG = 'l', OPT_JSON = 256 };
 
 static const cli_opt opts[] = {
     {"long", OPT_LONG, NULL, "per-tensor detail: elements, placements, attributes"},
-    {"json", OPT_JSON, NULL, "machine-readable output (schema in doc/h5ckpt-ls.md)"},
+    {"json", OPT_JSON, NULL, "machine-readable output (schema in docs/h5ckpt-ls.md)"},
     {NULL, 0, NULL, NULL}};
 
 static json_t *attrs_json(const h5ckpt *ck, const char *obj)

@@ -4,7 +4,7 @@
  * with its own arguments), under a time limit and a memory limit.  A crash
  * or a hang of HDF5 becomes one clean line, "h5ckpt: FILE: malformed file
  * (HDF5 crashed: SIGSEGV)", and the command's exit status for a malformed
- * file.  See sandbox.c for the design and doc/h5ckpt.md for the settings.
+ * file.  See sandbox.c for the design and docs/h5ckpt.md for the settings.
  */
 #ifndef H5CKPT_SANDBOX_H
 #define H5CKPT_SANDBOX_H

@@ -39,14 +39,15 @@
  * caller pays for.  Measured against a writer that takes each piece as
  * soon as it is queued (`h5ckpt bench --write F --async --preset big
  * --no-fsync`, 2 cores, load 8-12 from other builds and tests, rounds
- * interleaved, 2026-12-04): stall 0.73 / 0.79 s deferred against 1.77 /
- * 0.86 s eager at 1 rank, 0.23 s against 1.75 s at 2 ranks (memcpy of the
- * same bytes 0.3-1.0 s); the background time (start -> wait) was within
- * the noise of each other (deferred 8.0 / 2.3 s, eager 5.0 / 1.4 s at
- * 1 rank; 1.7 s against 11.8 s at 2 ranks), and both stayed below the
- * synchronous commit.  Writing early saves at most the copy's time at the
- * end of the background phase; it costs the caller's thread CPU during
- * the one phase the caller waits for.
+ * interleaved, 2026-12-04; docs/PERFORMANCE.md, "Async save"): stall
+ * 0.73 / 0.79 s deferred against 1.77 / 0.86 s at once at 1 rank, 0.23 /
+ * 0.37 s against 1.75 s at 2 ranks (memcpy of the same bytes 0.3-1.0 s).
+ * Writing at once ended the background phase sooner at 1 rank (5.0 / 1.4 s
+ * against 8.0 / 2.3 s) and later at 2 (11.8 s against 1.7 / 1.4 s); all of
+ * them far below the synchronous commit (9-24 s).  Writing early can only
+ * save about the copy's time at the end of the background phase (the
+ * larger differences, both ways, are the load's); it costs the caller CPU
+ * during the one phase the caller waits for.
  *
  * Device buffers are copied device-to-host by the backend's copy on a stream
  * of the job's own, into pinned snapshot memory, and each piece is handed

@@ -9,10 +9,3 @@ endif
 EXTRA_DIST += tests/cli/cli.sh tests/cli/interop.sh tests/cli/corpus_verify.sh tests/cli/read_exports.py \
 	tests/cli/hostile.sh \
 	tests/cli/bad_safetensors.py
-if HAVE_CHECK
-check_PROGRAMS += tests/mpi/test_verify
-TESTS += tests/mpi/test_verify
-tests_mpi_test_verify_SOURCES = tests/mpi/test_verify.c tests/mpi/harness.c tests/mpi/harness.h
-tests_mpi_test_verify_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_mpi_test_verify_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
-endif

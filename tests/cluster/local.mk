@@ -9,15 +9,7 @@ TEST_EXTENSIONS += .cluster
 CLUSTER_LOG_COMPILER = $(top_srcdir)/tests/run-test.sh
 EXTRA_DIST += tests/cluster/agent tests/cluster/mpirun-nodes scripts/bench-nodes.sh
 
-# Placement across nodes, owners spread over nodes, the fast writer's
-# offsets on every node (test_nodes; also run on one node at 1-4 ranks).
 if HAVE_CHECK
-check_PROGRAMS += tests/mpi/test_nodes
-TESTS += tests/mpi/test_nodes
-tests_mpi_test_nodes_SOURCES = tests/mpi/test_nodes.c tests/mpi/nodes.c tests/mpi/nodes.h \
-	tests/mpi/values.c tests/mpi/values.h tests/mpi/harness.c tests/mpi/harness.h
-tests_mpi_test_nodes_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_mpi_test_nodes_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS)
 
 # The MPI suite across nodes (after the one-node runs of each binary).
 CLUSTER_TESTS = tests/cluster/nodes.cluster tests/cluster/roundtrip.cluster \

@@ -32,11 +32,10 @@ tests_gpu_test_cuda_backend_SOURCES = tests/gpu/test_cuda_backend.c
 tests_gpu_test_cuda_backend_CPPFLAGS = $(AM_CPPFLAGS) $(CUDA_CFLAGS) $(GPU_NCCL_CPPFLAGS)
 tests_gpu_test_cuda_backend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_gpu_test_cuda_backend_LDADD = lib/libh5ckpt_core.la $(CHECK_LIBS) $(HDF5_LIBS) $(CUDA_LIBS)
-tests_gpu_test_cuda_roundtrip_SOURCES = tests/gpu/test_cuda_roundtrip.c \
-	tests/mpi/values.c tests/mpi/values.h tests/mpi/harness.c tests/mpi/harness.h
+tests_gpu_test_cuda_roundtrip_SOURCES = tests/gpu/test_cuda_roundtrip.c
 tests_gpu_test_cuda_roundtrip_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/mpi $(CUDA_CFLAGS) \
 	$(GPU_NCCL_CPPFLAGS)
 tests_gpu_test_cuda_roundtrip_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_gpu_test_cuda_roundtrip_LDADD = lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS) $(CUDA_LIBS)
+tests_gpu_test_cuda_roundtrip_LDADD = tests/mpi/libharness.la lib/libh5ckpt.la $(CHECK_LIBS) $(HDF5_LIBS) $(CUDA_LIBS)
 endif
 endif
