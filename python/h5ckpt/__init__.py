@@ -37,7 +37,7 @@ from ._errors import (Error, InvalidArgument, OutOfMemory, IOFailure, MPIError,
 from . import _lib
 from ._layout import (Mesh, Layout, Shard, Replicate, sharded, box, whole,
                       none, flat_range, boxes)
-from ._handle import Checkpoint, Writer, Reader, TensorInfo, create, open
+from ._handle import Checkpoint, Writer, Reader, TensorInfo, Snapshot, create, open
 from ._reader import TensorView
 from ._ckdir import CheckpointDir, verify
 
@@ -61,7 +61,7 @@ __all__ = [
     "NotCommitted", "IsADirectory", "FileNotFound", "ModeError", "Corrupt",
     "NotSupported", "NoCheckpoint", "ChecksumMismatch", "DeviceError",
     "Mesh", "Layout", "Shard", "Replicate", "sharded", "box", "whole", "none",
-    "flat_range", "boxes", "Checkpoint", "Writer", "Reader", "TensorInfo",
+    "flat_range", "boxes", "Checkpoint", "Writer", "Reader", "TensorInfo", "Snapshot",
     "TensorView", "create", "open", "CheckpointDir", "verify", "DTYPES",
     "LIBRARY", "cuda_supported",
 ]

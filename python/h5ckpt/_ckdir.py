@@ -130,6 +130,16 @@ class DirWriter(_handle.Writer):
                              or L.h5ckpt_errmsg(h).decode())
         self.committed = True
 
+    # commit_start/commit_wait through the directory: retention after the
+    # wait, at most one save in flight per directory.
+    def _start(self, h):
+        rc = L.h5ckpt_ckdir_commit_start(self._dir._handle(), h)
+        return rc, (L.h5ckpt_ckdir_errmsg(self._dir._h).decode() if rc else None)
+
+    def _wait(self, h):
+        rc = L.h5ckpt_ckdir_commit_wait(self._dir._handle(), h)
+        return rc, (L.h5ckpt_ckdir_errmsg(self._dir._h).decode() if rc else None)
+
 
 def verify(path, comm=None):
     """Check the file at `path` against the format specification (h5ckpt

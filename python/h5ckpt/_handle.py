@@ -14,11 +14,11 @@ _EXECUTORS = {None: _lib.EXECUTOR_DEFAULT, "default": _lib.EXECUTOR_DEFAULT,
 
 def options(mesh=None, fsync=None, executor=None, file_locking=None,
             alignment=None, verify_checksums=None, staging_bytes=None,
-            exchange=None, direct=None):
+            exchange=None, direct=None, snapshot_bytes=None, snapshot=None):
     """An h5ckpt_options for create/open, or None when every argument is
     left at its default (the library's defaults then apply)."""
     args = (mesh, fsync, executor, file_locking, alignment, verify_checksums,
-            staging_bytes, exchange, direct)
+            staging_bytes, exchange, direct, snapshot_bytes, snapshot)
     if all(a is None for a in args):
         return None
     if executor not in _EXECUTORS:
@@ -42,7 +42,43 @@ def options(mesh=None, fsync=None, executor=None, file_locking=None,
         o.no_exchange = 0 if exchange else 1
     if direct is not None:
         o.no_direct = 0 if direct else 1
+    if snapshot_bytes is not None:
+        o.snapshot_bytes = int(snapshot_bytes)
+    if snapshot is not None:
+        o.snapshot = snapshot._handle()
     return o
+
+
+class Snapshot:
+    """Snapshot memory kept between asynchronous saves (h5ckpt_snapshot):
+    pass it as ``snapshot=`` to create() so that later saves allocate
+    nothing.  One save in flight at a time may use it.  Local."""
+
+    def __init__(self):
+        h = ctypes.c_void_p()
+        _lib.check(L.h5ckpt_snapshot_create(ctypes.byref(h)))
+        self._h = h
+
+    def _handle(self):
+        if not self._h:
+            raise _errors.make("H5CKPT_EMODE", "the snapshot memory is freed")
+        return self._h
+
+    @property
+    def nbytes(self):
+        """Bytes of snapshot memory held now."""
+        return L.h5ckpt_snapshot_bytes(self._handle())
+
+    def free(self):
+        """Release the memory (as the save using it ends, if one is in
+        flight)."""
+        h, self._h = self._h, None
+        if h:
+            L.h5ckpt_snapshot_free(h)
+
+    def __del__(self):
+        if _live.alive() and getattr(self, "_h", None):
+            self.free()
 
 
 class TensorInfo:
@@ -206,10 +242,13 @@ class Writer(Checkpoint):
     def __init__(self, handle, path, comm):
         super().__init__(handle, path, comm, "w")
         self.committed = False
+        self.committing = False  # commit_start returned, wait not yet
 
     def __exit__(self, et, ev, tb):
         try:
-            if et is None and not self.committed and self._h:
+            if et is None and self.committing and self._h:
+                self.commit_wait()
+            elif et is None and not self.committed and self._h:
                 self.commit()
         finally:
             self.close()
@@ -268,6 +307,57 @@ class Writer(Checkpoint):
         rc = L.h5ckpt_commit(h)
         self._keep, self._after = [], []
         self._check(rc)
+        self.committed = True
+
+    # Asynchronous commits (lib/h5ckpt.h, section "Asynchronous commits").
+    def _start(self, h):
+        return L.h5ckpt_commit_start(h), None
+
+    def _wait(self, h):
+        return L.h5ckpt_commit_wait(h), None
+
+    def commit_start(self):
+        """Start the commit: everything queued is copied into snapshot
+        memory, then written by a background thread of the library while
+        Python goes on (the GIL is free).  When it returns, the buffers of
+        every put may be changed or freed.  Then only commit_test(),
+        commit_wait() and close() (which aborts) are allowed.  Collective;
+        needs MPI_THREAD_FUNNELED or more (mpi4py's default is MULTIPLE),
+        else NotSupported and nothing is done."""
+        h = self._handle()
+        self._agree_pending()
+        if self._failed:
+            raise _errors.make("H5CKPT_EMODE", "this writer has failed: close it")
+        rc, msg = self._start(h)
+        self._keep, self._after = [], []
+        if rc != 0:
+            self._failed = True
+            raise _lib.error(rc, msg or L.h5ckpt_errmsg(h).decode())
+        self.committing = True
+
+    def commit_test(self):
+        """True once the background write is finished (commit_wait then
+        does not wait for it).  Local, never blocks."""
+        if self.committed:
+            return True
+        done = ctypes.c_int()
+        self._check(L.h5ckpt_commit_test(self._handle(), ctypes.byref(done)))
+        return bool(done.value)
+
+    def commit_wait(self):
+        """Finish a started commit: wait for the background write, then
+        publish the file as commit() does.  Collective; the same exception
+        on every rank (a failed background write: IOError naming the rank
+        and the file)."""
+        h = self._handle()
+        if not self.committing:
+            raise _errors.make("H5CKPT_EMODE", "no commit in flight on %r"
+                               % self.path)
+        rc, msg = self._wait(h)
+        self.committing = False
+        if rc != 0:
+            self._failed = True
+            raise _lib.error(rc, msg or L.h5ckpt_errmsg(h).decode())
         self.committed = True
 
 

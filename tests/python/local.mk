@@ -12,4 +12,5 @@ EXTRA_DIST += tests/python/run.sh tests/python/rank.sh tests/python/pytest-np12.
 	tests/python/pytest-np34.sh tests/python/resume.sh tests/python/conftest.py \
 	tests/python/compare.py tests/python/trainer.py tests/python/test_binding.py \
 	tests/python/test_core.py tests/python/test_reader.py tests/python/test_torch.py \
-	tests/python/test_seed.py tests/python/test_torch2.py tests/python/test_dcp_logic.py
+	tests/python/test_seed.py tests/python/test_torch2.py tests/python/test_dcp_logic.py \
+	tests/python/test_async.py

@@ -11,8 +11,11 @@
   types included).  Plain tensors are replicated (written once, by one
   owner); DTensor (Shard/Replicate) is a mesh layout; ``Sharded`` wraps a
   hand-cut part.  Optimizer state is stored by parameter name.
+- ``async_save(state_dict, path) -> AsyncSave`` (done(), wait()): save()
+  with the writes in the background once the state is copied.
 - ``save_checkpoint`` / ``load_checkpoint`` / ``load_model_weights``: a
-  drop-in for the PyTorch checkpoint module of the same API.
+  drop-in for the PyTorch checkpoint module of the same API
+  (``save_checkpoint(..., async_=True)`` returns an AsyncSave).
 - ``DCPWriter`` / ``DCPReader``: a torch.distributed.checkpoint backend
   (torch >= 2; ``HAVE_DCP`` says whether this torch has it).
 CUDA tensors are passed as device pointers when the library can take them
@@ -23,6 +26,7 @@ import torch  # noqa: F401  (this subpackage needs torch)
 
 from ._state import LoadReport, Sharded, load, load_from, read, save, unwrap
 from ._seed import load_checkpoint, load_model_weights, save_checkpoint
+from ._async import AsyncSave, async_save
 
 try:
     from ._dcp import DCPReader, DCPWriter
@@ -53,6 +57,6 @@ def has_dtensor():
             return False
 
 
-__all__ = ["save", "load", "load_from", "read", "Sharded", "LoadReport",
+__all__ = ["save", "load", "async_save", "AsyncSave", "load_from", "read", "Sharded", "LoadReport",
            "unwrap", "save_checkpoint", "load_checkpoint", "load_model_weights",
            "DCPWriter", "DCPReader", "HAVE_DCP", "has_dtensor"]

@@ -17,7 +17,7 @@ import torch
 from .. import _errors, _mpi
 from .._ckdir import CheckpointDir
 from .._handle import open as _open
-from . import _state
+from . import _async, _state
 
 __all__ = ["save_checkpoint", "load_checkpoint", "load_model_weights"]
 
@@ -99,18 +99,43 @@ def _training_state(models, optimizer, scheduler, scaler):
     return st
 
 
+# directory (realpath) -> its AsyncSave in flight (save_checkpoint(async_=True))
+_in_flight = {}
+
+
 def save_checkpoint(path, models=None, optimizer=None, scheduler=None,
-                    scaler=None, epoch=None, metadata=None):
+                    scaler=None, epoch=None, metadata=None, async_=False):
     """Save a checkpoint of epoch `epoch` (None: the next free index) into
     directory `path` as ``ckpt-<epoch>.h5``: models (one or a list, named by
     class: model/<Name>/<param>), the optimizer's state keyed by parameter
     name, scheduler, scaler and `metadata` (a dict of plain values and
     tensors) as typed attributes and tensors.  Collective over
-    MPI.COMM_WORLD.  Returns the epoch saved."""
+    MPI.COMM_WORLD.  Returns the epoch saved; with ``async_=True`` (an
+    extension), an h5ckpt.torch.AsyncSave once the state is copied: training
+    may go on at once, its ``wait()`` publishes the file, applies retention
+    and returns the epoch (the next save_checkpoint of the same directory
+    waits for it first: a new save removes the temporary files it finds)."""
     comm = _world()
+    key = os.path.realpath(path)
+    prev = _in_flight.pop(key, None)
+    if prev is not None:
+        prev.wait()
     st = _training_state(models, optimizer, scheduler, scaler)
     if metadata is not None:
         st["metadata"] = metadata
+    if async_:
+        d = CheckpointDir(path, comm)
+        try:
+            index = d.next if epoch is None else int(epoch)
+            st["epoch"] = index
+            ops, ctx = _state.prepare(st, comm)
+            w = d.save(index)
+        except BaseException:
+            d.close()
+            raise
+        h = _async.start(w, ops, ctx, index, owner=d)
+        _in_flight[key] = h
+        return h
     with CheckpointDir(path, comm) as d:
         index = d.next if epoch is None else int(epoch)
         st["epoch"] = index
