@@ -8,15 +8,29 @@
 # (/tmp/h5ckpt-bench.lock).  Prints, per case, the median seconds and the
 # median ratio to the POSIX ceiling measured in the same run, for each
 # build, and new/old.  Raw JSON lines go to $OUT (default bench-compare.jsonl).
+# CASES (default "2:big 2:llm 2:small 3:llm", RANKS:PRESET) and PHASES
+# (default "write read"; "read" alone: each build writes its own file once
+# per case, untimed, and the rounds only read it) narrow a rerun.
 set -eu
 old=$1 new=$2 rounds=${3:-5} dir=${4:-${TMPDIR:-/tmp}}
 out=${OUT:-bench-compare.jsonl}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-f="$dir/h5ckpt-bench-compare-$$.h5"
-trap 'rm -f "$f"' EXIT
-# case: ranks preset
-cases="2:big 2:llm 2:small 3:llm"
+f="$dir/h5ckpt-bench-compare-$$"
+trap 'rm -f "$f".*' EXIT
+cases=${CASES:-2:big 2:llm 2:small 3:llm}
+phases=${PHASES:-write read}
 : >"$out"
+case " $phases " in
+*" write "*) ;;
+*)  for c in $cases; do # reads only: each build's file, written once
+        np=${c%%:*} preset=${c#*:}
+        for b in old new; do
+            tool=$old; [ "$b" = new ] && tool=$new
+            flock /tmp/h5ckpt-bench.lock timeout 600 mpirun --oversubscribe -np "$np" \
+                "$tool" bench --write "$f.$b.$np.$preset.h5" --preset "$preset" --json >/dev/null
+        done
+    done ;;
+esac
 r=0
 while [ "$r" -lt "$rounds" ]; do
     for c in $cases; do
@@ -24,10 +38,10 @@ while [ "$r" -lt "$rounds" ]; do
         if [ $((r % 2)) = 0 ]; then order="old new"; else order="new old"; fi
         for b in $order; do
             tool=$old; [ "$b" = new ] && tool=$new
-            for phase in write read; do
-                [ "$phase" = read ] || rm -f "$f"
+            for phase in $phases; do
+                [ "$phase" = read ] || rm -f "$f.$b.$np.$preset.h5"
                 line=$(flock /tmp/h5ckpt-bench.lock timeout 600 mpirun --oversubscribe -np "$np" \
-                    "$tool" bench --"$phase" "$f" --preset "$preset" --json)
+                    "$tool" bench --"$phase" "$f.$b.$np.$preset.h5" --preset "$preset" --json)
                 echo "{\"build\": \"$b\", \"np\": $np, \"preset\": \"$preset\", \"phase\": \"$phase\", \"round\": $r, \"result\": $line}" >>"$out"
             done
         done
