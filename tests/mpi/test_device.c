@@ -497,9 +497,14 @@ START_TEST(large_device_pieces_round_trip_through_direct_writes)
             mine += h5ckpt_layout_local_count(d[i].t.l) * 4;
         /* the dense and padded pieces are over 1 MiB on up to 4 ranks:
          * most of this rank's bytes went direct (a page at each end of a
-         * run, and Shard(1) rows shorter than 1 MiB, did not) */
-        if (fast() && direct && direct_opens())
+         * run, and Shard(1) rows shorter than 1 MiB, did not); on more
+         * ranks (2 nodes x 3 in tests/cluster) they are under 1 MiB and
+         * may all be buffered */
+        if (fast() && direct && direct_opens() && T_size <= 4)
             T_ALL(wrote > mine / 2, "%llu of %llu bytes written direct",
+                  (unsigned long long)wrote, (unsigned long long)mine);
+        else if (fast() && direct)
+            T_ALL(wrote <= mine, "%llu of %llu bytes written direct",
                   (unsigned long long)wrote, (unsigned long long)mine);
         else if (!direct || !fast())
             T_ALL(wrote == 0, "%llu bytes written direct", (unsigned long long)wrote);
