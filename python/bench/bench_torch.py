@@ -212,6 +212,8 @@ def main():
     ap.add_argument("--variants", default="h5ckpt,seed")
     ap.add_argument("--hidden", type=int, default=1024, help="llm: hidden size")
     ap.add_argument("--layers", type=int, default=8, help="llm: layers")
+    ap.add_argument("--poison", choices=("kernel", "user"), default="kernel",
+                    help="how shards are zeroed before a load (see poison())")
     args = ap.parse_args()
     torch.set_num_threads(1)
     spec = preset(args.preset, args.hidden, args.layers)
@@ -235,9 +237,29 @@ def main():
     def words(t):
         return t.view(torch.int16 if t.element_size() == 2 else torch.int32).reshape(-1)
 
-    def poison():  # not timed: a load must bring the values back
-        for t in local.values():
-            t.zero_()
+    def poison():
+        """Not timed: zero every shard, so that a load must bring the values
+        back.  By default the zeros come from read(2) of /dev/zero, a copy
+        by the kernel into the tensors, as `h5ckpt bench --read` has its
+        buffers written by the kernel in its ceiling read before the timed
+        read.  This matters on this VM: the first copy by the kernel into a
+        page of a process costs about 6.6 us (1.7 s per GiB;
+        scripts/vm-first-touch.py measures it), whoever makes it, and an
+        O_DIRECT save leaves the tensors it wrote from untouched by the
+        kernel.  --poison user zeroes them in user space (torch zero_())
+        and so times a load into such pages, as a freshly built model in a
+        new process has them."""
+        if args.poison == "user":
+            for t in local.values():
+                t.zero_()
+            return
+        with open("/dev/zero", "rb", buffering=0) as z:
+            for t in local.values():
+                if t.numel():
+                    view = memoryview(t.view(torch.uint8).numpy().reshape(-1))
+                    done = 0
+                    while done < len(view):
+                        done += z.readinto(view[done:done + (64 << 20)])
 
     def check(variant):
         # each tensor was filled with its own index + 1: first and last word
