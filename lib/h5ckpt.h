@@ -1053,14 +1053,18 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  *
  * Memory.  Each rank copies the pieces it writes (its own bytes of the
  * save, replicated parts by their owner only) into a ring of
- *     R = min(B, own bytes),  B = snapshot_bytes (0: own bytes; at least 64 KiB)
- * bytes of snapshot memory.  The rule when the state is larger than R:
+ *     R = min(B, N),  B = snapshot_bytes (0: N; at least 64 KiB)
+ * bytes of snapshot memory, where N is the rank's own bytes plus, for each
+ * of its boxes that is one contiguous extent of at least 1 MiB in the file,
+ * the direct-I/O alignment less one byte (4095 on most file systems): such
+ * a box is placed in the ring at the file's alignment and written from it
+ * with O_DIRECT, without a further copy.  The rule when the state is larger than R:
  * start copies the boxes in the order their tensors were put, in pieces of
  * at most 16 MiB, as long as the ring has room; when it is full, start
  * waits until the background writer has written the oldest bytes, copies
  * on into the room they leave, and returns once every byte is copied.  With
  * the default budget start never waits for the file; with a smaller one it
- * waits for about (own bytes - R) of writing.  The background writer
+ * waits for about (N - R) of writing.  The background writer
  * starts once start has copied every byte, or once the ring is full, so
  * that the copy does not share the CPU with the file writes.  Device
  * buffers are copied device to host (on a stream of the library's own)

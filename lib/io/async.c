@@ -12,10 +12,9 @@
  * The thread makes no MPI and no HDF5 call and sets no message on the
  * handle: it writes through the same raw-run routine as the fast executor
  * (rawio.c, with the same direct writer, direct.c: rank 0 fallocates the
- * data region at start, the aligned middles of large runs go O_DIRECT from
- * the ring through the direct writer's bounce buffers, the thread waits
- * for them before its fsync, and the caller's thread closes the direct
- * writer at join), keeps one hash per box, and leaves its outcome (an
+ * data region at start, the aligned middles of large runs go O_DIRECT,
+ * the thread waits for them before its fsync, and the caller's thread
+ * closes the direct writer at join), keeps one hash per box, and leaves its outcome (an
  * errno and a one-line message naming the rank and the file) in the job.  The caller's
  * thread collects all of it at h5ckpt__async_join.
  *
@@ -31,6 +30,18 @@
  * stated in h5ckpt.h).  A piece never wraps: when a strided host buffer (copied
  * element by element) finds fewer bytes than one element before the ring's
  * end, that tail is skipped by a padding piece.
+ *
+ * No copy on the way out.  A box that is one run of at least
+ * H5CKPT__DIRECT_MIN bytes in the file is placed in the ring after a
+ * padding piece of less than the direct writes' alignment (4 KiB on most
+ * file systems), so that its bytes lie at the same offset modulo that
+ * alignment in the ring as in the file; the ring holds room for that
+ * padding (cap = own bytes + (alignment - 1) per such box).  The direct
+ * writer's helper then writes each piece's aligned middle straight from
+ * the ring (direct.c, nocopy), while this thread hashes the same piece,
+ * and the thread frees the piece's bytes only once that write is done.
+ * The rest (heads, tails, short runs, boxes of many runs) goes through the
+ * bounce buffers as in the fast writer.
  *
  * When the writer starts.  The thread takes no piece until start has
  * copied everything (closed) or the ring is full (eager, set by the
@@ -67,6 +78,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +121,7 @@ struct h5ckpt__job {
     int rank, fsync;
     char *path;
     uint64_t nbox, bytes;
+    uint64_t align; /* of direct writes from the ring; 0: none */
     unsigned pace_us;
     /* the thread's own */
     h5ckpt__rawio raw;
@@ -209,13 +222,6 @@ static int write_piece(struct h5ckpt__job *j, const piece *p)
 
     if (j->pace_us)
         usleep(j->pace_us);
-    if (j->xs) { /* XXH3-64 of the packed box, streamed (= one-shot) */
-        if (p->a == 0)
-            XXH3_64bits_reset(j->xs);
-        XXH3_64bits_update(j->xs, mem, (size_t)p->len);
-        if (end == p->boxbytes)
-            j->hash[p->seq] = XXH3_64bits_digest(j->xs);
-    }
     h5ckpt__boxruns_init(&b, l->ndim, l->shape,
                          p->t->sel + p->box * 2 * (size_t)l->ndim,
                          (uint64_t)p->base, h5ckpt_dtype_size(op->dtype), 0);
@@ -225,10 +231,26 @@ static int write_piece(struct h5ckpt__job *j, const piece *p)
         hi = (i + 1) * rb < end ? (i + 1) * rb : end;
         if (h5ckpt__rawio_add(&j->raw, h5ckpt__boxruns_foff(&b, i) + (lo - i * rb),
                               mem + (lo - p->a), hi - lo) != 0)
-            return j->raw.err;
+            break;
     }
-    /* the ring's bytes are freed after this: nothing may stay pending */
-    return h5ckpt__rawio_flush(&j->raw) != 0 ? j->raw.err : 0;
+    if (i < b.nruns && i * rb < end) { /* failed */
+        h5ckpt__direct_release(j->raw.dio);
+        return j->raw.err;
+    }
+    if (h5ckpt__rawio_flush(&j->raw) != 0) {
+        h5ckpt__direct_release(j->raw.dio);
+        return j->raw.err;
+    }
+    /* hashed while the piece's aligned middle is written from the ring */
+    if (j->xs) { /* XXH3-64 of the packed box, streamed (= one-shot) */
+        if (p->a == 0)
+            XXH3_64bits_reset(j->xs);
+        XXH3_64bits_update(j->xs, mem, (size_t)p->len);
+        if (end == p->boxbytes)
+            j->hash[p->seq] = XXH3_64bits_digest(j->xs);
+    }
+    /* the ring's bytes are freed after this: nothing may read them later */
+    return h5ckpt__direct_release(j->raw.dio);
 }
 
 static void *writer_main(void *arg)
@@ -376,6 +398,47 @@ static int copy_in(devside *ds, const h5ckpt__task *t, size_t k, uint64_t a,
     return 0;
 }
 
+/* The file offset of box k of task t in *foff when the box is one run long
+ * enough to be written O_DIRECT (direct.c); 0 otherwise. */
+static int box_direct(const h5ckpt__task *t, size_t k, uint64_t *foff)
+{
+    const h5ckpt_layout *l = &t->op->layout;
+    h5ckpt__boxruns b;
+
+    h5ckpt__boxruns_init(&b, l->ndim, l->shape, t->sel + k * 2 * (size_t)l->ndim,
+                         (uint64_t)t->op->offset, h5ckpt_dtype_size(t->op->dtype), 0);
+    if (b.nruns != 1 || b.runbytes < H5CKPT__DIRECT_MIN)
+        return 0;
+    *foff = h5ckpt__boxruns_foff(&b, 0);
+    return 1;
+}
+
+/* Before box k of task t: when the box goes O_DIRECT, skip ring bytes (a
+ * padding piece) so that its first byte lies at the same place modulo the
+ * direct writes' alignment in the ring as in the file; the writer then
+ * writes it from the ring without a copy (direct.c, nocopy).  Not where the
+ * padding would wrap.  Returns 0, 1 (the writer failed: produce no more)
+ * or an error (message set). */
+static int pad_box(struct h5ckpt__job *j, const h5ckpt__task *t, size_t k, char *msg)
+{
+    piece p = {NULL, 0, 0, 0, 0, 0, 0, 0};
+    uint64_t foff, room, contig, pad, at;
+
+    if (!j->align || !box_direct(t, k, &foff))
+        return 0;
+    at = j->produced % j->cap;
+    pad = (foff - (uint64_t)(uintptr_t)(j->ring + at)) & (j->align - 1);
+    if (pad == 0 || pad > j->cap / 4) /* a small budget: not worth it */
+        return 0;
+    if (room_wait(j, pad, &room, &contig))
+        return 1;
+    if (contig < pad)
+        return 0;
+    p.at = (size_t)(j->produced % j->cap);
+    p.len = pad;
+    return push(j, &p, msg);
+}
+
 /* Snapshot every box this rank writes into the ring.  Returns 0 (also when
  * the writer failed meanwhile: wait reports that) or an error (message
  * set). */
@@ -404,6 +467,8 @@ static int produce(h5ckpt__io *io, struct h5ckpt__job *j, devside *ds)
             uint64_t boxbytes = h5ckpt__volume(l->ndim, t->sel + (k * 2 + 1) *
                                                             (size_t)l->ndim,
                                                NULL) * es, a = 0;
+            if ((rc = pad_box(j, t, k, msg)) == 1)
+                return 0; /* the writer failed: wait says why */
             while (rc == 0 && a < boxbytes) {
                 piece p = {NULL, k, seq, a, 0, boxbytes, op->offset, 0};
                 uint64_t n;
@@ -496,7 +561,7 @@ static int job_start(h5ckpt__io *io, const h5ckpt__plan *plan)
     struct h5ckpt__job *j;
     devside ds = {NULL, NULL, NULL};
     sigset_t all, old;
-    size_t i;
+    size_t i, k;
     int rc = 0, dev = 0;
 
     for (i = 0; i < plan->ntasks; i++) {
@@ -535,6 +600,19 @@ static int job_start(h5ckpt__io *io, const h5ckpt__plan *plan)
         return h5ckpt__set(ctx, H5CKPT_ENOMEM, "out of memory");
     if (need == 0) /* nothing of this rank's: no memory, no thread */
         return 0;
+    if ((j->raw.fd = open(j->path, O_WRONLY | O_CLOEXEC)) < 0)
+        return h5ckpt__set(ctx, H5CKPT_EIO, "cannot open '%s' for raw writes: %s",
+                           j->path, strerror(errno));
+    if ((rc = h5ckpt__direct_open(io, j->path, j->raw.fd, &j->raw.dio)) != 0)
+        return rc;
+    /* the writer writes O_DIRECT from the ring: each box that goes direct
+     * may be preceded by up to align - 1 bytes of padding (pad_box) */
+    h5ckpt__direct_nocopy(j->raw.dio);
+    j->align = h5ckpt__direct_align(j->raw.dio);
+    for (i = 0; j->align && i < plan->ntasks; i++)
+        for (k = 0; plan->tasks[i].nelems && k < plan->tasks[i].nsel; k++)
+            if (box_direct(&plan->tasks[i], k, &b))
+                need += j->align - 1;
     /* the ring: min(budget, need) of the snapshot memory */
     cap = io->opts->snapshot_bytes ? io->opts->snapshot_bytes : need;
     cap = cap < H5CKPT__SNAPSHOT_MIN ? H5CKPT__SNAPSHOT_MIN : cap;
@@ -556,11 +634,6 @@ static int job_start(h5ckpt__io *io, const h5ckpt__plan *plan)
     if ((rc = snap_reserve(j->snap, (size_t)j->cap, ds.d, ctx->errmsg)) != 0)
         return rc;
     j->ring = j->snap->mem;
-    if ((j->raw.fd = open(j->path, O_WRONLY | O_CLOEXEC)) < 0)
-        return h5ckpt__set(ctx, H5CKPT_EIO, "cannot open '%s' for raw writes: %s",
-                           j->path, strerror(errno));
-    if ((rc = h5ckpt__direct_open(io, j->path, j->raw.fd, &j->raw.dio)) != 0)
-        return rc;
     if (ds.d && ((rc = ds.d->stream_create(&ds.s, ctx->errmsg)) != 0 ||
                  (tmp && (rc = ds.d->dev_alloc(&ds.tmp, (size_t)tmp,
                                                 ctx->errmsg)) != 0))) {

@@ -40,6 +40,12 @@
  * the caller fills buffer 1-h.  The caller is the fast writer's thread
  * (exec_fast.c, stage.c) or the background writer of an asynchronous
  * commit (async.c), through h5ckpt__rawio_move (rawio.c).
+ *
+ * No copy where the memory allows it.  The background writer sets nocopy:
+ * its snapshot places each large box at the file's alignment and keeps a
+ * piece's bytes until h5ckpt__direct_release.  A middle whose memory
+ * address is aligned as its file offset is then handed to the helper as
+ * it is, one write for the whole middle, without the bounce copy.
  */
 #define _GNU_SOURCE
 #include "io/exec.h"
@@ -48,6 +54,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -59,6 +66,8 @@
 
 typedef struct {
     unsigned char *buf;
+    const unsigned char *src; /* what the helper writes: buf, or the
+                                 caller's memory (nocopy) */
     uint64_t foff;
     size_t len; /* 0: free */
 } bounce;
@@ -66,11 +75,13 @@ typedef struct {
 struct h5ckpt__direct {
     h5ckpt__io *io; /* gets the bytes written direct at close (tests) */
     uint64_t bytes; /* written with O_DIRECT (under mu) */
+    uint64_t nocopy_bytes; /* of them, from the caller's memory (under mu) */
     int fd;       /* O_DIRECT descriptor */
     int bfd;      /* the caller's buffered descriptor of the same file */
     size_t align; /* offsets, lengths and addresses */
     bounce b[2];
     int next;     /* the buffer the caller fills next */
+    int nocopy;   /* write aligned memory from where it is (direct_nocopy) */
     int refused;  /* a direct write failed with EINVAL: buffered from now on
                      (read and written under mu) */
     int err;      /* errno of the first failed write */
@@ -111,17 +122,20 @@ static void *writer(void *arg)
             break; /* quit, nothing left */
         refused = d->refused;
         pthread_mutex_unlock(&d->mu);
-        e = refused ? EINVAL : write_all(d->fd, d->b[h].buf, d->b[h].len, d->b[h].foff);
+        e = refused ? EINVAL : write_all(d->fd, d->b[h].src, d->b[h].len, d->b[h].foff);
         if (e == EINVAL) { /* refused: these bytes, and all later ones, buffered */
             refused = 1;
-            e = write_all(d->bfd, d->b[h].buf, d->b[h].len, d->b[h].foff);
+            e = write_all(d->bfd, d->b[h].src, d->b[h].len, d->b[h].foff);
         }
         pthread_mutex_lock(&d->mu);
         d->refused |= refused;
         if (e && !d->err)
             d->err = e;
-        if (!e && !refused)
+        if (!e && !refused) {
             d->bytes += d->b[h].len;
+            if (d->b[h].src != d->b[h].buf)
+                d->nocopy_bytes += d->b[h].len;
+        }
         d->b[h].len = 0;
         pthread_cond_broadcast(&d->cv);
         h = 1 - h;
@@ -227,6 +241,21 @@ int h5ckpt__direct_write(h5ckpt__direct *d, int bfd, uint64_t foff,
         return write_all(bfd, mem, len, foff);
     if ((e = write_all(bfd, mem, lo - foff, foff)) != 0)
         return e;
+    /* memory aligned as the file is, where the caller keeps it until
+     * direct_finish: the helper writes the whole middle from there */
+    if (d->nocopy && (uintptr_t)(mem + (lo - foff)) % d->align == 0) {
+        int h = d->next;
+        if ((e = wait_free(d, h)) != 0)
+            return e;
+        pthread_mutex_lock(&d->mu);
+        d->b[h].src = mem + (lo - foff);
+        d->b[h].foff = lo;
+        d->b[h].len = (size_t)(hi - lo);
+        pthread_cond_broadcast(&d->cv);
+        pthread_mutex_unlock(&d->mu);
+        d->next = 1 - h;
+        return write_all(bfd, mem + (hi - foff), foff + len - hi, hi);
+    }
     for (at = lo; at < hi; at += BOUNCE) {
         size_t n = hi - at > BOUNCE ? BOUNCE : (size_t)(hi - at);
         int h = d->next;
@@ -234,6 +263,7 @@ int h5ckpt__direct_write(h5ckpt__direct *d, int bfd, uint64_t foff,
             return e;
         memcpy(d->b[h].buf, mem + (at - foff), n);
         pthread_mutex_lock(&d->mu);
+        d->b[h].src = d->b[h].buf;
         d->b[h].foff = at;
         d->b[h].len = n;
         pthread_cond_broadcast(&d->cv);
@@ -242,6 +272,29 @@ int h5ckpt__direct_write(h5ckpt__direct *d, int bfd, uint64_t foff,
     }
     return write_all(bfd, mem + (hi - foff), foff + len - hi, hi);
 }
+
+void h5ckpt__direct_nocopy(h5ckpt__direct *d)
+{
+    if (d)
+        d->nocopy = 1;
+}
+
+int h5ckpt__direct_release(h5ckpt__direct *d)
+{
+    int h, e;
+
+    if (!d)
+        return 0;
+    pthread_mutex_lock(&d->mu);
+    for (h = 0; h < 2; h++)
+        while (d->b[h].len && d->b[h].src != d->b[h].buf)
+            pthread_cond_wait(&d->cv, &d->mu);
+    e = d->err;
+    pthread_mutex_unlock(&d->mu);
+    return e;
+}
+
+size_t h5ckpt__direct_align(const h5ckpt__direct *d) { return d ? d->align : 0; }
 
 int h5ckpt__direct_finish(h5ckpt__direct *d)
 {
@@ -266,6 +319,7 @@ void h5ckpt__direct_close(h5ckpt__direct *d)
         pthread_mutex_destroy(&d->mu);
         pthread_cond_destroy(&d->cv);
         d->io->direct_bytes += d->bytes;
+        d->io->direct_nocopy_bytes += d->nocopy_bytes;
     }
     for (i = 0; i < 2; i++)
         free(d->b[i].buf);

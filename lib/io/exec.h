@@ -78,6 +78,16 @@ int h5ckpt__direct_open(h5ckpt__io *io, const char *path, int bfd,
  * returns; `mem` may be reused.  Returns 0 or an errno value. */
 int h5ckpt__direct_write(h5ckpt__direct *d, int bfd, uint64_t foff,
                          const unsigned char *mem, uint64_t len);
+/* Local: from now on, a middle whose memory address is aligned as its file
+ * offset is written from the caller's memory, not copied: the caller keeps
+ * that memory unchanged until h5ckpt__direct_release (accepts NULL). */
+void h5ckpt__direct_nocopy(h5ckpt__direct *d);
+/* Local: wait until no direct write reads the caller's memory any more;
+ * 0 or the errno of the first failure (accepts NULL). */
+int h5ckpt__direct_release(h5ckpt__direct *d);
+/* The alignment of offsets, lengths and addresses of direct writes; 0 for
+ * NULL. */
+size_t h5ckpt__direct_align(const h5ckpt__direct *d);
 /* Local: wait for every direct write; 0 or the errno of the first failure. */
 int h5ckpt__direct_finish(h5ckpt__direct *d);
 /* Local: stop the helper thread, add the bytes written direct to

@@ -72,6 +72,7 @@ typedef struct h5ckpt__io {
     uint64_t exchange_units; /* units this rank delivered (tests) */
     h5ckpt__async async;     /* writer: the commit in flight */
     uint64_t direct_bytes;   /* bytes this rank wrote with O_DIRECT (tests) */
+    uint64_t direct_nocopy_bytes; /* of them, straight from snapshot memory */
 } h5ckpt__io;
 
 /* ---- planning (plan.c) ---------------------------------------------------- */

@@ -13,6 +13,7 @@
  * refusal without it).  Links the convenience library for the test knobs
  * (write failures, a slow background writer) and the fake device.
  */
+#define _GNU_SOURCE /* O_DIRECT */
 #include "harness.h"
 
 #include <dirent.h>
@@ -20,10 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fake_device.h"
+#include "handle/handle.h"
 #include "values.h"
 
 int t_thread_level = MPI_THREAD_FUNNELED;
@@ -415,6 +419,105 @@ START_TEST(snapshot_memory_is_kept_between_saves_and_grows_to_the_largest)
               (unsigned long long)want[i]);
         state_check(t_path("reuse.h5"), scale[i], (uint64_t)i);
     }
+    h5ckpt_snapshot_free(snap);
+    h5ckpt_mesh_free(m);
+}
+END_TEST
+
+/* The alignment of direct writes in the test directory, as lib/io/direct.c
+ * computes it, or 0 where the file system refuses O_DIRECT (on any rank). */
+static uint64_t direct_alignment(void)
+{
+    char probe[4096];
+    struct statvfs v;
+    struct stat st;
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t a = 4096, lo;
+    int fd;
+
+    snprintf(probe, sizeof probe, "%s/direct-probe-%d", t_dir(), T_rank);
+    fd = open(probe, O_WRONLY | O_CREAT | O_DIRECT, 0644);
+    if (fd < 0)
+        a = 0;
+    else {
+        if (page > 0 && (uint64_t)page > a)
+            a = (uint64_t)page;
+        if (fstatvfs(fd, &v) == 0 && v.f_bsize > a && v.f_bsize <= (1u << 20))
+            a = v.f_bsize;
+        if (fstat(fd, &st) == 0 && (uint64_t)st.st_blksize > a &&
+            st.st_blksize <= (1 << 20))
+            a = (uint64_t)st.st_blksize;
+        close(fd);
+    }
+    unlink(probe);
+    MPI_Allreduce(&a, &lo, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD);
+    return lo;
+}
+
+START_TEST(large_boxes_are_written_from_the_snapshot_without_a_copy)
+{
+    h5ckpt_options o = fast_options();
+    const int sh0[1] = {H5CKPT_SHARD(0)}, sh1[1] = {H5CKPT_SHARD(1)};
+    h5ckpt_mesh *m = world_mesh();
+    h5ckpt_snapshot *snap = NULL;
+    const char *p = t_path("nocopy.h5");
+    /* two 1-D tensors whose shards are one run of 1.2 MB (and an odd
+     * length, so that the second starts unaligned in the file), and a
+     * Shard(1) one whose rows are short runs: not padded */
+    const uint64_t sa[1] = {(uint64_t)T_size * 300001}, sb[1] = {(uint64_t)T_size * 150001};
+    const uint64_t sc[2] = {64, (uint64_t)T_size * 8};
+    uint64_t A = direct_alignment(), own, held, direct, nocopy, bad = 0;
+    tensor t[3];
+    h5ckpt *ck = NULL;
+    int i;
+
+    T_PASS(NULL, h5ckpt_snapshot_create(&snap));
+    o.snapshot = snap;
+    o.no_fsync = 1;
+    tensor_init(&t[0], H5CKPT_FLOAT32, 91, 1, sa, "big/a");
+    tensor_init(&t[1], H5CKPT_FLOAT64, 92, 1, sb, "big/b");
+    tensor_init(&t[2], H5CKPT_INT16, 93, 2, sc, "small/cols");
+    h5ckpt_layout_sharded(&t[0].l, m, 1, sa, sh0, NULL);
+    h5ckpt_layout_sharded(&t[1].l, m, 1, sb, sh0, NULL);
+    h5ckpt_layout_sharded(&t[2].l, m, 2, sc, sh1, NULL);
+    T_PASS(NULL, h5ckpt_create(&ck, p, MPI_COMM_WORLD, &o, NULL));
+    for (i = 0; i < 3; i++) {
+        tensor_alloc(&t[i], 1);
+        T_PASS(ck, tensor_put(ck, &t[i]));
+    }
+    T_PASS(ck, h5ckpt_commit_start(ck));
+    for (i = 0; i < 3; i++) /* training changes its buffers at once */
+        memset(t[i].buf, 0x5A, (size_t)tensor_bytes(&t[i]) / (size_t)T_size);
+    T_PASS(ck, h5ckpt_commit_wait(ck));
+    own = h5ckpt_bytes_written(ck);
+    held = h5ckpt_snapshot_bytes(snap);
+    direct = ck->io.direct_bytes;
+    nocopy = ck->io.direct_nocopy_bytes;
+    T_PASS(ck, h5ckpt_close(ck));
+    /* the ring has room for one alignment's padding before each large box */
+    T_ALL(held == own + (A ? 2 * (A - 1) : 0), "snapshot %llu bytes, own %llu, "
+          "alignment %llu", (unsigned long long)held, (unsigned long long)own,
+          (unsigned long long)A);
+    /* every byte written direct came straight from the ring: all of the
+     * two large shards but less than an alignment at each end */
+    T_ALL(nocopy == direct, "%llu of %llu direct bytes without a copy",
+          (unsigned long long)nocopy, (unsigned long long)direct);
+    T_ALL(!A || direct + 4 * A >= (300001 * 4 + 150001 * 8),
+          "%llu bytes written direct", (unsigned long long)direct);
+    for (i = 0; i < 3; i++)
+        tensor_release(&t[i]);
+    T_PASS(NULL, h5ckpt_open(&ck, p, MPI_COMM_WORLD, NULL, NULL));
+    for (i = 0; i < 3; i++) {
+        h5ckpt_layout_whole(&t[i].l, t[i].ndim, t[i].shape, NULL);
+        T_PASS(ck, tensor_get(ck, &t[i]));
+    }
+    T_PASS(ck, h5ckpt_flush(ck));
+    for (i = 0; i < 3; i++)
+        bad += tensor_bad(&t[i]);
+    T_CHECK(bad);
+    T_PASS(ck, h5ckpt_close(ck));
+    for (i = 0; i < 3; i++)
+        tensor_release(&t[i]);
     h5ckpt_snapshot_free(snap);
     h5ckpt_mesh_free(m);
 }
@@ -1183,6 +1286,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, async_and_synchronous_commits_write_the_same_tensors_and_checksums);
     tcase_add_test(tc, a_budget_smaller_than_the_state_is_all_start_holds);
     tcase_add_test(tc, snapshot_memory_is_kept_between_saves_and_grows_to_the_largest);
+    tcase_add_test(tc, large_boxes_are_written_from_the_snapshot_without_a_copy);
     tcase_add_test(tc, commit_test_reports_done_once_the_background_write_ends);
     tcase_add_test(tc, the_plain_executor_writes_everything_at_start);
     tcase_add_test(tc, a_rank_with_nothing_to_write_is_done_at_once);
