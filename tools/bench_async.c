@@ -15,10 +15,15 @@
  *      the loop's thread spent waiting for a CPU (run-queue delay from
  *      /proc/thread-self/schedstat, else wall minus CPU time);
  *   6. peak RSS per rank over its own shard (after 1-5);
- *   7. memcpy: the rank's own bytes (what it writes) copied into memory
- *      allocated and touched beforehand (host), or device to host into
- *      pinned memory (--device cuda): the floor of any snapshot.
- * Times are the maximum over ranks.
+ *   7. REPS rounds of: a synchronous commit, an asynchronous save and the
+ *      memcpy floor: the rank's own bytes (what it writes) copied into
+ *      memory allocated and touched beforehand (host), or device to host
+ *      into pinned memory (--device cuda), the floor of any snapshot.
+ * Times are the maximum over ranks.  The stall, memcpy, background and
+ * synchronous times reported are medians over the rounds of 7, and the
+ * ratios the medians of each round's ratio: on a shared or virtual
+ * machine one copy of a GiB can take 0.1 s or 1.6 s a few seconds apart,
+ * so a single pair says little.
  */
 #include "bench.h"
 #include "cli.h"
@@ -31,7 +36,28 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Rounds of phase 7. */
+#define REPS 3
+
 static double now(void) { return MPI_Wtime(); }
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, int n)
+{
+    double s[REPS];
+    int i;
+
+    for (i = 0; i < n; i++)
+        s[i] = v[i];
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
 
 static double clock_s(clockid_t c)
 {
@@ -186,46 +212,58 @@ static void copy_own(const bench_async_in *in, unsigned char *dst, uint64_t byte
     }
 }
 
-/* Collective: seconds to copy `bytes` (max over ranks), or -1. */
-static double memcpy_floor(const bench_async_in *in, uint64_t bytes, char *msg)
+static size_t pinned_size(uint64_t bytes)
+{
+    return bytes < ((uint64_t)256 << 20) ? (size_t)(bytes ? bytes : 1) : (size_t)256 << 20;
+}
+
+static void floor_free(const bench_async_in *in, unsigned char *dst)
+{
+    if (in->cuda)
+        bench_dev_pinned_free(dst);
+    else
+        free(dst);
+}
+
+/* Collective: the memcpy floor's destination for `bytes`, allocated and
+ * touched (NULL on every rank when a rank could not). */
+static unsigned char *floor_alloc(const bench_async_in *in, uint64_t bytes, char *msg)
 {
     unsigned char *dst = NULL;
-    size_t pin = bytes < ((uint64_t)256 << 20) ? (size_t)bytes : (size_t)256 << 20;
-    double t0, secs;
     int bad;
 
     if (in->cuda)
-        bad = bench_dev_pinned((void **)&dst, pin ? pin : 1, msg) != 0;
+        bad = bench_dev_pinned((void **)&dst, pinned_size(bytes), msg) != 0;
     else if ((bad = !(dst = malloc(bytes + 1))) == 0)
         /* allocated and touched: no page faults in the timed copy.  Not
          * zero: the compiler turns malloc + memset(0) into calloc, whose
          * fresh pages the copy would then fault in one by one */
         memset(dst, 0xa5, bytes + 1);
-    if (max_all(bad))
-        goto fail;
+    if (max_all(bad)) {
+        floor_free(in, bad ? NULL : dst);
+        if (!*msg)
+            snprintf(msg, 512, "memcpy floor: out of memory");
+        return NULL;
+    }
+    return dst;
+}
+
+/* Collective: seconds to copy `bytes` into `dst` (max over ranks), or -1. */
+static double memcpy_floor(const bench_async_in *in, unsigned char *dst, uint64_t bytes,
+                           char *msg)
+{
+    double t0, secs;
+    int bad = 0;
+
     MPI_Barrier(MPI_COMM_WORLD);
     t0 = now();
     if (in->cuda)
-        bad = bench_dev_copy(dst, pin ? pin : 1, in->dbufs, in->bytes, in->n, bytes,
+        bad = bench_dev_copy(dst, pinned_size(bytes), in->dbufs, in->bytes, in->n, bytes,
                              1, msg) != 0;
     else
         copy_own(in, dst, bytes);
     secs = now() - t0;
-    if (max_all(bad))
-        goto fail;
-    if (in->cuda)
-        bench_dev_pinned_free(dst);
-    else
-        free(dst);
-    return max_all(secs);
-fail:
-    if (in->cuda)
-        bench_dev_pinned_free(dst);
-    else
-        free(dst);
-    if (!*msg)
-        snprintf(msg, 512, "memcpy floor: out of memory");
-    return -1;
+    return max_all(bad) ? -1 : max_all(secs);
 }
 
 /* ---- the run ------------------------------------------------------------------- */
@@ -238,8 +276,10 @@ int bench_async(const bench_async_in *in, char *msg)
     struct rusage ru;
     double rate, target, mc, share, extra, delay_w, delay_a;
     double stall, bg, commit, la, lw, wait_after, bgcpu;
+    double r_stall[REPS], r_mc[REPS], r_bg[REPS], r_sync[REPS], r_sm[REPS], r_bs[REPS];
     uint64_t iters, rss, own, own_max, rss_over, held;
-    int rc;
+    unsigned char *dst = NULL;
+    int rc, k;
 
     if (!(loop_buf = malloc(LOOP_N * sizeof *loop_buf)) ||
         h5ckpt_snapshot_create(&snap) != 0) {
@@ -274,8 +314,7 @@ int bench_async(const bench_async_in *in, char *msg)
     if ((rc = save(in, ASYNC_LOOP, snap, iters, &ov, msg)) != 0)
         goto done;
     held = h5ckpt_snapshot_bytes(snap);
-    h5ckpt_snapshot_free(snap); /* before the memcpy floor's own memory */
-    snap = NULL;
+    /* the peak so far: before the memcpy floor's own memory */
     getrusage(RUSAGE_SELF, &ru);
     rss = (uint64_t)ru.ru_maxrss * 1024;
     rss_over = rss > in->shard_bytes ? rss - in->shard_bytes : 0;
@@ -284,12 +323,30 @@ int bench_async(const bench_async_in *in, char *msg)
     MPI_Allreduce(MPI_IN_PLACE, &held, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
     own = sy.moved;
     MPI_Allreduce(&own, &own_max, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
-    if ((mc = memcpy_floor(in, own, msg)) < 0) {
+    /* phase 7: rounds of sync, async and the floor, side by side */
+    if (!(dst = floor_alloc(in, own, msg))) {
         rc = -1;
         goto done;
     }
-    stall = max_all(as.start);
-    bg = max_all(as.bg);
+    for (k = 0; k < REPS; k++) {
+        if ((rc = save(in, SYNC, snap, 0, &sy, msg)) != 0 ||
+            (rc = save(in, ASYNC, snap, 0, &as, msg)) != 0)
+            goto done;
+        if ((mc = memcpy_floor(in, dst, own, msg)) < 0) {
+            rc = -1;
+            goto done;
+        }
+        r_sync[k] = max_all(sy.commit);
+        r_stall[k] = max_all(as.start);
+        r_bg[k] = max_all(as.bg);
+        r_mc[k] = mc;
+        r_sm[k] = r_stall[k] / mc;
+        r_bs[k] = r_bg[k] / r_sync[k];
+    }
+    stall = median(r_stall, REPS);
+    mc = median(r_mc, REPS);
+    bg = median(r_bg, REPS);
+    commit = median(r_sync, REPS);
     la = max_all(alone.wall);
     lw = max_all(ov.loop.wall);
     wait_after = max_all(ov.wait);
@@ -303,20 +360,20 @@ int bench_async(const bench_async_in *in, char *msg)
     if (in->json) {
         json_t *j = json_pack(
             "{s:s, s:s, s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, "
-            "s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I}",
+            "s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:i}",
             "op", "write-async", "preset", in->preset, "ranks", cli_size, "device",
             in->cuda ? "cuda" : "host", "fsync", in->fsync, "tensors",
             (json_int_t)in->n, "bytes", (json_int_t)in->total_bytes, "own_bytes_max",
             (json_int_t)own_max, "snapshot_budget", (json_int_t)in->snapshot_bytes,
             "snapshot_held_max", (json_int_t)held, "stall_seconds", stall,
-            "memcpy_seconds", mc, "stall_over_memcpy", stall / mc,
+            "memcpy_seconds", mc, "stall_over_memcpy", median(r_sm, REPS),
             "background_seconds", bg, "sync_commit_seconds", commit,
-            "background_over_sync", bg / commit, "loop_alone_seconds", la,
+            "background_over_sync", median(r_bs, REPS), "loop_alone_seconds", la,
             "loop_with_save_seconds", lw, "loop_slowdown", lw / la,
             "cpu_contention_share", share, "wait_after_loop_seconds", wait_after,
             "background_cpu_seconds", bgcpu, "rss_max_bytes", (json_int_t)rss,
             "shard_max_bytes", (json_int_t)in->shard_max, "rss_over_shard_max_bytes",
-            (json_int_t)rss_over);
+            (json_int_t)rss_over, "rounds", REPS);
         char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
         cli_out("%s\n", txt ? txt : "{}");
         free(txt);
@@ -329,10 +386,10 @@ int bench_async(const bench_async_in *in, char *msg)
                 own_max / 1048576.0, held / 1048576.0);
         cli_out("  stall    %8.3f s  (in h5ckpt_commit_start)\n", stall);
         cli_out("  memcpy   %8.3f s  (own bytes into touched %s memory)  stall/memcpy %.2f\n",
-                mc, in->cuda ? "pinned" : "host", stall / mc);
+                mc, in->cuda ? "pinned" : "host", median(r_sm, REPS));
         cli_out("  backgr.  %8.3f s  (start -> wait returns)\n", bg);
         cli_out("  sync     %8.3f s  (h5ckpt_commit)  background/sync %.2f\n", commit,
-                bg / commit);
+                median(r_bs, REPS));
         cli_out("  loop     %8.3f s alone, %.3f s with a save in flight: slowdown %.2f; "
                 "%.0f%% of the extra time waiting for a CPU; background thread %.3f "
                 "CPU-s per rank; wait after the loop %.3f s\n",
@@ -342,6 +399,8 @@ int bench_async(const bench_async_in *in, char *msg)
                 rss / 1048576.0, in->shard_max / 1048576.0, rss_over / 1048576.0);
     }
 done:
+    if (dst)
+        floor_free(in, dst);
     h5ckpt_snapshot_free(snap);
     free(loop_buf);
     loop_buf = NULL;

@@ -73,6 +73,16 @@ rc=$?
 [ $rc = 1 ] || fail "a changed element over 3 rounds gives exit $rc, not 1: $(cat "$d/out")"
 grep -q "3 elements differ" "$d/out" || fail "not found in every round: $(cat "$d/out")"
 
+# An asynchronous save against its floors: one JSON line with the medians
+# of 3 rounds, and the state it saved reads back.
+$mpi -np 3 $bench --write "$d/a.h5" --async --preset llm --count 1 --hidden 16 \
+    --json >"$d/async.json" || fail "async bench: $(cat "$d/async.json")"
+for k in '"op":"write-async"' '"rounds":3' '"ranks":3' '"stall_over_memcpy":'; do
+    grep -q "$k" "$d/async.json" || fail "async json lacks $k: $(cat "$d/async.json")"
+done
+$mpi -np 2 $bench --read "$d/a.h5" --preset llm --count 1 --hidden 16 \
+    || fail "the async bench's file does not read back"
+
 # Usage errors exit 2.
 $mpi -np 2 $bench --write "$d/x.h5" --mesh 3x1 >/dev/null 2>&1
 [ $? = 2 ] || fail "a mesh of the wrong size is not a usage error"
