@@ -326,10 +326,10 @@ typedef struct {
                                   buffers with the fast executor, split in
                                   two halves (section "Device buffers");
                                   0: 256 MiB; less than 64 KiB: 64 KiB */
-    int no_exchange;           /* open, fast executor: 1 turns the node-local
-                                  exchange of fragmented reads off; one
-                                  rank's 1 turns it off on every rank (not
-                                  compared) */
+    int no_exchange;           /* create, open, fast executor: 1 turns the
+                                  node-local exchange of fragmented reads
+                                  and writes off; one rank's 1 turns it off
+                                  on every rank (not compared) */
     int no_direct;             /* create, fast executor: 1 writes through
                                   the page cache only, never with O_DIRECT
                                   (section "Executors"); one rank's 1 turns
@@ -1007,7 +1007,12 @@ H5CKPT_API int h5ckpt_root_info(const h5ckpt *ck, const char *key, char *buf,
  *    `no_exchange` (or H5CKPT_EXCHANGE=0) on any rank turns it off for
  *    every rank of the handle (agreed, not compared).  A caller's
  *    buffers must therefore be writable memory of its own process.
- *    Writing, the page-aligned middle of every piece of 1 MiB or more goes
+ *    Writing, the same in reverse for a tensor whose span the node's
+ *    ranks write entirely (a Shard(1) tensor on one node): each 4 MiB of
+ *    it is gathered from its owners' buffers (process_vm_readv, probed as
+ *    well) by whichever rank claims it and written with one call; so
+ *    during h5ckpt_flush and h5ckpt_commit other ranks of the node read
+ *    the buffers given to h5ckpt_tensor_put.  Writing, the page-aligned middle of every piece of 1 MiB or more goes
  *    to the file with O_DIRECT (through two 8 MiB bounce buffers per rank
  *    and a helper thread that makes no MPI call), after rank 0 has
  *    allocated the data region with fallocate: no page-cache pages are

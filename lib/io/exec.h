@@ -196,24 +196,27 @@ int h5ckpt__replica_bcast(h5ckpt__io *io, h5ckpt__stage *st,
 /* Free the handle's cached groups (close).  Local. */
 void h5ckpt__replica_free(h5ckpt__io *io);
 
-/* ---- the node-local exchange of fragmented host reads (exchange.c) ------- */
+/* ---- the node-local exchange of fragmented host runs (exchange.c) -------- */
 
 typedef struct h5ckpt__xplan h5ckpt__xplan;
-/* Per task: 1 when the exchange reads it for this rank. */
+/* Per task: 1 when the exchange reads (writes) it for this rank. */
 const unsigned char *h5ckpt__exchange_mine(const h5ckpt__xplan *p);
-/* Collective (fast reader, after the replica plan): decide which tasks go
- * through the exchange.  `bases`: each task's file offset (-1 none);
- * `role`: replica roles (may be NULL); `rc`: this rank's error so far (it
- * takes part all the same).  *out is NULL when nothing is exchanged.
- * Returns 0 or an agreed error. */
+/* Collective (fast executor; readers after the replica plan): decide which
+ * tasks go through the exchange.  `bases`: each task's file offset (-1
+ * none); `role`: replica roles (may be NULL); `rc`: this rank's error so
+ * far (it takes part all the same); `writing`: a writer's flush.  *out is
+ * NULL when nothing is exchanged.  Returns 0 or an agreed error. */
 int h5ckpt__exchange_plan(h5ckpt__io *io, const h5ckpt__plan *plan,
-                          const int64_t *bases, const int *role, int rc,
+                          const int64_t *bases, const int *role, int rc, int writing,
                           h5ckpt__xplan **out);
-/* Local (after this rank's own reads, before the transfer's agreement):
- * claim and deliver units until none is left; returns `rc` when it is not
- * 0 (then claims nothing), else 0 or an error (message on the context). */
+/* Local (after this rank's own runs, before the transfer's agreement):
+ * claim and deliver (gather and write) units until none is left, through
+ * `raw` (its fd; writes through h5ckpt__rawio_move); returns `rc` when it
+ * is not 0 (then claims nothing), else 0 or an error (message on the
+ * context). */
 int h5ckpt__exchange_run(h5ckpt__io *io, const h5ckpt__plan *plan,
-                         h5ckpt__xplan *p, const int64_t *bases, int fd, int rc);
+                         h5ckpt__xplan *p, const int64_t *bases, h5ckpt__rawio *raw,
+                         int rc);
 void h5ckpt__exchange_done(h5ckpt__xplan *p);
 /* Collective (close): the node communicator and window. */
 void h5ckpt__exchange_free(h5ckpt__io *io);

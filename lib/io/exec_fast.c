@@ -39,6 +39,10 @@
  *     inode lock held by a copy, so the ranks of one file write side by
  *     side as if each had its own); heads, tails and shorter runs go
  *     through the page cache;
+ *     Tensors whose span the node's ranks write entirely in short runs (a
+ *     Shard(1) tensor on one node) are written instead by the node-local
+ *     exchange (exchange.c): 4 MiB units gathered from their owners'
+ *     buffers, each written with one call, its middle O_DIRECT;
  *  4. each rank waits for its direct writes, fsyncs (option) and closes
  *     before the agreement that ends the flush.
  * The checksums of host pieces were taken before (sums.c), from the
@@ -215,8 +219,8 @@ static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
 
     h5ckpt__rawio_init(&r, -1, writing);
     /* readers: which device tasks arrive by group broadcast (replica.c) */
-    if (!writing && (!(role = calloc(plan->ntasks + 1, sizeof *role)) ||
-                     !(bases = calloc(plan->ntasks + 1, sizeof *bases))))
+    if ((!writing && !(role = calloc(plan->ntasks + 1, sizeof *role))) ||
+        !(bases = calloc(plan->ntasks + 1, sizeof *bases)))
         rc = h5ckpt__set(io->ctx, H5CKPT_ENOMEM, "out of memory");
     if ((rc = h5ckpt__agree(io->ctx->comm, rc, io->ctx->errmsg)) != 0 ||
         (!writing && (rc = h5ckpt__replica_plan(io, plan, role)) != 0))
@@ -243,16 +247,15 @@ static int transfer(h5ckpt__io *io, const h5ckpt__plan *plan, int writing)
                          path, strerror(errno));
     else if (rc == 0 && (rc = h5ckpt__direct_open(io, path, r.fd, &r.dio)) == 0)
         h5ckpt__stage_direct(st, r.dio);
-    /* readers: fragmented host reads shared among the node's ranks
-     * (exchange.c); collective, so every rank takes part whatever its rc */
-    for (i = 0; !writing && i < plan->ntasks; i++)
+    /* fragmented host runs shared among the node's ranks (exchange.c);
+     * collective, so every rank takes part whatever its rc */
+    for (i = 0; bases && i < plan->ntasks; i++)
         bases[i] = h5ckpt__task_offset(io, &plan->tasks[i]);
-    if (!writing)
-        rc = h5ckpt__exchange_plan(io, plan, bases, role, rc, &xp);
+    rc = h5ckpt__exchange_plan(io, plan, bases, role, rc, writing, &xp);
     if (rc == 0)
         rc = move_tasks(io, plan, &r, st, role, pack, xp ? h5ckpt__exchange_mine(xp) : NULL);
     if (xp)
-        rc = h5ckpt__exchange_run(io, plan, xp, bases, r.fd, rc);
+        rc = h5ckpt__exchange_run(io, plan, xp, bases, &r, rc);
     if (rc == H5CKPT_EIO && r.err)
         h5ckpt__set(io->ctx, rc, "raw %s of '%s' failed: %s",
                     writing ? "write" : "read", path, strerror(r.err));

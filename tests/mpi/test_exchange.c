@@ -15,7 +15,9 @@
 #endif
 #include "harness.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <hdf5.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,14 +152,19 @@ static uint64_t box_runs(int ndim, const uint64_t *shape, const uint64_t *cnt)
 
 /*
  * Collective: the units the ranks of this rank's node must deliver for one
- * read of tensors `t` (their layouts set), by the library's rule: a rank
- * declares a tensor when its box is non-empty with at least 16 runs of at
- * most 64 KiB on average (and `declares[i]`, 0 for a strided buffer); a
- * tensor is exchanged on a node when the boxes its ranks declare cover at
- * least 3/4 of their span in the file, in ceil(span / unit) units; and
- * only when every node has two ranks or more.
+ * read (off NULL) or write (off: the tensors' file offsets) of tensors `t`
+ * (their layouts set), by the library's rule: a rank declares a tensor
+ * when its box is non-empty with at least 16 runs of at most 64 KiB on
+ * average (and `declares[i]`, 0 for a strided buffer).  Reading, a tensor
+ * is exchanged on a node when the boxes its ranks declare cover at least
+ * 3/4 of their span in the file, in ceil(span / unit) units; writing, only
+ * when they cover every byte of it, in units of `unit` bytes whose ends,
+ * but the last, fall back to a multiple of 4096 in the file when that
+ * leaves the unit longer than nothing.  Only when every node has two ranks
+ * or more.
  */
-static uint64_t units_node_expected(tensor *t, int nt, uint64_t unit, const int *declares)
+static uint64_t units_node_expected(tensor *t, int nt, uint64_t unit, const int *declares,
+                                    const int64_t *off)
 {
     const t_nodes *n = t_nodes_get();
     uint64_t units = 0, mine[1 + 2 * H5CKPT_MAX_NDIM], *all;
@@ -168,9 +175,9 @@ static uint64_t units_node_expected(tensor *t, int nt, uint64_t unit, const int 
     T_ALL(all != NULL, "out of memory");
     for (i = 0; i < nt; i++) {
         int nd = t[i].ndim;
-        uint64_t es = elsize[t[i].dt], *off = mine + 1, *cnt = mine + 1 + nd;
-        uint64_t lo = UINT64_MAX, hi = 0, want = 0, vol = 1, runs;
-        local_box(t[i].l, nd, off, cnt);
+        uint64_t es = elsize[t[i].dt], *o = mine + 1, *cnt = mine + 1 + nd;
+        uint64_t lo = UINT64_MAX, hi = 0, want = 0, vol = 1, runs, pos;
+        local_box(t[i].l, nd, o, cnt);
         for (d = 0; d < nd; d++)
             vol *= cnt[d];
         runs = box_runs(nd, t[i].shape, cnt);
@@ -194,8 +201,20 @@ static uint64_t units_node_expected(tensor *t, int nt, uint64_t unit, const int 
                      ? (flat_index(nd, t[i].shape, last) + 1) * es : hi;
             want += v * es;
         }
-        if (hi > lo && want >= (hi - lo) / 4 * 3)
+        if (hi <= lo || (off ? want != hi - lo : want < (hi - lo) / 4 * 3))
+            continue;
+        if (!off) {
             units += (hi - lo + unit - 1) / unit;
+            continue;
+        }
+        lo += (uint64_t)off[i];
+        hi += (uint64_t)off[i];
+        for (pos = lo; pos < hi; units++) {
+            uint64_t end = hi - pos > unit ? pos + unit : hi;
+            if (end < hi && end / 4096 * 4096 > pos)
+                end = end / 4096 * 4096;
+            pos = end;
+        }
     }
     free(all);
     return smallest > 1 ? units : 0;
@@ -278,7 +297,7 @@ START_TEST(shard1_reads_go_through_the_exchange)
         T_CHECK(bad);
         n = units_node(ck);
         T_PASS(NULL, h5ckpt_close(ck));
-        want = 2 * units_node_expected(t, NT, units[u] ? units[u] : 1 << 20, NULL);
+        want = 2 * units_node_expected(t, NT, units[u] ? units[u] : 1 << 20, NULL, NULL);
         T_ALL(n == want, "node %d, unit %llu: %llu units delivered, expected %llu",
               t_nodes_get()->node, (unsigned long long)units[u], (unsigned long long)n,
               (unsigned long long)want);
@@ -373,7 +392,7 @@ START_TEST(a_rank_with_a_strided_buffer_reads_alone)
     T_PASS(NULL, h5ckpt_close(ck));
     {
         const int declares[NT] = {T_rank != 0, 1, 1}; /* a: rank 0's is strided */
-        want = units_node_expected(t, NT, 1 << 20, declares);
+        want = units_node_expected(t, NT, 1 << 20, declares, NULL);
     }
     no_copies_across_nodes();
     T_ALL(n == want, "%llu units, expected %llu", (unsigned long long)n,
@@ -495,7 +514,7 @@ START_TEST(each_node_shares_its_reads_among_its_own_ranks)
     units = units_node(ck);
     T_PASS(NULL, h5ckpt_close(ck));
     no_copies_across_nodes();
-    want = units_node_expected(t, NT, 1 << 20, NULL);
+    want = units_node_expected(t, NT, 1 << 20, NULL, NULL);
     MPI_Allreduce(&n->node_size, &smallest, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     /* by the rule, and in plain words: every node reads every tensor whole */
     T_ALL(units == want && want == (smallest > 1 ? units_expected(t, 1 << 20) : 0),
@@ -513,6 +532,209 @@ START_TEST(each_node_shares_its_reads_among_its_own_ranks)
 }
 END_TEST
 
+/* ---- writes ------------------------------------------------------------- */
+
+/* Collective: the file offset of each tensor of `t` in the file at `path`
+ * (read by rank 0 with HDF5, broadcast). */
+static void offsets(const char *path, tensor *t, int64_t *off)
+{
+    int i;
+
+    for (i = 0; i < NT; i++)
+        off[i] = -1;
+    if (T_rank == 0) {
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        for (i = 0; f >= 0 && i < NT; i++) {
+            hid_t d = H5Dopen2(f, t[i].path, H5P_DEFAULT);
+            haddr_t a = d >= 0 ? H5Dget_offset(d) : HADDR_UNDEF;
+            off[i] = a == HADDR_UNDEF ? -1 : (int64_t)a;
+            if (d >= 0)
+                H5Dclose(d);
+        }
+        if (f >= 0)
+            H5Fclose(f);
+    }
+    MPI_Bcast(off, NT, MPI_INT64_T, 0, MPI_COMM_WORLD);
+    for (i = 0; i < NT; i++)
+        T_ALL(off[i] > 0, "no offset for %s", t[i].path);
+}
+
+/* Collective: write the state Shard(1) on `m` to `path` with `o`; rank 0
+ * gives tensor a from a strided buffer (rows padded by 3 elements) when
+ * `strided`.  Returns the units this rank's node wrote. */
+static uint64_t write_shard1(const char *path, const h5ckpt_mesh *m,
+                             const h5ckpt_options *o, tensor *t, int strided)
+{
+    h5ckpt_buffer b = H5CKPT_BUFFER_INIT;
+    uint64_t units, off[2], cnt[2], r, c;
+    int64_t st[2];
+    float *buf = NULL;
+    h5ckpt *ck = NULL;
+    int i, p = H5CKPT_SHARD(1);
+
+    make_state(t);
+    T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, o, NULL));
+    for (i = 0; i < NT; i++) {
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p, NULL));
+        T_PASS(ck, tensor_alloc(&t[i], 1));
+        if (i == 0 && strided && T_rank == 0) {
+            local_box(t[0].l, 2, off, cnt);
+            st[0] = (int64_t)cnt[1] + 3;
+            st[1] = 1;
+            b.strides = st;
+            buf = calloc((size_t)(cnt[0] * (uint64_t)st[0] + 1), sizeof *buf);
+            for (r = 0; buf && r < cnt[0]; r++)
+                for (c = 0; c < cnt[1]; c++)
+                    memcpy(&buf[r * (uint64_t)st[0] + c],
+                           (float *)t[0].buf + r * cnt[1] + c, sizeof *buf);
+            T_PASS(ck, h5ckpt_tensor_put(ck, t[0].path, t[0].dt, t[0].l, buf, &b));
+        } else {
+            T_PASS(ck, tensor_put(ck, &t[i]));
+        }
+    }
+    T_PASS(ck, h5ckpt_commit(ck));
+    units = units_node(ck);
+    T_PASS(NULL, h5ckpt_close(ck));
+    free(buf);
+    return units;
+}
+
+/* Collective: the file at `path` holds the state (read whole by every
+ * rank, per run, checksums verified); returns mismatches. */
+static uint64_t check_state(const char *path)
+{
+    h5ckpt_options o = H5CKPT_OPTIONS_INIT;
+    h5ckpt *ck = NULL;
+    tensor t[NT];
+    uint64_t bad = 0;
+    size_t problems = 99;
+    int i;
+
+    make_state(t);
+    o.executor = H5CKPT_EXECUTOR_PLAIN;
+    o.verify_checksums = 1;
+    T_PASS(NULL, h5ckpt_open(&ck, path, MPI_COMM_WORLD, &o, NULL));
+    for (i = 0; i < NT; i++) {
+        T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, t[i].ndim, t[i].shape, NULL));
+        T_PASS(ck, tensor_get(ck, &t[i]));
+    }
+    T_PASS(ck, h5ckpt_flush(ck));
+    for (i = 0; i < NT; i++)
+        bad += tensor_bad(&t[i]);
+    T_PASS(NULL, h5ckpt_close(ck));
+    for (i = 0; i < NT; i++)
+        tensor_release(&t[i]);
+    T_ALL(h5ckpt_verify(path, MPI_COMM_WORLD, NULL, NULL, &problems, NULL) == 0 &&
+              problems == 0, "verify: %zu problems", problems);
+    return bad;
+}
+
+START_TEST(shard1_writes_go_through_the_exchange)
+{
+    static const uint64_t units[] = {0, 4096, 100, 1};
+    const char *path = t_path("xw.h5");
+    h5ckpt_mesh *m = world_mesh();
+    h5ckpt_options o = fast;
+    int64_t off[NT];
+    tensor t[NT];
+    size_t u;
+    int i, strided;
+
+    o.mesh = m;
+    for (strided = 0; strided < 2; strided++)
+        for (u = 0; u < sizeof units / sizeof *units; u++) {
+            /* rank 0's strided buffer leaves tensor a to the per-run writes */
+            const int declares[NT] = {!strided || T_rank != 0, 1, 1};
+            uint64_t n, want, bad;
+            set_unit(units[u]); /* 100 and 1: runs cut inside elements */
+            n = write_shard1(path, m, &o, t, strided);
+            offsets(path, t, off);
+            want = units_node_expected(t, NT, units[u] ? units[u] : 4 << 20, declares, off);
+            T_ALL(n == want, "node %d, unit %llu%s: %llu units written, expected %llu",
+                  t_nodes_get()->node, (unsigned long long)units[u],
+                  strided ? ", rank 0 strided" : "", (unsigned long long)n,
+                  (unsigned long long)want);
+            for (i = 0; i < NT; i++)
+                tensor_release(&t[i]);
+            bad = check_state(path);
+            T_CHECK(bad);
+        }
+    no_copies_across_nodes();
+    set_unit(0);
+    h5ckpt_mesh_free(m);
+}
+END_TEST
+
+/* H5CKPT_EXCHANGE=0 on one rank: every rank writes its own runs, and the
+ * file is the same. */
+START_TEST(exchange_off_writes_the_same_per_run)
+{
+    const char *path = t_path("xwo.h5");
+    h5ckpt_mesh *m = world_mesh();
+    h5ckpt_options o = fast;
+    uint64_t n, bad;
+    tensor t[NT];
+    int i;
+
+    o.mesh = m;
+    setenv("H5CKPT_EXCHANGE", T_rank == T_size - 1 ? "0" : "1", 1);
+    n = write_shard1(path, m, &o, t, 0);
+    unsetenv("H5CKPT_EXCHANGE");
+    T_ALL(n == 0, "the exchange wrote %llu units although turned off",
+          (unsigned long long)n);
+    for (i = 0; i < NT; i++)
+        tensor_release(&t[i]);
+    bad = check_state(path);
+    T_CHECK(bad);
+    h5ckpt_mesh_free(m);
+}
+END_TEST
+
+/* A write error in an exchanged unit (injected: ENOSPC once 3000 bytes of
+ * this rank's runs are written) fails the commit on every rank with the
+ * same code and message, and leaves nothing at the path. */
+START_TEST(a_failed_exchanged_write_fails_alike_on_every_rank)
+{
+    const char *path = t_path("xwf.h5");
+    h5ckpt_mesh *m = world_mesh();
+    h5ckpt_options o = fast;
+    h5ckpt__knobs k = *h5ckpt__knobs_get(), saved = k;
+    h5ckpt *ck = NULL;
+    tensor t[NT];
+    int i, rc, lo = 0, hi = 0, h, p = H5CKPT_SHARD(1);
+    const char *msg;
+
+    o.mesh = m;
+    set_unit(512);
+    k = *h5ckpt__knobs_get();
+    k.write_fail_errno = ENOSPC;
+    k.write_fail_after = 3000;
+    h5ckpt__knobs_set(&k);
+    make_state(t);
+    T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, &o, NULL));
+    for (i = 0; i < NT; i++) {
+        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p, NULL));
+        T_PASS(ck, tensor_alloc(&t[i], 1));
+        T_PASS(ck, tensor_put(ck, &t[i]));
+    }
+    rc = h5ckpt_commit(ck);
+    msg = h5ckpt_errmsg(ck);
+    h = (int)(h5ckpt__hash(msg, strlen(msg)) & 0x7fffffff);
+    MPI_Allreduce(&h, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(&h, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    T_ALL(rc == H5CKPT_EIO && lo == hi && strstr(msg, "raw write of") != NULL,
+          "commit -> %s: %s (messages %s)", h5ckpt_errname(rc), msg,
+          lo == hi ? "alike" : "differ");
+    h5ckpt_close(ck);
+    h5ckpt__knobs_set(&saved);
+    set_unit(0);
+    T_ALL(access(path, F_OK) != 0, "a failed commit left a file at the path");
+    for (i = 0; i < NT; i++)
+        tensor_release(&t[i]);
+    h5ckpt_mesh_free(m);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("exchange");
@@ -527,6 +749,9 @@ Suite *test_suite(void)
     tcase_add_test(tc, a_truncated_file_fails_alike_on_every_rank);
     tcase_add_test(tc, a_reader_reads_the_file_it_opened);
     tcase_add_test(tc, each_node_shares_its_reads_among_its_own_ranks);
+    tcase_add_test(tc, shard1_writes_go_through_the_exchange);
+    tcase_add_test(tc, exchange_off_writes_the_same_per_run);
+    tcase_add_test(tc, a_failed_exchanged_write_fails_alike_on_every_rank);
     suite_add_tcase(s, tc);
     return s;
 }
