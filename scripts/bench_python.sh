@@ -9,6 +9,7 @@
 # lock (/tmp/h5ckpt-bench.lock).  Raw JSON lines go to $OUT (default
 # bench-python.jsonl); the medians are printed as a markdown table.
 #   sh scripts/bench_python.sh [DIR]      RUNS=3 PRESETS="big llm" NPS="1 2 4"
+#                                         VARIANTS=h5ckpt,seed (bench_torch.py --variants)
 set -eu
 cd "$(dirname "$0")/.."
 dir=${1:-${TMPDIR:-/tmp}}
@@ -36,7 +37,7 @@ for preset in ${PRESETS:-big llm}; do
                 done
                 rm -f '$f' '$f.ceiling-scratch'
                 timeout 900 $mpi -np $np $py python/bench/bench_torch.py --preset $preset \
-                    --file '$f' --reps 1
+                    --file '$f' --reps 1 --variants ${VARIANTS:-h5ckpt,seed}
             " >>"$out" || { echo "bench failed: $preset at $np rank(s)" >&2; exit 1; }
             i=$((i + 1))
         done
