@@ -559,30 +559,31 @@ static void offsets(const char *path, tensor *t, int64_t *off)
         T_ALL(off[i] > 0, "no offset for %s", t[i].path);
 }
 
-/* Collective: write the state Shard(1) on `m` to `path` with `o`; rank 0
- * gives tensor a from a strided buffer (rows padded by 3 elements) when
- * `strided`.  Returns the units this rank's node wrote. */
-static uint64_t write_shard1(const char *path, const h5ckpt_mesh *m,
-                             const h5ckpt_options *o, tensor *t, int strided)
+/* Collective: a writer at `path` with `o` holding the state Shard(1) on
+ * `m`; rank 0 gives tensor a from a strided buffer (rows padded by 3
+ * elements, *sbuf, the caller frees it) when `strided`. */
+static h5ckpt *writer_shard1(const char *path, const h5ckpt_mesh *m, const h5ckpt_options *o,
+                             tensor *t, int strided, float **sbuf)
 {
     h5ckpt_buffer b = H5CKPT_BUFFER_INIT;
-    uint64_t units, off[2], cnt[2], r, c;
+    uint64_t off[2], cnt[2], r, c;
     int64_t st[2];
-    float *buf = NULL;
     h5ckpt *ck = NULL;
     int i, p = H5CKPT_SHARD(1);
 
+    *sbuf = NULL;
     make_state(t);
     T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, o, NULL));
     for (i = 0; i < NT; i++) {
         T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p, NULL));
         T_PASS(ck, tensor_alloc(&t[i], 1));
         if (i == 0 && strided && T_rank == 0) {
+            float *buf;
             local_box(t[0].l, 2, off, cnt);
             st[0] = (int64_t)cnt[1] + 3;
             st[1] = 1;
             b.strides = st;
-            buf = calloc((size_t)(cnt[0] * (uint64_t)st[0] + 1), sizeof *buf);
+            *sbuf = buf = calloc((size_t)(cnt[0] * (uint64_t)st[0] + 1), sizeof *buf);
             for (r = 0; buf && r < cnt[0]; r++)
                 for (c = 0; c < cnt[1]; c++)
                     memcpy(&buf[r * (uint64_t)st[0] + c],
@@ -592,6 +593,18 @@ static uint64_t write_shard1(const char *path, const h5ckpt_mesh *m,
             T_PASS(ck, tensor_put(ck, &t[i]));
         }
     }
+    return ck;
+}
+
+/* Collective: write the state as writer_shard1 sets it up; returns the
+ * units this rank's node wrote. */
+static uint64_t write_shard1(const char *path, const h5ckpt_mesh *m,
+                             const h5ckpt_options *o, tensor *t, int strided)
+{
+    float *buf;
+    h5ckpt *ck = writer_shard1(path, m, o, t, strided, &buf);
+    uint64_t units;
+
     T_PASS(ck, h5ckpt_commit(ck));
     units = units_node(ck);
     T_PASS(NULL, h5ckpt_close(ck));
@@ -699,10 +712,11 @@ START_TEST(a_failed_exchanged_write_fails_alike_on_every_rank)
     h5ckpt_mesh *m = world_mesh();
     h5ckpt_options o = fast;
     h5ckpt__knobs k = *h5ckpt__knobs_get(), saved = k;
-    h5ckpt *ck = NULL;
+    h5ckpt *ck;
     tensor t[NT];
-    int i, rc, lo = 0, hi = 0, h, p = H5CKPT_SHARD(1);
+    int i, rc, lo = 0, hi = 0, h;
     const char *msg;
+    float *buf;
 
     o.mesh = m;
     set_unit(512);
@@ -710,13 +724,7 @@ START_TEST(a_failed_exchanged_write_fails_alike_on_every_rank)
     k.write_fail_errno = ENOSPC;
     k.write_fail_after = 3000;
     h5ckpt__knobs_set(&k);
-    make_state(t);
-    T_PASS(NULL, h5ckpt_create(&ck, path, MPI_COMM_WORLD, &o, NULL));
-    for (i = 0; i < NT; i++) {
-        T_PASS(NULL, h5ckpt_layout_sharded(&t[i].l, m, t[i].ndim, t[i].shape, &p, NULL));
-        T_PASS(ck, tensor_alloc(&t[i], 1));
-        T_PASS(ck, tensor_put(ck, &t[i]));
-    }
+    ck = writer_shard1(path, m, &o, t, 0, &buf);
     rc = h5ckpt_commit(ck);
     msg = h5ckpt_errmsg(ck);
     h = (int)(h5ckpt__hash(msg, strlen(msg)) & 0x7fffffff);
