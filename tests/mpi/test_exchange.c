@@ -257,9 +257,7 @@ static uint64_t read_placed(h5ckpt *ck, const h5ckpt_mesh *m, const int *place, 
         T_PASS(ck, tensor_get(ck, &t[i]));
         mine += h5ckpt_layout_local_count(t[i].l) * elsize[t[i].dt];
     }
-    T_PASS(ck, h5ckpt_flush(ck));
-    for (i = 0; i < NT; i++)
-        bad += tensor_bad(&t[i]);
+    T_PASS(ck, tensors_flush_bad(ck, t, NT, &bad));
     /* bytes_read: what this rank received, however it arrived */
     T_ALL(h5ckpt_bytes_read(ck) - before == mine, "bytes_read grew by %llu, own bytes %llu",
           (unsigned long long)(h5ckpt_bytes_read(ck) - before), (unsigned long long)mine);
@@ -631,9 +629,7 @@ static uint64_t check_state(const char *path)
         T_PASS(NULL, h5ckpt_layout_whole(&t[i].l, t[i].ndim, t[i].shape, NULL));
         T_PASS(ck, tensor_get(ck, &t[i]));
     }
-    T_PASS(ck, h5ckpt_flush(ck));
-    for (i = 0; i < NT; i++)
-        bad += tensor_bad(&t[i]);
+    T_PASS(ck, tensors_flush_bad(ck, t, NT, &bad));
     T_PASS(NULL, h5ckpt_close(ck));
     for (i = 0; i < NT; i++)
         tensor_release(&t[i]);

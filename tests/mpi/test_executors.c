@@ -97,9 +97,7 @@ static uint64_t read_with(const char *path, h5ckpt_executor ex, const h5ckpt_mes
             T_PASS(NULL, set_layout(&t[i], i, style, m));
             T_PASS(ck, tensor_get(ck, &t[i]));
         }
-        T_PASS(ck, h5ckpt_flush(ck));
-        for (i = 0; i < NT; i++)
-            bad += tensor_bad(&t[i]);
+        T_PASS(ck, tensors_flush_bad(ck, t, NT, &bad));
     }
     T_PASS(NULL, h5ckpt_close(ck));
     for (i = 0; i < NT; i++)

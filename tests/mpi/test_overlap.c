@@ -193,9 +193,7 @@ static uint64_t read_rounds(const char *path, int rounds, int verify)
             T_PASS(NULL, reader_layout(&t[i], i, round));
             T_PASS(ck, tensor_get(ck, &t[i]));
         }
-        T_PASS(ck, h5ckpt_flush(ck));
-        for (i = 0; i < NT; i++)
-            bad += tensor_bad(&t[i]);
+        T_PASS(ck, tensors_flush_bad(ck, t, NT, &bad));
     }
     T_PASS(NULL, h5ckpt_close(ck));
     for (i = 0; i < NT; i++)

@@ -236,6 +236,15 @@ uint64_t tensor_bad(const tensor *t)
     return bad;
 }
 
+int tensors_flush_bad(h5ckpt *ck, const tensor *t, int n, uint64_t *bad)
+{
+    int rc = h5ckpt_flush(ck), i;
+
+    for (i = 0; rc == 0 && i < n; i++)
+        *bad += tensor_bad(&t[i]);
+    return rc;
+}
+
 uint64_t tensor_bytes(const tensor *t)
 {
     uint64_t n = elsize[t->dt];

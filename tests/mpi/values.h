@@ -40,6 +40,9 @@ int tensor_alloc(tensor *t, int fill);
 int tensor_put(h5ckpt *ck, tensor *t);
 int tensor_get(h5ckpt *ck, tensor *t);
 uint64_t tensor_bad(const tensor *t);
+/* Flush the gets queued on `ck` and, when it succeeds, add the mismatches
+ * of t[0..n) to *bad.  Returns the flush's code. */
+int tensors_flush_bad(h5ckpt *ck, const tensor *t, int n, uint64_t *bad);
 uint64_t tensor_bytes(const tensor *t);
 
 /* Strided local buffers (the int32 pattern tests use rows of 6 with 2
