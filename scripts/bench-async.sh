@@ -43,6 +43,7 @@ done
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 keys = [("stall_seconds", "stall s", 3), ("memcpy_seconds", "memcpy s", 3),
+        ("memcpy_settled_seconds", "memcpy settled s", 3),
         ("stall_over_memcpy", "stall/memcpy", 2), ("background_seconds", "background s", 3),
         ("sync_commit_seconds", "sync commit s", 3), ("background_over_sync", "bg/sync", 2),
         ("loop_slowdown", "loop slowdown", 2), ("cpu_contention_share", "CPU-wait share", 2),
@@ -56,6 +57,9 @@ for preset in ("big", "llm"):
             continue
         cells = []
         for k, _, nd in keys:
+            if any(k not in x for x in rs):  # lines of an older bench
+                cells.append("-")
+                continue
             v = statistics.median(x[k] for x in rs)
             cells.append(f"{v / 1048576:.0f}" if k.endswith("bytes") else f"{v:.{nd}f}")
         print(f"| {preset} | {np} | {len(rs)} | " + " | ".join(cells) + " |")

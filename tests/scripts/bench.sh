@@ -77,7 +77,7 @@ grep -q "3 elements differ" "$d/out" || fail "not found in every round: $(cat "$
 # of 3 rounds, and the state it saved reads back.
 $mpi -np 3 $bench --write "$d/a.h5" --async --preset llm --count 1 --hidden 16 \
     --json >"$d/async.json" || fail "async bench: $(cat "$d/async.json")"
-for k in '"op":"write-async"' '"rounds":3' '"ranks":3' '"stall_over_memcpy":'; do
+for k in '"op":"write-async"' '"rounds":3' '"ranks":3' '"stall_over_memcpy":' '"memcpy_settled_seconds":'; do
     grep -q "$k" "$d/async.json" || fail "async json lacks $k: $(cat "$d/async.json")"
 done
 $mpi -np 2 $bench --read "$d/a.h5" --preset llm --count 1 --hidden 16 \
