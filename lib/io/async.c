@@ -43,13 +43,19 @@
  * The rest (heads, tails, short runs, boxes of many runs) goes through the
  * bounce buffers as in the fast writer.
  *
- * When the writer starts.  The thread takes no piece until start has
- * copied everything (closed) or the ring is full (eager, set by the
- * producer when it must wait for room): until then start's copy has the
- * CPU and the memory bandwidth to itself, and the stall is what the
- * caller pays for.  Measured against a writer that takes each piece as
- * soon as it is queued (`h5ckpt bench --write F --async --preset big
- * --no-fsync`, 2 cores, load 8-12 from other builds and tests, rounds
+ * When the writer starts.  The thread takes no piece until every rank has
+ * copied everything (closed, set by job_go after start's last agreement)
+ * or the ring is full (eager, set by the producer when it must wait for
+ * room), and the producer does not wake it for each piece before then:
+ * until then start's copy has the CPU and the memory bandwidth to itself,
+ * and the stall is what the caller pays for.  Per rank is not enough: the
+ * ranks of a node share its cores, so the writer of a rank that finished
+ * its copy first slowed the copies of the others, and start waits for the
+ * slowest rank (llm at 4 ranks, 5 interleaved runs each: stall/memcpy
+ * median 2.07 against 3.02 when each rank's writer started on its own;
+ * docs/PERFORMANCE.md, "Async save, measured like for like").  Measured
+ * against a writer that takes each piece as soon as it is queued
+ * (`h5ckpt bench --write F --async --preset big --no-fsync`, 2 cores, load 8-12 from other builds and tests, rounds
  * interleaved, 2026-12-04; docs/PERFORMANCE.md, "Async save"): stall
  * 0.73 / 0.79 s deferred against 1.77 / 0.86 s at once at 1 rank, 0.23 /
  * 0.37 s against 1.75 s at 2 ranks (memcpy of the same bytes 0.3-1.0 s).
@@ -133,7 +139,7 @@ struct h5ckpt__job {
     piece *q;
     size_t qcap, qhead, qtail;
     uint64_t produced, consumed; /* ring bytes, in total */
-    int closed;   /* the producer is done */
+    int closed;   /* every rank's producer is done (job_go), or join / abort */
     int eager;    /* write before start returns: the ring filled up */
     int cancel;   /* close: stop writing */
     int finished; /* the thread is done (fd closed) */
@@ -367,7 +373,10 @@ static int push(struct h5ckpt__job *j, const piece *p, char *msg)
     if (rc == 0) {
         j->q[j->qtail++] = *p;
         j->produced += p->len;
-        pthread_cond_broadcast(&j->cv);
+        /* the writer takes nothing before job_go unless the ring filled
+         * up (eager): waking it for each piece only costs the copy CPU */
+        if (j->eager)
+            pthread_cond_broadcast(&j->cv);
     }
     pthread_mutex_unlock(&j->mu);
     return rc;
@@ -651,13 +660,18 @@ static int job_start(h5ckpt__io *io, const h5ckpt__plan *plan)
     if (rc == 0)
         rc = produce(io, j, &ds);
     devside_end(&ds);
-    if (rc == 0) { /* every piece is handed on */
-        pthread_mutex_lock(&j->mu);
-        j->closed = 1;
-        pthread_cond_broadcast(&j->cv);
-        pthread_mutex_unlock(&j->mu);
-    }
     return rc;
+}
+
+/* Every piece is handed on, on every rank: the writer may start. */
+static void job_go(struct h5ckpt__job *j)
+{
+    if (!j || !j->started)
+        return;
+    pthread_mutex_lock(&j->mu);
+    j->closed = 1;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
 }
 
 /* ---- the io layer's entry points -------------------------------------------- */
@@ -676,17 +690,24 @@ int h5ckpt__io_write_async(h5ckpt__io *io, const h5ckpt__plan *plan)
         return h5ckpt__io_write(io, plan);
     if ((rc = h5ckpt__objects_create(io, plan->batch)) != 0)
         return rc;
-    /* rank 0 allocates the data region for the direct writes (direct.c) */
-    if ((rc = h5ckpt__agree(ctx->comm, h5ckpt__direct_reserve(io, plan->batch),
-                            ctx->errmsg)) != 0)
-        return rc;
     /* the checksum table's width, identical on every rank (sums.c) */
     for (i = 0; i < plan->ntasks; i++)
         if (plan->tasks[i].op->layout.ndim > sums->maxnd)
             sums->maxnd = plan->tasks[i].op->layout.ndim;
-    rc = h5ckpt__agree(ctx->comm, job_start(io, plan), ctx->errmsg);
+    /* rank 0 allocates the data region for the direct writes (direct.c)
+     * while the others take their snapshots: nothing is written before the
+     * agreement that follows (job_go), except where a ring smaller than
+     * the rank's bytes fills up (eager); such writes may then allocate
+     * their blocks themselves, which is slower, never unsafe (fallocate
+     * mode 0 keeps every byte already written) */
+    rc = h5ckpt__direct_reserve(io, plan->batch);
+    if (rc == 0)
+        rc = job_start(io, plan);
+    rc = h5ckpt__agree(ctx->comm, rc, ctx->errmsg);
     if (rc != 0)
         h5ckpt__async_abort(io);
+    else
+        job_go(io->async.job);
     return rc;
 }
 
